@@ -1,0 +1,222 @@
+//! Validated input types: a value of one of these types is valid by construction.
+
+use crate::DomainError;
+use std::fmt;
+
+fn invalid(message: impl Into<String>) -> DomainError {
+    DomainError::Validation(message.into())
+}
+
+/// A user's display name: 1–255 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name(String);
+
+impl Name {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let trimmed = raw.trim();
+        match trimmed.chars().count() {
+            0 => Err(invalid("name must not be empty")),
+            1..=255 => Ok(Self(trimmed.to_owned())),
+            _ => Err(invalid("name must be at most 255 characters")),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An email address, trimmed and lower-cased so that `A@x.io` and `a@x.io` are one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let email = raw.trim().to_lowercase();
+        if email.is_empty() {
+            return Err(invalid("email must not be empty"));
+        }
+        if email.chars().count() > 255 {
+            return Err(invalid("email must be at most 255 characters"));
+        }
+        if !is_plausible_address(&email) {
+            return Err(invalid("email must be a valid email address"));
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Accepts `local@domain.tld` shapes without spaces or control characters; the mailbox
+/// itself is never contacted, so stricter RFC 5322 parsing would only reject real users.
+fn is_plausible_address(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    let clean = |s: &str| {
+        !s.is_empty()
+            && !s.chars().any(|c| {
+                c.is_whitespace()
+                    || c.is_control()
+                    || matches!(
+                        c,
+                        '@' | '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\'
+                    )
+            })
+    };
+    clean(local)
+        && clean(domain)
+        && local.len() <= 64
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+}
+
+/// A new password: 8–128 characters. Debug output never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        match raw.chars().count() {
+            0..=7 => Err(invalid("password must be at least 8 characters")),
+            8..=128 => Ok(Self(raw.to_owned())),
+            _ => Err(invalid("password must be at most 128 characters")),
+        }
+    }
+
+    /// A password as typed at login, not held to the registration rules: whatever it is,
+    /// it can only fail to match.
+    pub fn for_login(raw: &str) -> Self {
+        Self(raw.to_owned())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// What an order is for: 1–1000 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemDescription(String);
+
+impl ItemDescription {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let trimmed = raw.trim();
+        match trimmed.chars().count() {
+            0 => Err(invalid("item_description must not be empty")),
+            1..=1000 => Ok(Self(trimmed.to_owned())),
+            _ => Err(invalid("item_description must be at most 1000 characters")),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An order id: a positive 64-bit integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrderId(i64);
+
+impl OrderId {
+    pub fn parse(raw: i64) -> Result<Self, DomainError> {
+        if raw > 0 {
+            Ok(Self(raw))
+        } else {
+            Err(invalid("order id must be a positive integer"))
+        }
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for OrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_trimmed_and_lower_cased() {
+        assert_eq!(
+            Email::parse("  John@Example.COM ").unwrap().as_str(),
+            "john@example.com"
+        );
+    }
+
+    #[test]
+    fn malformed_emails_are_rejected_with_the_field_named() {
+        for raw in [
+            "", "plain", "a@b", "@x.io", "a@.io", "a b@x.io", "a@x..io", "a@@x.io", "a@x.io.",
+        ] {
+            let err = Email::parse(raw).unwrap_err();
+            assert!(
+                matches!(&err, DomainError::Validation(m) if m.contains("email")),
+                "{raw}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn overlong_email_is_rejected() {
+        let raw = format!("{}@example.com", "a".repeat(250));
+        assert!(Email::parse(&raw).is_err());
+    }
+
+    #[test]
+    fn password_length_bounds() {
+        assert!(Password::parse("1234567").is_err());
+        assert!(Password::parse("12345678").is_ok());
+        assert!(Password::parse(&"x".repeat(128)).is_ok());
+        let err = Password::parse(&"x".repeat(129)).unwrap_err();
+        assert!(matches!(err, DomainError::Validation(m) if m.contains("password")));
+    }
+
+    #[test]
+    fn password_debug_is_redacted() {
+        let p = Password::parse("hunter2hunter2").unwrap();
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn name_is_trimmed_and_bounded() {
+        assert_eq!(Name::parse("  John Doe ").unwrap().as_str(), "John Doe");
+        assert!(Name::parse("   ").is_err());
+        assert!(Name::parse(&"n".repeat(255)).is_ok());
+        assert!(Name::parse(&"n".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn item_description_counts_characters_not_bytes() {
+        assert!(ItemDescription::parse(&"é".repeat(1000)).is_ok());
+        assert!(ItemDescription::parse(&"é".repeat(1001)).is_err());
+        assert!(ItemDescription::parse(" \t ").is_err());
+    }
+
+    #[test]
+    fn order_ids_must_be_positive() {
+        assert!(OrderId::parse(0).is_err());
+        assert!(OrderId::parse(-3).is_err());
+        assert_eq!(OrderId::parse(7).unwrap().get(), 7);
+    }
+}

@@ -1,0 +1,98 @@
+//! The ports: what the domain needs from the outside world.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::{
+    Caller, DomainError, Email, NewOrder, NewUser, Order, OrderId, Password, PasswordHash,
+    StatusChange, User, UserCredentials,
+};
+
+/// Stored accounts.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new account; `Conflict` when the email is taken.
+    async fn insert(&self, user: NewUser) -> Result<User, DomainError>;
+    async fn find_by_id(&self, id: i64) -> Result<Option<User>, DomainError>;
+    async fn find_credentials(&self, email: &Email)
+        -> Result<Option<UserCredentials>, DomainError>;
+}
+
+/// Stored orders and their status history.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OrderRepository: Send + Sync {
+    async fn insert(&self, order: NewOrder) -> Result<Order, DomainError>;
+    async fn find_by_id(&self, id: OrderId) -> Result<Option<Order>, DomainError>;
+    /// The customer's orders, newest first.
+    async fn list_by_customer(&self, customer_id: i64) -> Result<Vec<Order>, DomainError>;
+    /// Every order, newest first.
+    async fn list_all(&self) -> Result<Vec<Order>, DomainError>;
+    /// Applies the change if the order still has the expected version; `None` if it lost.
+    async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError>;
+    /// Moves up to `limit` orders due at `now` one step on, each exactly once across
+    /// every process sharing the store, and returns them as they are now.
+    async fn advance_due(
+        &self,
+        now: DateTime<Utc>,
+        step: Duration,
+        limit: i64,
+    ) -> Result<Vec<Order>, DomainError>;
+}
+
+/// A cache of single orders. Every method may fail; callers treat a failure as a miss.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OrderCache: Send + Sync {
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, DomainError>;
+    /// Stores the order unless the cache already knows a newer version of it.
+    async fn put(&self, order: &Order) -> Result<(), DomainError>;
+    /// Records that these orders changed, so that no older version is served or stored.
+    async fn replace(&self, orders: &[Order]) -> Result<(), DomainError>;
+}
+
+/// Password hashing.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, DomainError>;
+    /// Checks a password; with no hash (unknown account) it spends the same time and
+    /// answers false, so that timing does not reveal which emails exist.
+    async fn verify(
+        &self,
+        password: &Password,
+        hash: Option<PasswordHash>,
+    ) -> Result<bool, DomainError>;
+}
+
+/// A freshly issued access token.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Access tokens.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait TokenService: Send + Sync {
+    fn issue(&self, user: &User, now: DateTime<Utc>) -> Result<IssuedToken, DomainError>;
+    /// The identity a token proves; `Unauthenticated` for anything not valid now.
+    fn verify(&self, token: &str) -> Result<Caller, DomainError>;
+}
+
+/// The current time.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

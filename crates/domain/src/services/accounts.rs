@@ -1,0 +1,270 @@
+use std::sync::Arc;
+
+use crate::ports::{Clock, IssuedToken, PasswordHasher, TokenService, UserRepository};
+use crate::{Caller, DomainError, Email, Name, NewUser, Password, Role, User};
+
+/// Registration, login and the caller's own account.
+#[derive(Clone)]
+pub struct AccountService {
+    users: Arc<dyn UserRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenService>,
+    clock: Arc<dyn Clock>,
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    pub token: IssuedToken,
+    pub user: User,
+}
+
+impl AccountService {
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<dyn TokenService>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            hasher,
+            tokens,
+            clock,
+        }
+    }
+
+    /// Creates a customer account; the role is never chosen by the caller.
+    pub async fn register(
+        &self,
+        name: Name,
+        email: Email,
+        password: Password,
+    ) -> Result<User, DomainError> {
+        self.create_account(name, email, password, Role::Customer)
+            .await
+    }
+
+    /// Creates an account with the given role, as the admin seeding does.
+    pub async fn create_account(
+        &self,
+        name: Name,
+        email: Email,
+        password: Password,
+        role: Role,
+    ) -> Result<User, DomainError> {
+        let password_hash = self.hasher.hash(&password).await?;
+        self.users
+            .insert(NewUser {
+                name,
+                email,
+                password_hash,
+                role,
+            })
+            .await
+    }
+
+    /// Exchanges an email and password for a token. Unknown emails and wrong passwords
+    /// fail alike and take the same time.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &Password,
+    ) -> Result<LoginOutcome, DomainError> {
+        let credentials = match Email::parse(email) {
+            Ok(email) => self.users.find_credentials(&email).await?,
+            Err(_) => None,
+        };
+        let matches = self
+            .hasher
+            .verify(
+                password,
+                credentials.as_ref().map(|c| c.password_hash.clone()),
+            )
+            .await?;
+        let user = match credentials {
+            Some(c) if matches => c.user,
+            _ => {
+                tracing::info!(reason = "invalid_credentials", "login failed");
+                return Err(DomainError::InvalidCredentials);
+            }
+        };
+        let token = self.tokens.issue(&user, self.clock.now())?;
+        Ok(LoginOutcome { token, user })
+    }
+
+    /// The caller's own account.
+    pub async fn current_user(&self, caller: Caller) -> Result<User, DomainError> {
+        self.users
+            .find_by_id(caller.user_id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{MockPasswordHasher, MockTokenService, MockUserRepository};
+    use crate::services::fixtures::{fixed_clock, user, T0};
+    use crate::{PasswordHash, UserCredentials};
+    use mockall::predicate::*;
+
+    fn service(
+        users: MockUserRepository,
+        hasher: MockPasswordHasher,
+        tokens: MockTokenService,
+    ) -> AccountService {
+        AccountService::new(
+            Arc::new(users),
+            Arc::new(hasher),
+            Arc::new(tokens),
+            fixed_clock(),
+        )
+    }
+
+    fn credentials() -> UserCredentials {
+        UserCredentials {
+            user: user(7, Role::Customer),
+            password_hash: PasswordHash::new("phc".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn register_always_creates_a_customer_with_a_hashed_password() {
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("phc".into())));
+        let mut users = MockUserRepository::new();
+        users
+            .expect_insert()
+            .withf(|u| {
+                u.role == Role::Customer
+                    && u.password_hash.as_str() == "phc"
+                    && u.email.as_str() == "a@x.io"
+            })
+            .returning(|_| Ok(user(1, Role::Customer)));
+        let svc = service(users, hasher, MockTokenService::new());
+        let created = svc
+            .register(
+                Name::parse("A").unwrap(),
+                Email::parse("A@x.io").unwrap(),
+                Password::parse("password1").unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(created.role, Role::Customer);
+    }
+
+    #[tokio::test]
+    async fn register_passes_on_a_duplicate_email_conflict() {
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("phc".into())));
+        let mut users = MockUserRepository::new();
+        users
+            .expect_insert()
+            .returning(|_| Err(DomainError::Conflict("email already registered".into())));
+        let svc = service(users, hasher, MockTokenService::new());
+        let err = svc
+            .register(
+                Name::parse("A").unwrap(),
+                Email::parse("a@x.io").unwrap(),
+                Password::parse("password1").unwrap(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::Conflict(_)));
+    }
+
+    #[tokio::test]
+    async fn login_with_the_right_password_issues_a_token() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_credentials()
+            .returning(|_| Ok(Some(credentials())));
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_verify()
+            .withf(|_, h| h.is_some())
+            .returning(|_, _| Ok(true));
+        let mut tokens = MockTokenService::new();
+        tokens
+            .expect_issue()
+            .with(always(), eq(T0))
+            .returning(|_, now| {
+                Ok(IssuedToken {
+                    token: "jwt".into(),
+                    expires_at: now,
+                })
+            });
+        let out = service(users, hasher, tokens)
+            .login("a@x.io", &Password::for_login("password1"))
+            .await
+            .unwrap();
+        assert_eq!(out.token.token, "jwt");
+        assert_eq!(out.user.id, 7);
+    }
+
+    #[tokio::test]
+    async fn wrong_password_is_rejected() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_credentials()
+            .returning(|_| Ok(Some(credentials())));
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().returning(|_, _| Ok(false));
+        let err = service(users, hasher, MockTokenService::new())
+            .login("a@x.io", &Password::for_login("nope"))
+            .await
+            .unwrap_err();
+        assert_eq!(err, DomainError::InvalidCredentials);
+    }
+
+    #[tokio::test]
+    async fn unknown_email_still_costs_one_verification_and_fails_alike() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_credentials().returning(|_| Ok(None));
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_verify()
+            .withf(|_, h| h.is_none())
+            .times(1)
+            .returning(|_, _| Ok(false));
+        let err = service(users, hasher, MockTokenService::new())
+            .login("ghost@x.io", &Password::for_login("password1"))
+            .await
+            .unwrap_err();
+        assert_eq!(err, DomainError::InvalidCredentials);
+    }
+
+    #[tokio::test]
+    async fn malformed_email_at_login_is_just_a_failed_login() {
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().times(1).returning(|_, _| Ok(false));
+        let err = service(MockUserRepository::new(), hasher, MockTokenService::new())
+            .login("not-an-email", &Password::for_login("password1"))
+            .await
+            .unwrap_err();
+        assert_eq!(err, DomainError::InvalidCredentials);
+    }
+
+    #[tokio::test]
+    async fn current_user_of_a_deleted_account_is_not_found() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_id()
+            .with(eq(9))
+            .returning(|_| Ok(None));
+        let err = service(users, MockPasswordHasher::new(), MockTokenService::new())
+            .current_user(Caller {
+                user_id: 9,
+                role: Role::Customer,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err, DomainError::NotFound("user"));
+    }
+}

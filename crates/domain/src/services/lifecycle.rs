@@ -1,0 +1,111 @@
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::ports::{Clock, OrderCache, OrderRepository};
+use crate::DomainError;
+
+/// Moves due orders one step on. Holds nothing per order: what is due is read from the store.
+#[derive(Clone)]
+pub struct LifecycleService {
+    orders: Arc<dyn OrderRepository>,
+    cache: Arc<dyn OrderCache>,
+    clock: Arc<dyn Clock>,
+    step: Duration,
+    batch_size: i64,
+}
+
+impl LifecycleService {
+    pub fn new(
+        orders: Arc<dyn OrderRepository>,
+        cache: Arc<dyn OrderCache>,
+        clock: Arc<dyn Clock>,
+        step: Duration,
+        batch_size: i64,
+    ) -> Self {
+        Self {
+            orders,
+            cache,
+            clock,
+            step,
+            batch_size,
+        }
+    }
+
+    pub fn step(&self) -> Duration {
+        self.step
+    }
+
+    pub fn batch_size(&self) -> i64 {
+        self.batch_size
+    }
+
+    /// Advances one batch of due orders; returns how many moved. A full batch means
+    /// more may be waiting.
+    pub async fn tick(&self) -> Result<usize, DomainError> {
+        let advanced = self
+            .orders
+            .advance_due(self.clock.now(), self.step, self.batch_size)
+            .await?;
+        if advanced.is_empty() {
+            return Ok(0);
+        }
+        for order in &advanced {
+            tracing::info!(order_id = order.id, to = %order.status, actor = "system", "order advanced");
+        }
+        if let Err(err) = self.cache.replace(&advanced).await {
+            tracing::debug!(error = %err, "cache update after lifecycle step skipped");
+        }
+        Ok(advanced.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{MockOrderCache, MockOrderRepository};
+    use crate::services::fixtures::{fixed_clock, order, T0};
+    use crate::OrderStatus::*;
+    use mockall::predicate::*;
+
+    const STEP: Duration = Duration::milliseconds(500);
+
+    #[tokio::test]
+    async fn a_tick_advances_what_is_due_now_and_refreshes_the_cache() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_advance_due()
+            .with(eq(T0), eq(STEP), eq(100))
+            .returning(|_, _, _| Ok(vec![order(1, 7, Dispatched, 2), order(2, 7, Delivered, 4)]));
+        let mut cache = MockOrderCache::new();
+        cache
+            .expect_replace()
+            .withf(|o| o.len() == 2)
+            .times(1)
+            .returning(|_| Ok(()));
+        let svc = LifecycleService::new(Arc::new(repo), Arc::new(cache), fixed_clock(), STEP, 100);
+        assert_eq!(svc.tick().await, Ok(2));
+    }
+
+    #[tokio::test]
+    async fn an_idle_tick_touches_no_cache() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_advance_due().returning(|_, _, _| Ok(vec![]));
+        let mut cache = MockOrderCache::new();
+        cache.expect_replace().never();
+        let svc = LifecycleService::new(Arc::new(repo), Arc::new(cache), fixed_clock(), STEP, 100);
+        assert_eq!(svc.tick().await, Ok(0));
+    }
+
+    #[tokio::test]
+    async fn a_cache_failure_does_not_fail_the_tick() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_advance_due()
+            .returning(|_, _, _| Ok(vec![order(1, 7, Dispatched, 2)]));
+        let mut cache = MockOrderCache::new();
+        cache
+            .expect_replace()
+            .returning(|_| Err(DomainError::Unavailable));
+        let svc = LifecycleService::new(Arc::new(repo), Arc::new(cache), fixed_clock(), STEP, 100);
+        assert_eq!(svc.tick().await, Ok(1));
+    }
+}

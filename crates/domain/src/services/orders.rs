@@ -1,0 +1,497 @@
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::ports::{Clock, OrderCache, OrderRepository};
+use crate::{
+    Actor, Caller, DomainError, ItemDescription, NewOrder, Order, OrderId, OrderStatus,
+    StatusChange,
+};
+
+/// A change that keeps losing its compare-and-set is given up after this many tries; the
+/// lifecycle moves an order at most three times, so honest contention never gets here.
+const MAX_CAS_ATTEMPTS: usize = 8;
+
+/// Placing, reading, cancelling and overriding orders, with who may do what.
+#[derive(Clone)]
+pub struct OrderService {
+    orders: Arc<dyn OrderRepository>,
+    cache: Arc<dyn OrderCache>,
+    clock: Arc<dyn Clock>,
+    step: Duration,
+}
+
+impl OrderService {
+    pub fn new(
+        orders: Arc<dyn OrderRepository>,
+        cache: Arc<dyn OrderCache>,
+        clock: Arc<dyn Clock>,
+        step: Duration,
+    ) -> Self {
+        Self {
+            orders,
+            cache,
+            clock,
+            step,
+        }
+    }
+
+    /// Places an order for the caller; it starts `created` and moves on after one step.
+    pub async fn create(
+        &self,
+        caller: Caller,
+        item: ItemDescription,
+    ) -> Result<Order, DomainError> {
+        let now = self.clock.now();
+        let order = self
+            .orders
+            .insert(NewOrder {
+                customer_id: caller.user_id,
+                item_description: item,
+                created_at: now,
+                next_step_at: now + self.step,
+            })
+            .await?;
+        self.remember(std::slice::from_ref(&order)).await;
+        tracing::info!(
+            order_id = order.id,
+            customer_id = order.customer_id,
+            "order created"
+        );
+        Ok(order)
+    }
+
+    /// One order, for its owner or an admin; anyone else learns nothing, not even that it exists.
+    pub async fn get(&self, caller: Caller, id: OrderId) -> Result<Order, DomainError> {
+        let order = match self.cache.get(id).await {
+            Ok(Some(order)) => order,
+            Ok(None) | Err(_) => {
+                let order = self.load(id).await?;
+                if let Err(err) = self.cache.put(&order).await {
+                    tracing::debug!(order_id = order.id, error = %err, "cache fill skipped");
+                }
+                order
+            }
+        };
+        visible_to(caller, order)
+    }
+
+    /// The caller's own orders, newest first.
+    pub async fn list_mine(&self, caller: Caller) -> Result<Vec<Order>, DomainError> {
+        self.orders.list_by_customer(caller.user_id).await
+    }
+
+    /// Every order, newest first; admins only.
+    pub async fn list_all(&self, caller: Caller) -> Result<Vec<Order>, DomainError> {
+        if !caller.is_admin() {
+            return Err(DomainError::Forbidden);
+        }
+        self.orders.list_all().await
+    }
+
+    /// The owner cancels an order that is not yet delivered.
+    pub async fn cancel(&self, caller: Caller, id: OrderId) -> Result<Order, DomainError> {
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let order = visible_to(caller, self.load(id).await?)?;
+            if order.customer_id != caller.user_id {
+                return Err(DomainError::Forbidden);
+            }
+            if !order.status.can_cancel() {
+                return Err(DomainError::InvalidTransition {
+                    from: order.status,
+                    to: OrderStatus::Cancelled,
+                });
+            }
+            let change = self.change(
+                &order,
+                OrderStatus::Cancelled,
+                Actor::Customer(caller.user_id),
+            );
+            if let Some(cancelled) = self.apply(change).await? {
+                return Ok(cancelled);
+            }
+        }
+        Err(busy())
+    }
+
+    /// An admin sets any status; a non-terminal one restarts its step, a terminal one
+    /// stops progression, the current one changes nothing.
+    pub async fn set_status(
+        &self,
+        caller: Caller,
+        id: OrderId,
+        to: OrderStatus,
+    ) -> Result<Order, DomainError> {
+        if !caller.is_admin() {
+            return Err(DomainError::Forbidden);
+        }
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let order = self.load(id).await?;
+            if order.status == to {
+                return Ok(order);
+            }
+            let change = self.change(&order, to, Actor::Admin(caller.user_id));
+            if let Some(updated) = self.apply(change).await? {
+                tracing::info!(order_id = updated.id, from = %order.status, to = %to, admin_id = caller.user_id, "admin status override");
+                return Ok(updated);
+            }
+        }
+        Err(busy())
+    }
+
+    fn change(&self, order: &Order, to: OrderStatus, actor: Actor) -> StatusChange {
+        let at = self.clock.now();
+        StatusChange {
+            order_id: OrderId::parse(order.id).unwrap_or_else(|_| unreachable_id()),
+            expected_version: order.version,
+            from: order.status,
+            to,
+            actor,
+            at,
+            next_step_at: (!to.is_terminal()).then(|| at + self.step),
+        }
+    }
+
+    async fn apply(&self, change: StatusChange) -> Result<Option<Order>, DomainError> {
+        let (order_id, from, to, actor) = (change.order_id, change.from, change.to, change.actor);
+        let updated = self.orders.transition(change).await?;
+        match &updated {
+            Some(order) => {
+                tracing::info!(order_id = order.id, %from, %to, actor = actor.kind(), "order status changed");
+                self.remember(std::slice::from_ref(order)).await;
+            }
+            None => tracing::debug!(%order_id, %from, %to, "status change lost a race; retrying"),
+        }
+        Ok(updated)
+    }
+
+    async fn load(&self, id: OrderId) -> Result<Order, DomainError> {
+        self.orders
+            .find_by_id(id)
+            .await?
+            .ok_or(DomainError::NotFound("order"))
+    }
+
+    async fn remember(&self, orders: &[Order]) {
+        if let Err(err) = self.cache.replace(orders).await {
+            tracing::debug!(error = %err, "cache update skipped");
+        }
+    }
+}
+
+fn visible_to(caller: Caller, order: Order) -> Result<Order, DomainError> {
+    if caller.is_admin() || order.customer_id == caller.user_id {
+        Ok(order)
+    } else {
+        Err(DomainError::NotFound("order"))
+    }
+}
+
+fn busy() -> DomainError {
+    DomainError::Conflict("the order is changing too fast; try again".to_owned())
+}
+
+/// Stored orders always have positive ids; this only keeps the types honest.
+fn unreachable_id() -> OrderId {
+    OrderId::parse(i64::MAX).unwrap_or_else(|_| unreachable!("i64::MAX is positive"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{MockOrderCache, MockOrderRepository};
+    use crate::services::fixtures::{admin, customer, fixed_clock, order, T0};
+    use mockall::predicate::*;
+    use OrderStatus::*;
+
+    const STEP: Duration = Duration::seconds(15);
+
+    fn quiet_cache() -> MockOrderCache {
+        let mut cache = MockOrderCache::new();
+        cache.expect_get().returning(|_| Ok(None));
+        cache.expect_put().returning(|_| Ok(()));
+        cache.expect_replace().returning(|_| Ok(()));
+        cache
+    }
+
+    fn service(repo: MockOrderRepository, cache: MockOrderCache) -> OrderService {
+        OrderService::new(Arc::new(repo), Arc::new(cache), fixed_clock(), STEP)
+    }
+
+    fn id(n: i64) -> OrderId {
+        OrderId::parse(n).unwrap()
+    }
+
+    fn repo_with(stored: Order) -> MockOrderRepository {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_find_by_id()
+            .returning(move |_| Ok(Some(stored.clone())));
+        repo
+    }
+
+    #[tokio::test]
+    async fn a_new_order_is_created_for_the_caller_and_due_one_step_later() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_insert()
+            .withf(|n| n.customer_id == 7 && n.created_at == T0 && n.next_step_at == T0 + STEP)
+            .returning(|_| Ok(order(1, 7, Created, 1)));
+        let mut cache = MockOrderCache::new();
+        cache.expect_replace().times(1).returning(|_| Ok(()));
+        let created = service(repo, cache)
+            .create(customer(7), ItemDescription::parse("Laptop").unwrap())
+            .await
+            .unwrap();
+        assert_eq!((created.customer_id, created.status), (7, Created));
+    }
+
+    #[tokio::test]
+    async fn the_owner_and_admins_see_an_order_others_get_not_found() {
+        let svc = service(repo_with(order(1, 7, Created, 1)), quiet_cache());
+        assert!(svc.get(customer(7), id(1)).await.is_ok());
+        assert!(svc.get(admin(99), id(1)).await.is_ok());
+        assert_eq!(
+            svc.get(customer(8), id(1)).await,
+            Err(DomainError::NotFound("order"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_order_is_not_found() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_find_by_id().returning(|_| Ok(None));
+        let err = service(repo, quiet_cache())
+            .get(admin(1), id(5))
+            .await
+            .unwrap_err();
+        assert_eq!(err, DomainError::NotFound("order"));
+    }
+
+    #[tokio::test]
+    async fn a_cache_hit_skips_the_database_but_not_the_ownership_check() {
+        let mut cache = MockOrderCache::new();
+        cache
+            .expect_get()
+            .returning(|_| Ok(Some(order(1, 7, Dispatched, 2))));
+        let svc = service(MockOrderRepository::new(), cache);
+        assert_eq!(
+            svc.get(customer(7), id(1)).await.unwrap().status,
+            Dispatched
+        );
+        assert_eq!(
+            svc.get(customer(8), id(1)).await,
+            Err(DomainError::NotFound("order"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_cache_is_treated_as_a_miss() {
+        let mut cache = MockOrderCache::new();
+        cache
+            .expect_get()
+            .returning(|_| Err(DomainError::Unavailable));
+        cache
+            .expect_put()
+            .returning(|_| Err(DomainError::Unavailable));
+        let svc = service(repo_with(order(1, 7, Created, 1)), cache);
+        assert_eq!(svc.get(customer(7), id(1)).await.unwrap().id, 1);
+    }
+
+    #[tokio::test]
+    async fn only_admins_list_every_order() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_list_all()
+            .times(1)
+            .returning(|| Ok(vec![order(2, 8, Created, 1), order(1, 7, Created, 1)]));
+        let svc = service(repo, quiet_cache());
+        assert_eq!(svc.list_all(customer(7)).await, Err(DomainError::Forbidden));
+        assert_eq!(svc.list_all(admin(1)).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn list_mine_asks_only_for_the_callers_orders() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_list_by_customer()
+            .with(eq(7))
+            .returning(|_| Ok(vec![order(1, 7, Created, 1)]));
+        assert_eq!(
+            service(repo, quiet_cache())
+                .list_mine(customer(7))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn the_owner_cancels_with_a_compare_and_set_that_stops_progression() {
+        let mut repo = repo_with(order(1, 7, InTransit, 3));
+        repo.expect_transition()
+            .withf(|c| {
+                c.expected_version == 3
+                    && c.from == InTransit
+                    && c.to == Cancelled
+                    && c.actor == Actor::Customer(7)
+                    && c.next_step_at.is_none()
+            })
+            .returning(|_| Ok(Some(order(1, 7, Cancelled, 4))));
+        let cancelled = service(repo, quiet_cache())
+            .cancel(customer(7), id(1))
+            .await
+            .unwrap();
+        assert_eq!(cancelled.status, Cancelled);
+    }
+
+    #[tokio::test]
+    async fn terminal_orders_cannot_be_cancelled() {
+        for status in [Delivered, Cancelled] {
+            let svc = service(repo_with(order(1, 7, status, 4)), quiet_cache());
+            assert_eq!(
+                svc.cancel(customer(7), id(1)).await,
+                Err(DomainError::InvalidTransition {
+                    from: status,
+                    to: Cancelled
+                })
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn another_customers_cancel_is_not_found_and_an_admins_is_forbidden() {
+        let svc = service(repo_with(order(1, 7, Created, 1)), quiet_cache());
+        assert_eq!(
+            svc.cancel(customer(8), id(1)).await,
+            Err(DomainError::NotFound("order"))
+        );
+        assert_eq!(
+            svc.cancel(admin(1), id(1)).await,
+            Err(DomainError::Forbidden)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancel_that_loses_to_delivery_is_rejected() {
+        let mut repo = MockOrderRepository::new();
+        let mut reads = vec![order(1, 7, Delivered, 4), order(1, 7, InTransit, 3)];
+        repo.expect_find_by_id().returning(move |_| Ok(reads.pop()));
+        repo.expect_transition().times(1).returning(|_| Ok(None));
+        let err = service(repo, quiet_cache())
+            .cancel(customer(7), id(1))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            DomainError::InvalidTransition {
+                from: Delivered,
+                to: Cancelled
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancel_that_loses_to_a_step_retries_on_the_new_version() {
+        let mut repo = MockOrderRepository::new();
+        let mut reads = vec![order(1, 7, Dispatched, 2), order(1, 7, Created, 1)];
+        repo.expect_find_by_id().returning(move |_| Ok(reads.pop()));
+        repo.expect_transition()
+            .withf(|c| c.expected_version == 1)
+            .returning(|_| Ok(None));
+        repo.expect_transition()
+            .withf(|c| c.expected_version == 2 && c.from == Dispatched)
+            .returning(|_| Ok(Some(order(1, 7, Cancelled, 3))));
+        let out = service(repo, quiet_cache())
+            .cancel(customer(7), id(1))
+            .await
+            .unwrap();
+        assert_eq!(out.status, Cancelled);
+    }
+
+    #[tokio::test]
+    async fn customers_cannot_override_a_status() {
+        let svc = service(MockOrderRepository::new(), quiet_cache());
+        assert_eq!(
+            svc.set_status(customer(7), id(1), Delivered).await,
+            Err(DomainError::Forbidden)
+        );
+    }
+
+    #[tokio::test]
+    async fn setting_the_current_status_is_a_no_op() {
+        let mut repo = repo_with(order(1, 7, Dispatched, 2));
+        repo.expect_transition().never();
+        let out = service(repo, quiet_cache())
+            .set_status(admin(1), id(1), Dispatched)
+            .await
+            .unwrap();
+        assert_eq!(out.version, 2);
+    }
+
+    #[tokio::test]
+    async fn a_non_terminal_override_restarts_the_step_and_a_terminal_one_stops_it() {
+        let mut repo = repo_with(order(1, 7, InTransit, 3));
+        repo.expect_transition()
+            .withf(|c| {
+                c.to == Created && c.next_step_at == Some(T0 + STEP) && c.actor == Actor::Admin(1)
+            })
+            .returning(|_| Ok(Some(order(1, 7, Created, 4))));
+        repo.expect_transition()
+            .withf(|c| c.to == Delivered && c.next_step_at.is_none())
+            .returning(|_| Ok(Some(order(1, 7, Delivered, 4))));
+        let svc = service(repo, quiet_cache());
+        assert_eq!(
+            svc.set_status(admin(1), id(1), Created)
+                .await
+                .unwrap()
+                .status,
+            Created
+        );
+        assert_eq!(
+            svc.set_status(admin(1), id(1), Delivered)
+                .await
+                .unwrap()
+                .status,
+            Delivered
+        );
+    }
+
+    #[tokio::test]
+    async fn an_admin_may_revive_a_terminal_order() {
+        let mut repo = repo_with(order(1, 7, Cancelled, 2));
+        repo.expect_transition()
+            .withf(|c| c.from == Cancelled && c.to == InTransit && c.next_step_at.is_some())
+            .returning(|_| Ok(Some(order(1, 7, InTransit, 3))));
+        let out = service(repo, quiet_cache())
+            .set_status(admin(1), id(1), InTransit)
+            .await
+            .unwrap();
+        assert_eq!(out.status, InTransit);
+    }
+
+    #[tokio::test]
+    async fn every_successful_change_replaces_the_cached_order() {
+        let mut repo = repo_with(order(1, 7, Created, 1));
+        repo.expect_transition()
+            .returning(|_| Ok(Some(order(1, 7, Cancelled, 2))));
+        let mut cache = MockOrderCache::new();
+        cache
+            .expect_replace()
+            .withf(|orders| orders.len() == 1 && orders[0].version == 2)
+            .times(1)
+            .returning(|_| Ok(()));
+        service(repo, cache)
+            .cancel(customer(7), id(1))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn endless_contention_gives_up_with_a_conflict() {
+        let mut repo = repo_with(order(1, 7, Created, 1));
+        repo.expect_transition().returning(|_| Ok(None));
+        let err = service(repo, quiet_cache())
+            .cancel(customer(7), id(1))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::Conflict(_)));
+    }
+}

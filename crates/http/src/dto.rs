@@ -1,0 +1,99 @@
+//! The JSON shapes of the API, kept apart from the domain types so that neither can
+//! change the other by accident.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use trachios_domain::services::LoginOutcome;
+use trachios_domain::{Order, OrderStatus, Role, User};
+
+#[derive(Debug, Deserialize)]
+pub struct RegisterRequest {
+    pub name: String,
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateOrderRequest {
+    pub item_description: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SetStatusRequest {
+    pub status: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserResponse {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserResponse {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            role: u.role,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct LoginResponse {
+    pub token: String,
+    pub token_type: &'static str,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserResponse,
+}
+
+impl From<LoginOutcome> for LoginResponse {
+    fn from(outcome: LoginOutcome) -> Self {
+        Self {
+            token: outcome.token.token,
+            token_type: "Bearer",
+            expires_at: outcome.token.expires_at,
+            user: outcome.user.into(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderResponse {
+    pub id: i64,
+    pub customer_id: i64,
+    pub item_description: String,
+    pub status: OrderStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Order> for OrderResponse {
+    fn from(o: Order) -> Self {
+        Self {
+            id: o.id,
+            customer_id: o.customer_id,
+            item_description: o.item_description,
+            status: o.status,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+pub fn orders(list: Vec<Order>) -> Vec<OrderResponse> {
+    list.into_iter().map(OrderResponse::from).collect()
+}

@@ -1,0 +1,85 @@
+use actix_web::error::PathError;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use trachios_domain::DomainError;
+
+/// A domain error on its way to becoming an HTTP response.
+#[derive(Debug)]
+pub struct ApiError(pub DomainError);
+
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        Self(err)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The one place a domain error becomes a status and a message.
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match &self.0 {
+            DomainError::Validation(_) | DomainError::InvalidTransition { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            DomainError::InvalidCredentials | DomainError::Unauthenticated => {
+                StatusCode::UNAUTHORIZED
+            }
+            DomainError::Forbidden => StatusCode::FORBIDDEN,
+            DomainError::NotFound(_) => StatusCode::NOT_FOUND,
+            DomainError::Conflict(_) => StatusCode::CONFLICT,
+            DomainError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let message = match &self.0 {
+            DomainError::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
+                "internal server error".to_owned()
+            }
+            DomainError::Forbidden => "you are not allowed to do this".to_owned(),
+            other => other.to_string(),
+        };
+        let mut response = json_error(status, &message);
+        if status == StatusCode::UNAUTHORIZED {
+            let challenge = match self.0 {
+                DomainError::Unauthenticated => r#"Bearer error="invalid_token""#,
+                _ => "Bearer",
+            };
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
+
+/// `{"error": message}` with the given status.
+pub fn json_error(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({ "error": message }))
+}
+
+pub(crate) fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err: PathError, _req| {
+        let response = json_error(
+            StatusCode::BAD_REQUEST,
+            "order id must be a positive integer",
+        );
+        actix_web::error::InternalError::from_response(err, response).into()
+    })
+}
+
+pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
+    json_error(
+        StatusCode::NOT_FOUND,
+        &format!("no route for {} {}", req.method(), req.path()),
+    )
+}

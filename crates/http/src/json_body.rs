@@ -1,0 +1,82 @@
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::json_error;
+use crate::BODY_LIMIT_BYTES;
+
+/// A JSON request body whose errors name the offending field (`email: invalid type …`),
+/// with 415 for a non-JSON content type and 413 above the body limit.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+fn reject(status: StatusCode, message: &str) -> actix_web::Error {
+    actix_web::error::InternalError::from_response(message.to_owned(), json_error(status, message))
+        .into()
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+/// The deserializer's complaint, prefixed with the JSON path when it concerns a field.
+fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return format!("malformed JSON body: {inner}");
+    }
+    if path == "." {
+        format!("invalid JSON body: {inner}")
+    } else {
+        format!("invalid JSON body: {path}: {inner}")
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let json = is_json(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(reject(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "Content-Type must be application/json",
+                ));
+            }
+            let bytes = body.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    reject(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        &format!("request body must be at most {BODY_LIMIT_BYTES} bytes"),
+                    )
+                } else {
+                    reject(StatusCode::BAD_REQUEST, "could not read the request body")
+                }
+            })?;
+            let mut de = serde_json::Deserializer::from_slice(&bytes);
+            let value = serde_path_to_error::deserialize(&mut de)
+                .map_err(|e| reject(StatusCode::BAD_REQUEST, &describe(e)))?;
+            de.end().map_err(|e| {
+                reject(
+                    StatusCode::BAD_REQUEST,
+                    &format!("malformed JSON body: {e}"),
+                )
+            })?;
+            Ok(JsonBody(value))
+        })
+    }
+}

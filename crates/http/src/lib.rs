@@ -1,0 +1,43 @@
+//! The HTTP adapter: actix-web routes, handlers, DTOs, the bearer-token extractor and the
+//! mapping of domain errors to `{"error"}` responses.
+#![deny(unsafe_code)]
+
+mod auth;
+mod dto;
+mod error;
+mod json_body;
+pub mod middleware;
+mod routes;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use trachios_domain::ports::TokenService;
+use trachios_domain::services::{AccountService, OrderService};
+
+pub use error::{json_error, ApiError};
+
+/// Request bodies above this many bytes are refused with 413.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// What the handlers need, built once by the server.
+#[derive(Clone)]
+pub struct ApiState {
+    pub accounts: AccountService,
+    pub orders: OrderService,
+    pub tokens: Arc<dyn TokenService>,
+}
+
+/// Registers every route, the JSON and path error contract, and the shared state.
+pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(state.accounts))
+            .app_data(web::Data::new(state.orders))
+            .app_data(web::Data::from(state.tokens))
+            .app_data(web::PayloadConfig::new(BODY_LIMIT_BYTES))
+            .app_data(error::path_config())
+            .route("/health", web::get().to(routes::health::health))
+            .service(web::scope("/api/v1").configure(routes::register))
+            .default_service(web::to(error::not_found));
+    }
+}

@@ -1,0 +1,22 @@
+//! PostgreSQL adapters: the user and order repositories on diesel-async, the connection
+//! pool and the embedded migrations.
+#![deny(unsafe_code)]
+
+mod admin;
+mod error;
+mod history;
+mod migrations;
+mod orders;
+mod pool;
+mod rows;
+pub mod schema;
+mod users;
+
+pub use admin::{
+    create_database_if_missing, drop_database, drop_databases_with_prefix, with_database,
+};
+pub use history::{order_history, OrderEvent};
+pub use migrations::{migrate, migration_status, revert_last, MigrationError, MigrationState};
+pub use orders::PgOrderRepository;
+pub use pool::{build_pool, PgPool, PoolSettings};
+pub use users::PgUserRepository;

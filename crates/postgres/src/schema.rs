@@ -1,0 +1,69 @@
+// Mirrors what `diesel print-schema` emits for migrations/; regenerate, do not hand-tune.
+
+pub mod sql_types {
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "order_actor"))]
+    pub struct OrderActor;
+
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "order_status"))]
+    pub struct OrderStatus;
+
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "user_role"))]
+    pub struct UserRole;
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::OrderStatus;
+    use super::sql_types::OrderActor;
+
+    order_events (id) {
+        id -> Int8,
+        order_id -> Int8,
+        from_status -> Nullable<OrderStatus>,
+        to_status -> OrderStatus,
+        actor -> OrderActor,
+        actor_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::OrderStatus;
+
+    orders (id) {
+        id -> Int8,
+        customer_id -> Int8,
+        item_description -> Text,
+        status -> OrderStatus,
+        version -> Int8,
+        next_step_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UserRole;
+
+    users (id) {
+        id -> Int8,
+        #[max_length = 255]
+        name -> Varchar,
+        #[max_length = 255]
+        email -> Varchar,
+        password_hash -> Text,
+        role -> UserRole,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(order_events -> orders (order_id));
+diesel::joinable!(orders -> users (customer_id));
+
+diesel::allow_tables_to_appear_in_same_query!(order_events, orders, users);

@@ -1,0 +1,2 @@
+//! The Redis order cache adapter (deadpool-redis).
+#![deny(unsafe_code)]

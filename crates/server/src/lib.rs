@@ -1,0 +1,12 @@
+//! The Trachios server: configuration, telemetry, wiring of adapters into services, the
+//! lifecycle worker and graceful shutdown.
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod lifecycle;
+pub mod seed;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use startup::Application;

@@ -1,0 +1,17 @@
+#![deny(unsafe_code)]
+
+use trachios_server::{startup, telemetry, Application, Settings};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("trachios: refusing to start: {err}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init(&settings.log_format);
+    let app = Application::build(settings).await?;
+    app.run_until(startup::shutdown_signal()).await
+}

@@ -1,0 +1,157 @@
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::App;
+use anyhow::Context;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use trachios_auth::{Argon2Hasher, JwtTokenService};
+use trachios_domain::ports::{Clock, OrderCache, SystemClock, TokenService};
+use trachios_domain::services::{AccountService, LifecycleService, NoCache, OrderService};
+use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
+use trachios_http::ApiState;
+use trachios_postgres::{build_pool, PgOrderRepository, PgPool, PgUserRepository, PoolSettings};
+
+use crate::{lifecycle, seed, Settings};
+
+/// A built, listening service: the HTTP server and the lifecycle worker.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pool: PgPool,
+    lifecycle: LifecycleService,
+    settings: Settings,
+}
+
+impl Application {
+    /// Migrates (when configured), seeds the admin (when configured), wires the adapters
+    /// and binds the listener. Nothing runs until `run_until`.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let database_url = settings.database_url();
+        if settings.migrate_on_start {
+            let applied = trachios_postgres::migrate(&database_url)
+                .await
+                .context("applying migrations")?;
+            tracing::info!(count = applied.len(), migrations = ?applied, "migrations applied");
+        }
+        let pool = build_pool(
+            &database_url,
+            &PoolSettings {
+                max_size: settings.db_pool_size,
+                ..PoolSettings::default()
+            },
+        )?;
+
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let cache: Arc<dyn OrderCache> = Arc::new(NoCache);
+        let tokens: Arc<dyn TokenService> =
+            Arc::new(JwtTokenService::new(settings.jwt_secret.as_bytes()));
+        let step = chrono::Duration::from_std(settings.order_step())
+            .context("ORDER_STEP_SECONDS is too large")?;
+        let users = Arc::new(PgUserRepository::new(pool.clone()));
+        let orders = Arc::new(PgOrderRepository::new(pool.clone()));
+
+        let accounts = AccountService::new(
+            users,
+            Arc::new(Argon2Hasher::new()?),
+            tokens.clone(),
+            clock.clone(),
+        );
+        let order_service = OrderService::new(orders.clone(), cache.clone(), clock.clone(), step);
+        let lifecycle =
+            LifecycleService::new(orders, cache, clock, step, settings.lifecycle_batch_size);
+
+        if let (Some(email), Some(password)) = (&settings.admin_email, &settings.admin_password) {
+            seed::seed_admin(&accounts, email, password)
+                .await
+                .context("seeding the admin account")?;
+        }
+
+        let state = ApiState {
+            accounts,
+            orders: order_service,
+            tokens,
+        };
+        let listener = TcpListener::bind((settings.server_host.as_str(), settings.server_port))
+            .with_context(|| {
+                format!("binding {}:{}", settings.server_host, settings.server_port)
+            })?;
+        let port = listener.local_addr()?.port();
+        let server = actix_web::HttpServer::new(move || {
+            App::new()
+                .wrap(json_error_fallback())
+                .wrap(from_fn(catch_panics))
+                .wrap(from_fn(request_id))
+                .configure(trachios_http::configure(state.clone()))
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout_seconds)
+        .run();
+        Ok(Self {
+            port,
+            server,
+            pool,
+            lifecycle,
+            settings,
+        })
+    }
+
+    /// The port the server listens on (useful with `SERVER_PORT=0`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests and
+    /// the current lifecycle batch finish, and closes the pool.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let Application {
+            port,
+            server,
+            pool,
+            lifecycle,
+            settings,
+        } = self;
+        let handle: ServerHandle = server.handle();
+        let (stop_worker, worker_stop) = watch::channel(false);
+        let interval = lifecycle::poll_interval(settings.order_step());
+        let worker: JoinHandle<()> = tokio::spawn(lifecycle::run(lifecycle, interval, worker_stop));
+        let server_task = tokio::spawn(server);
+        tracing::info!(port, profile = %settings.app_env, step_seconds = settings.order_step_seconds, "trachios listening");
+
+        shutdown.await;
+        tracing::info!("shutting down: draining requests");
+        handle.stop(true).await;
+        let _ = stop_worker.send(true);
+        let _ = worker.await;
+        let _ = server_task.await;
+        pool.close();
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!(signal = "SIGINT", "signal received"),
+        _ = term => tracing::info!(signal = "SIGTERM", "signal received"),
+    }
+}

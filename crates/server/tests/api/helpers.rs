@@ -1,0 +1,201 @@
+use std::time::Duration;
+
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+use trachios_postgres::{
+    build_pool, create_database_if_missing, drop_databases_with_prefix, with_database, PgPool,
+    PoolSettings,
+};
+use trachios_server::{Application, Settings};
+
+pub const ADMIN_EMAIL: &str = "admin@trachios.test";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const JWT_SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-xx";
+const DB_PREFIX: &str = "trachios_e2e_";
+
+pub fn base_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Drops the databases earlier runs of this binary left behind, once per run.
+async fn clean_stale_databases() {
+    static CLEANED: OnceCell<()> = OnceCell::const_new();
+    CLEANED
+        .get_or_init(|| async {
+            let _ = drop_databases_with_prefix(&base_database_url(), DB_PREFIX).await;
+        })
+        .await;
+}
+
+/// A fresh, empty, migrated database; returns its URL.
+pub async fn fresh_database() -> String {
+    clean_stale_databases().await;
+    let name = format!("{DB_PREFIX}{}", uuid::Uuid::new_v4().simple());
+    create_database_if_missing(&base_database_url(), &name)
+        .await
+        .expect("PostgreSQL must be reachable for end-to-end tests");
+    with_database(&base_database_url(), &name)
+}
+
+pub fn settings(database_url: &str, step_seconds: f64) -> Settings {
+    Settings {
+        app_env: "test".into(),
+        server_host: "127.0.0.1".into(),
+        server_port: 0,
+        database_url: Some(database_url.to_owned()),
+        db_pool_size: 8,
+        jwt_secret: JWT_SECRET.into(),
+        admin_email: Some(ADMIN_EMAIL.into()),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        order_step_seconds: step_seconds,
+        cache_enabled: false,
+        ..Settings::default()
+    }
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub database_url: String,
+}
+
+/// Starts the server on a fresh database with a long step (nothing moves by itself).
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with_step(3600.0).await
+}
+
+pub async fn spawn_app_with_step(step_seconds: f64) -> TestApp {
+    let database_url = fresh_database().await;
+    spawn_on(&database_url, step_seconds).await
+}
+
+/// Starts one more server process-equivalent on an existing database.
+pub async fn spawn_on(database_url: &str, step_seconds: f64) -> TestApp {
+    let app = Application::build(settings(database_url, step_seconds))
+        .await
+        .expect("server builds");
+    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        base,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        database_url: database_url.to_owned(),
+    }
+}
+
+impl TestApp {
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let res = self.request(method, path, token, body).await;
+        let status = res.status();
+        let body = res.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    pub async fn register(&self, name: &str, email: &str, password: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            "/register",
+            None,
+            Some(json!({"name": name, "email": email, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.call(
+            Method::POST,
+            "/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// Registers a customer and returns (token, user id).
+    pub async fn customer(&self, email: &str) -> (String, i64) {
+        let (status, user) = self.register("Customer", email, "password-123").await;
+        assert_eq!(status, StatusCode::CREATED, "{user}");
+        let (status, body) = self.login(email, "password-123").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (
+            body["token"].as_str().expect("token").to_owned(),
+            user["id"].as_i64().expect("id"),
+        )
+    }
+
+    pub async fn admin(&self) -> String {
+        let (status, body) = self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn create_order(&self, token: &str, item: &str) -> Value {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/orders",
+                Some(token),
+                Some(json!({"item_description": item})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    pub async fn order(&self, token: &str, id: i64) -> (StatusCode, Value) {
+        self.call(Method::GET, &format!("/orders/{id}"), Some(token), None)
+            .await
+    }
+
+    pub fn pool(&self) -> PgPool {
+        build_pool(&self.database_url, &PoolSettings::default()).expect("pool")
+    }
+}
+
+/// Polls `check` every 20 ms until it holds or `limit` passes.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}

@@ -1,0 +1,344 @@
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use trachios_domain::{OrderId, OrderStatus};
+use trachios_postgres::{order_history, OrderEvent};
+
+use crate::helpers::*;
+
+const STEP: f64 = 0.3;
+
+async fn history(app: &TestApp, id: i64) -> Vec<OrderEvent> {
+    order_history(&app.pool(), OrderId::parse(id).unwrap())
+        .await
+        .unwrap()
+}
+
+fn system_steps(events: &[OrderEvent]) -> Vec<OrderStatus> {
+    events
+        .iter()
+        .filter(|e| e.actor == "system")
+        .map(|e| e.to)
+        .collect()
+}
+
+async fn status_of(app: &TestApp, token: &str, id: i64) -> String {
+    app.order(token, id).await.1["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_order_moves_through_the_three_steps_in_order_and_on_time() {
+    let app = spawn_app_with_step(STEP).await;
+    let (token, _) = app.customer("jo@x.io").await;
+    let id = app.create_order(&token, "Desk").await["id"]
+        .as_i64()
+        .unwrap();
+    let delivered = eventually(Duration::from_secs(10), || async {
+        status_of(&app, &token, id).await == "delivered"
+    })
+    .await;
+    assert!(delivered);
+    let events = history(&app, id).await;
+    assert_eq!(
+        system_steps(&events),
+        vec![
+            OrderStatus::Dispatched,
+            OrderStatus::InTransit,
+            OrderStatus::Delivered
+        ]
+    );
+    for pair in events.windows(2) {
+        let gap = (pair[1].at - pair[0].at).num_milliseconds();
+        assert!(
+            (300..1500).contains(&gap),
+            "each status lasts about one step: {gap} ms"
+        );
+    }
+    // Delivered is terminal: nothing more happens.
+    tokio::time::sleep(Duration::from_secs_f64(STEP * 3.0)).await;
+    assert_eq!(history(&app, id).await.len(), 4);
+}
+
+#[tokio::test]
+async fn a_cancelled_order_never_moves_again() {
+    let app = spawn_app_with_step(STEP).await;
+    let (token, _) = app.customer("jo@x.io").await;
+    let id = app.create_order(&token, "Desk").await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        app.call(
+            Method::PUT,
+            &format!("/orders/{id}/cancel"),
+            Some(&token),
+            None
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_secs_f64(STEP * 4.0)).await;
+    assert_eq!(status_of(&app, &token, id).await, "cancelled");
+    assert!(system_steps(&history(&app, id).await).is_empty());
+}
+
+#[tokio::test]
+async fn an_admin_override_restarts_the_step_or_stops_it() {
+    let app = spawn_app_with_step(1.0).await;
+    let (token, _) = app.customer("jo@x.io").await;
+    let admin = app.admin().await;
+    let id = app.create_order(&token, "Desk").await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/orders/{id}/status");
+
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let set_at = Instant::now();
+    app.call(
+        Method::PUT,
+        &path,
+        Some(&admin),
+        Some(json!({"status": "in_transit"})),
+    )
+    .await;
+    let moved = eventually(Duration::from_secs(5), || async {
+        status_of(&app, &token, id).await == "delivered"
+    })
+    .await;
+    assert!(moved);
+    let waited = set_at.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900),
+        "the step restarted at the override: {waited:?}"
+    );
+
+    let other = app.create_order(&token, "Chair").await["id"]
+        .as_i64()
+        .unwrap();
+    app.call(
+        Method::PUT,
+        &format!("/orders/{other}/status"),
+        Some(&admin),
+        Some(json!({"status": "delivered"})),
+    )
+    .await;
+    app.call(
+        Method::PUT,
+        &format!("/orders/{other}/status"),
+        Some(&admin),
+        Some(json!({"status": "cancelled"})),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(status_of(&app, &token, other).await, "cancelled");
+    assert!(system_steps(&history(&app, other).await).is_empty());
+}
+
+#[tokio::test]
+async fn three_instances_on_one_database_step_each_order_exactly_once() {
+    let first = spawn_app_with_step(0.2).await;
+    let second = spawn_on(&first.database_url, 0.2).await;
+    let third = spawn_on(&first.database_url, 0.2).await;
+    let apps = [&first, &second, &third];
+    let (token, _) = first.customer("jo@x.io").await;
+    let mut ids = Vec::new();
+    for n in 0..60 {
+        ids.push(
+            apps[n % 3].create_order(&token, &format!("item {n}")).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let admin = first.admin().await;
+    let all_delivered = eventually(Duration::from_secs(20), || async {
+        let (_, all) = first.call(Method::GET, "/orders", Some(&admin), None).await;
+        all.as_array()
+            .is_some_and(|a| a.iter().all(|o| o["status"] == "delivered"))
+    })
+    .await;
+    assert!(all_delivered);
+    for id in ids {
+        let steps = system_steps(&history(&first, id).await);
+        assert_eq!(
+            steps,
+            vec![
+                OrderStatus::Dispatched,
+                OrderStatus::InTransit,
+                OrderStatus::Delivered
+            ],
+            "order {id}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_order_is_delivered_after_a_cancel_that_succeeded() {
+    let app = spawn_app_with_step(0.05).await;
+    let (token, _) = app.customer("jo@x.io").await;
+    let mut ids = Vec::new();
+    for n in 0..200 {
+        ids.push(
+            app.create_order(&token, &format!("item {n}")).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let cancels = ids.iter().enumerate().map(|(n, id)| {
+        let app = &app;
+        let token = &token;
+        async move {
+            // Spread the cancels over the whole lifetime of the orders.
+            tokio::time::sleep(Duration::from_millis((n as u64 * 7) % 250)).await;
+            let res = app
+                .request(
+                    Method::PUT,
+                    &format!("/orders/{id}/cancel"),
+                    Some(token),
+                    None,
+                )
+                .await;
+            let status = res.status();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            (*id, status, body)
+        }
+    });
+    let outcomes = futures_util::future::join_all(cancels).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mut won = 0;
+    for (id, status, body) in outcomes {
+        let now = status_of(&app, &token, id).await;
+        match status {
+            StatusCode::OK => {
+                won += 1;
+                assert_eq!(
+                    now, "cancelled",
+                    "order {id} cancelled with 200 must stay cancelled"
+                );
+                let events = history(&app, id).await;
+                assert_eq!(
+                    events.last().unwrap().to,
+                    OrderStatus::Cancelled,
+                    "nothing happened after the cancel of {id}"
+                );
+            }
+            StatusCode::BAD_REQUEST => {
+                assert_eq!(
+                    now, "delivered",
+                    "a refused cancel means the order was delivered: {body}"
+                );
+            }
+            other => panic!("unexpected {other} for order {id}: {body}"),
+        }
+    }
+    assert!(
+        won > 0,
+        "some cancels must win for the test to mean anything"
+    );
+}
+
+#[tokio::test]
+async fn a_killed_server_resumes_every_order_without_skipping_or_repeating_a_step() {
+    let database_url = fresh_database().await;
+    let port = free_port();
+    let start = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_trachios-server"))
+            .env("APP_ENV", "test")
+            .env(
+                "TRACHIOS_CONFIG_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"),
+            )
+            .env("DATABASE_URL", &database_url)
+            .env("SERVER_HOST", "127.0.0.1")
+            .env("SERVER_PORT", port.to_string())
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("ORDER_STEP_SECONDS", "0.4")
+            .env("CACHE_ENABLED", "false")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map(KillOnDrop)
+            .expect("server binary starts")
+    };
+    let client = TestApp {
+        base: format!("http://127.0.0.1:{port}/api/v1"),
+        client: reqwest::Client::new(),
+        database_url: database_url.clone(),
+    };
+    let mut server = start();
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            client
+                .client
+                .get(format!("{}/health", client.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK)
+        })
+        .await
+    );
+    let (token, _) = client.customer("jo@x.io").await;
+    let mut ids = Vec::new();
+    for n in 0..40 {
+        ids.push(
+            client.create_order(&token, &format!("item {n}")).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    server.0.kill().expect("kill -9");
+    let _ = server.0.wait();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let server = start();
+    let done = eventually(Duration::from_secs(20), || async {
+        let Ok(res) = client
+            .client
+            .get(format!("{}/my-orders", client.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+        else {
+            return false; // still restarting
+        };
+        let list: Value = res.json().await.unwrap_or(Value::Null);
+        list.as_array()
+            .is_some_and(|a| a.len() == 40 && a.iter().all(|o| o["status"] == "delivered"))
+    })
+    .await;
+    drop(server);
+    assert!(done, "every order reaches delivered after the restart");
+    for id in ids {
+        let steps = system_steps(&history(&client, id).await);
+        assert_eq!(
+            steps,
+            vec![
+                OrderStatus::Dispatched,
+                OrderStatus::InTransit,
+                OrderStatus::Delivered
+            ],
+            "order {id}"
+        );
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A server process that is killed (SIGKILL) when the test ends, pass or fail.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: the real server on a random port, a fresh PostgreSQL database per
+//! test, and plain HTTP.
+
+mod accounts;
+mod contract;
+mod helpers;
+mod lifecycle;
+mod orders;
