@@ -1,6 +1,7 @@
 use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
@@ -14,6 +15,7 @@ use trachios_domain::services::{AccountService, LifecycleService, NoCache, Order
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
 use trachios_http::ApiState;
 use trachios_postgres::{build_pool, PgOrderRepository, PgPool, PgUserRepository, PoolSettings};
+use trachios_redis::{CacheSettings, RedisOrderCache};
 
 use crate::{lifecycle, seed, Settings};
 
@@ -46,7 +48,7 @@ impl Application {
         )?;
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let cache: Arc<dyn OrderCache> = Arc::new(NoCache);
+        let cache = order_cache(&settings)?;
         let tokens: Arc<dyn TokenService> =
             Arc::new(JwtTokenService::new(settings.jwt_secret.as_bytes()));
         let step = chrono::Duration::from_std(settings.order_step())
@@ -132,6 +134,24 @@ impl Application {
         tracing::info!("shutdown complete");
         Ok(())
     }
+}
+
+/// The Redis cache when enabled; otherwise a cache that holds nothing.
+fn order_cache(settings: &Settings) -> anyhow::Result<Arc<dyn OrderCache>> {
+    if !settings.cache_enabled {
+        tracing::info!("order cache disabled");
+        return Ok(Arc::new(NoCache));
+    }
+    let cache = RedisOrderCache::new(
+        &settings.redis_url(),
+        CacheSettings {
+            ttl: Duration::from_secs(settings.cache_ttl_seconds),
+            timeout: Duration::from_millis(settings.redis_timeout_ms),
+            key_prefix: settings.cache_key_prefix.clone(),
+            ..CacheSettings::default()
+        },
+    )?;
+    Ok(Arc::new(cache))
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -61,6 +61,7 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub database_url: String,
+    pool: PgPool,
 }
 
 /// Starts the server on a fresh database with a long step (nothing moves by itself).
@@ -75,22 +76,31 @@ pub async fn spawn_app_with_step(step_seconds: f64) -> TestApp {
 
 /// Starts one more server process-equivalent on an existing database.
 pub async fn spawn_on(database_url: &str, step_seconds: f64) -> TestApp {
-    let app = Application::build(settings(database_url, step_seconds))
-        .await
-        .expect("server builds");
+    spawn_with(settings(database_url, step_seconds)).await
+}
+
+/// Starts a server with exactly these settings.
+pub async fn spawn_with(settings: Settings) -> TestApp {
+    let database_url = settings.database_url();
+    let app = Application::build(settings).await.expect("server builds");
     let base = format!("http://127.0.0.1:{}/api/v1", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
-        base,
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("client"),
-        database_url: database_url.to_owned(),
-    }
+    TestApp::new(base, &database_url)
 }
 
 impl TestApp {
+    pub fn new(base: String, database_url: &str) -> Self {
+        TestApp {
+            base,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            database_url: database_url.to_owned(),
+            pool: build_pool(database_url, &PoolSettings::default()).expect("pool"),
+        }
+    }
+
     pub async fn request(
         &self,
         method: Method,
@@ -179,8 +189,9 @@ impl TestApp {
             .await
     }
 
-    pub fn pool(&self) -> PgPool {
-        build_pool(&self.database_url, &PoolSettings::default()).expect("pool")
+    /// A connection pool on the test's database, for looking behind the API.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
     }
 }
 

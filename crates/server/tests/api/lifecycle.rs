@@ -10,7 +10,7 @@ use crate::helpers::*;
 const STEP: f64 = 0.3;
 
 async fn history(app: &TestApp, id: i64) -> Vec<OrderEvent> {
-    order_history(&app.pool(), OrderId::parse(id).unwrap())
+    order_history(app.pool(), OrderId::parse(id).unwrap())
         .await
         .unwrap()
 }
@@ -177,22 +177,18 @@ async fn three_instances_on_one_database_step_each_order_exactly_once() {
 
 #[tokio::test]
 async fn no_order_is_delivered_after_a_cancel_that_succeeded() {
-    let app = spawn_app_with_step(0.05).await;
+    let app = spawn_app_with_step(0.1).await;
     let (token, _) = app.customer("jo@x.io").await;
-    let mut ids = Vec::new();
-    for n in 0..200 {
-        ids.push(
-            app.create_order(&token, &format!("item {n}")).await["id"]
-                .as_i64()
-                .unwrap(),
-        );
-    }
-    let cancels = ids.iter().enumerate().map(|(n, id)| {
+    // Each order is cancelled at its own moment within its ~300 ms life, so that cancels
+    // land in every status and race the worker's steps.
+    let cancels = (0..200u64).map(|n| {
         let app = &app;
         let token = &token;
         async move {
-            // Spread the cancels over the whole lifetime of the orders.
-            tokio::time::sleep(Duration::from_millis((n as u64 * 7) % 250)).await;
+            let id = app.create_order(token, &format!("item {n}")).await["id"]
+                .as_i64()
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis((n * 37) % 450)).await;
             let res = app
                 .request(
                     Method::PUT,
@@ -203,7 +199,7 @@ async fn no_order_is_delivered_after_a_cancel_that_succeeded() {
                 .await;
             let status = res.status();
             let body: Value = res.json().await.unwrap_or(Value::Null);
-            (*id, status, body)
+            (id, status, body)
         }
     });
     let outcomes = futures_util::future::join_all(cancels).await;
@@ -264,11 +260,7 @@ async fn a_killed_server_resumes_every_order_without_skipping_or_repeating_a_ste
             .map(KillOnDrop)
             .expect("server binary starts")
     };
-    let client = TestApp {
-        base: format!("http://127.0.0.1:{port}/api/v1"),
-        client: reqwest::Client::new(),
-        database_url: database_url.clone(),
-    };
+    let client = TestApp::new(format!("http://127.0.0.1:{port}/api/v1"), &database_url);
     let mut server = start();
     assert!(
         eventually(Duration::from_secs(20), || async {

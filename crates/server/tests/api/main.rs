@@ -2,7 +2,10 @@
 //! test, and plain HTTP.
 
 mod accounts;
+mod cache;
 mod contract;
 mod helpers;
 mod lifecycle;
 mod orders;
+#[path = "../../../redis/tests/support/private_redis.rs"]
+mod private_redis;

@@ -186,7 +186,7 @@ async fn the_owner_cancels_once_and_only_before_delivery() {
         StatusCode::NOT_FOUND
     );
 
-    let history = trachios_postgres::order_history(&app.pool(), OrderId::parse(id).unwrap())
+    let history = trachios_postgres::order_history(app.pool(), OrderId::parse(id).unwrap())
         .await
         .unwrap();
     let last = history.last().unwrap();
@@ -274,7 +274,7 @@ async fn admins_override_any_status_and_others_cannot() {
         (status, body["status"].as_str().unwrap()),
         (StatusCode::OK, "created")
     );
-    let history = trachios_postgres::order_history(&app.pool(), OrderId::parse(id).unwrap())
+    let history = trachios_postgres::order_history(app.pool(), OrderId::parse(id).unwrap())
         .await
         .unwrap();
     assert_eq!(

@@ -1,0 +1,261 @@
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use deadpool_redis::{Config, Connection, Pool, Runtime};
+use redis::{AsyncCommands, Script};
+use trachios_domain::ports::OrderCache;
+use trachios_domain::{DomainError, Order, OrderId};
+
+use crate::entry::{decode, encode, PUT_IF_NEWER};
+use crate::{CacheStats, CircuitBreaker};
+
+/// Orders whose cache update failed are remembered up to this many; past it the cache is
+/// bypassed for reads for one TTL instead (every stale entry has expired by then).
+const MAX_SUSPECT_ORDERS: usize = 100_000;
+
+/// How the cache behaves.
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    /// How long an entry lives (5 minutes by the contract).
+    pub ttl: Duration,
+    /// The most any cache operation may take, connecting included.
+    pub timeout: Duration,
+    /// How long Redis is left alone after a failure before one probe is tried.
+    pub cooldown: Duration,
+    pub pool_size: usize,
+    /// Put before every key (`{prefix}order:{id}`), for sharing one Redis; empty by default.
+    pub key_prefix: String,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(300),
+            timeout: Duration::from_millis(50),
+            cooldown: Duration::from_secs(1),
+            pool_size: 16,
+            key_prefix: String::new(),
+        }
+    }
+}
+
+/// The order cache in Redis: `order:{id}` → `"{version}:{json}"`.
+///
+/// Entries are only ever replaced by a newer version (a Lua compare-and-set), which closes
+/// the cache-aside race: a reader that loaded an old row before a write cannot put it back
+/// over the write's newer entry. A write whose cache update fails marks the order as
+/// suspect, and suspect orders are read from PostgreSQL until the cache holds a version at
+/// least as new, so that even an outage in the middle of a write cannot serve stale data.
+pub struct RedisOrderCache {
+    pool: Pool,
+    settings: CacheSettings,
+    script: Script,
+    breaker: CircuitBreaker,
+    stats: Arc<CacheStats>,
+    suspects: Mutex<Suspects>,
+}
+
+#[derive(Default)]
+struct Suspects {
+    /// Order id → the version the cache failed to learn about.
+    versions: HashMap<i64, i64>,
+    bypass_until: Option<Instant>,
+}
+
+impl RedisOrderCache {
+    /// Builds the cache; no connection is made until first use, so a missing Redis never
+    /// stops the service from starting.
+    pub fn new(url: &str, settings: CacheSettings) -> Result<Self, DomainError> {
+        let pool = Config::from_url(url)
+            .builder()
+            .map_err(|e| DomainError::Internal(format!("redis configuration: {e}")))?
+            .max_size(settings.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(settings.timeout))
+            .create_timeout(Some(settings.timeout))
+            .recycle_timeout(Some(settings.timeout))
+            .build()
+            .map_err(|e| DomainError::Internal(format!("redis pool: {e}")))?;
+        Ok(Self {
+            pool,
+            breaker: CircuitBreaker::new("redis", settings.cooldown),
+            settings,
+            script: Script::new(PUT_IF_NEWER),
+            stats: Arc::new(CacheStats::default()),
+            suspects: Mutex::new(Suspects::default()),
+        })
+    }
+
+    pub fn stats(&self) -> Arc<CacheStats> {
+        self.stats.clone()
+    }
+
+    /// Runs one Redis operation within the timeout, unless the circuit is open.
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, DomainError>
+    where
+        F: FnOnce(Connection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        if !self.breaker.allow() {
+            self.stats.skip();
+            return Err(DomainError::Unavailable);
+        }
+        let attempt = async {
+            let conn = self.pool.get().await.map_err(|e| e.to_string())?;
+            op(conn).await.map_err(|e| e.to_string())
+        };
+        let outcome = match tokio::time::timeout(self.settings.timeout, attempt).await {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "timed out after {} ms",
+                self.settings.timeout.as_millis()
+            )),
+        };
+        match outcome {
+            Ok(value) => {
+                self.breaker.record_success();
+                Ok(value)
+            }
+            Err(error) => {
+                self.stats.error();
+                self.breaker.record_failure(&error);
+                Err(DomainError::Unavailable)
+            }
+        }
+    }
+
+    fn key(&self, id: i64) -> String {
+        format!("{}order:{id}", self.settings.key_prefix)
+    }
+
+    fn ttl_ms(&self) -> u64 {
+        self.settings.ttl.as_millis() as u64
+    }
+
+    fn lock_suspects(&self) -> std::sync::MutexGuard<'_, Suspects> {
+        self.suspects
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn is_suspect(&self, id: i64) -> bool {
+        let mut suspects = self.lock_suspects();
+        if let Some(until) = suspects.bypass_until {
+            if Instant::now() < until {
+                return true;
+            }
+            suspects.bypass_until = None;
+        }
+        suspects.versions.contains_key(&id)
+    }
+
+    fn mark_suspect(&self, orders: &[Order]) {
+        let mut suspects = self.lock_suspects();
+        for order in orders {
+            let version = suspects.versions.entry(order.id).or_insert(order.version);
+            *version = (*version).max(order.version);
+        }
+        if suspects.versions.len() > MAX_SUSPECT_ORDERS {
+            suspects.versions.clear();
+            suspects.bypass_until = Some(Instant::now() + self.settings.ttl);
+        }
+    }
+
+    /// The cache now holds `order`: it is no longer suspect if it is at least as new.
+    fn clear_suspect(&self, order: &Order) {
+        let mut suspects = self.lock_suspects();
+        if suspects
+            .versions
+            .get(&order.id)
+            .is_some_and(|v| *v <= order.version)
+        {
+            suspects.versions.remove(&order.id);
+        }
+    }
+}
+
+#[async_trait]
+impl OrderCache for RedisOrderCache {
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, DomainError> {
+        if self.is_suspect(id.get()) {
+            self.stats.miss();
+            tracing::debug!(
+                order_id = id.get(),
+                "cache bypassed for an order whose last update missed the cache"
+            );
+            return Ok(None);
+        }
+        let raw: Option<String> = self
+            .run(|mut conn| async move { conn.get(self.key(id.get())).await })
+            .await?;
+        match raw.as_deref().and_then(decode) {
+            Some(order) => {
+                self.stats.hit();
+                tracing::debug!(order_id = id.get(), version = order.version, "cache hit");
+                Ok(Some(order))
+            }
+            None => {
+                self.stats.miss();
+                tracing::debug!(order_id = id.get(), "cache miss");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn put(&self, order: &Order) -> Result<(), DomainError> {
+        let entry =
+            encode(order).map_err(|e| DomainError::Internal(format!("cache encoding: {e}")))?;
+        let ttl = self.ttl_ms();
+        let script = &self.script;
+        let _: i64 = self
+            .run(|mut conn| async move {
+                script
+                    .key(self.key(order.id))
+                    .arg(order.version)
+                    .arg(entry)
+                    .arg(ttl)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+            .await?;
+        self.clear_suspect(order);
+        Ok(())
+    }
+
+    async fn replace(&self, orders: &[Order]) -> Result<(), DomainError> {
+        if orders.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        // Loading first makes the EVALSHAs below safe even right after a Redis restart.
+        pipe.cmd("SCRIPT").arg("LOAD").arg(PUT_IF_NEWER).ignore();
+        for order in orders {
+            let entry =
+                encode(order).map_err(|e| DomainError::Internal(format!("cache encoding: {e}")))?;
+            pipe.cmd("EVALSHA")
+                .arg(self.script.get_hash())
+                .arg(1)
+                .arg(self.key(order.id))
+                .arg(order.version)
+                .arg(entry)
+                .arg(self.ttl_ms())
+                .ignore();
+        }
+        let result: Result<(), DomainError> = self
+            .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
+            .await;
+        match result {
+            Ok(()) => {
+                orders.iter().for_each(|o| self.clear_suspect(o));
+                Ok(())
+            }
+            Err(err) => {
+                self.mark_suspect(orders);
+                Err(err)
+            }
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! The Redis cache in the running service: never stale after an acknowledged write, and
+//! optional when Redis is down.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::{oneshot, Mutex};
+use trachios_domain::ports::{OrderRepository, SystemClock};
+use trachios_domain::services::OrderService;
+use trachios_domain::{
+    Caller, DomainError, NewOrder, Order, OrderId, OrderStatus, Role, StatusChange,
+};
+use trachios_postgres::{build_pool, migrate, PgOrderRepository, PoolSettings};
+use trachios_redis::{CacheSettings, RedisOrderCache};
+
+use crate::helpers::*;
+use crate::private_redis::PrivateRedis;
+
+fn shared_redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
+}
+
+fn unique_prefix() -> String {
+    format!("e2e-{}:", uuid::Uuid::new_v4().simple())
+}
+
+async fn spawn_cached_app(redis_url: &str) -> TestApp {
+    let database_url = fresh_database().await;
+    let mut settings = settings(&database_url, 3600.0);
+    settings.cache_enabled = true;
+    settings.redis_url = Some(redis_url.to_owned());
+    settings.cache_key_prefix = unique_prefix();
+    spawn_with(settings).await
+}
+
+/// An order repository that, when armed, stalls the next `find_by_id` after it has read
+/// the row, until the test lets it go: the reader's half of the stale-set race.
+struct StallingOrders {
+    inner: PgOrderRepository,
+    armed: Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>,
+}
+
+#[async_trait]
+impl OrderRepository for StallingOrders {
+    async fn insert(&self, order: NewOrder) -> Result<Order, DomainError> {
+        self.inner.insert(order).await
+    }
+    async fn find_by_id(&self, id: OrderId) -> Result<Option<Order>, DomainError> {
+        let found = self.inner.find_by_id(id).await?;
+        let armed = self.armed.lock().await.take();
+        if let Some((loaded, release)) = armed {
+            let _ = loaded.send(());
+            let _ = release.await;
+        }
+        Ok(found)
+    }
+    async fn list_by_customer(&self, customer_id: i64) -> Result<Vec<Order>, DomainError> {
+        self.inner.list_by_customer(customer_id).await
+    }
+    async fn list_all(&self) -> Result<Vec<Order>, DomainError> {
+        self.inner.list_all().await
+    }
+    async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError> {
+        self.inner.transition(change).await
+    }
+    async fn advance_due(
+        &self,
+        now: DateTime<Utc>,
+        step: chrono::Duration,
+        limit: i64,
+    ) -> Result<Vec<Order>, DomainError> {
+        self.inner.advance_due(now, step, limit).await
+    }
+}
+
+#[tokio::test]
+async fn a_reader_that_loaded_an_old_row_cannot_overwrite_a_newer_write() {
+    let database_url = fresh_database().await;
+    migrate(&database_url).await.unwrap();
+    let pool = build_pool(&database_url, &PoolSettings::default()).unwrap();
+    let app = spawn_on(&database_url, 3600.0).await;
+    let (token, _) = app.customer("jo@x.io").await;
+    let id = app.create_order(&token, "Desk").await["id"]
+        .as_i64()
+        .unwrap();
+
+    let orders = Arc::new(StallingOrders {
+        inner: PgOrderRepository::new(pool),
+        armed: Mutex::new(None),
+    });
+    let cache = Arc::new(
+        RedisOrderCache::new(
+            &shared_redis_url(),
+            CacheSettings {
+                key_prefix: unique_prefix(),
+                ..CacheSettings::default()
+            },
+        )
+        .unwrap(),
+    );
+    let service = OrderService::new(
+        orders.clone(),
+        cache.clone(),
+        Arc::new(SystemClock),
+        chrono::Duration::hours(1),
+    );
+    let admin = Caller {
+        user_id: 1,
+        role: Role::Admin,
+    };
+    let order_id = OrderId::parse(id).unwrap();
+
+    // 1. A reader misses the cache and loads version 1, then stalls before filling the cache.
+    let (loaded_tx, loaded_rx) = oneshot::channel();
+    let (release_tx, release_rx) = oneshot::channel();
+    *orders.armed.lock().await = Some((loaded_tx, release_rx));
+    let reader = {
+        let service = service.clone();
+        tokio::spawn(async move { service.get(admin, order_id).await })
+    };
+    loaded_rx.await.unwrap();
+    // 2. A writer changes the order and is acknowledged.
+    let written = service
+        .set_status(admin, order_id, OrderStatus::Cancelled)
+        .await
+        .unwrap();
+    assert_eq!(written.status, OrderStatus::Cancelled);
+    // 3. The reader resumes and fills the cache with what it loaded.
+    release_tx.send(()).unwrap();
+    let stale_read = reader.await.unwrap().unwrap();
+    assert_eq!(
+        stale_read.status,
+        OrderStatus::Created,
+        "the reader really did load the old row"
+    );
+    // 4. Every later read shows the acknowledged write.
+    for _ in 0..3 {
+        assert_eq!(
+            service.get(admin, order_id).await.unwrap().status,
+            OrderStatus::Cancelled
+        );
+    }
+    assert!(
+        cache.stats().counts().hits >= 3,
+        "the later reads came from the cache"
+    );
+}
+
+#[tokio::test]
+async fn after_each_acknowledged_change_the_next_read_shows_it_while_readers_hammer() {
+    let app = spawn_cached_app(&shared_redis_url()).await;
+    let (token, _) = app.customer("jo@x.io").await;
+    let admin = app.admin().await;
+    let sequence = [
+        "dispatched",
+        "in_transit",
+        "delivered",
+        "cancelled",
+        "created",
+    ];
+    for round in 0..3 {
+        let id = app.create_order(&token, &format!("round {round}")).await["id"]
+            .as_i64()
+            .unwrap();
+        let acknowledged = Arc::new(AtomicUsize::new(0)); // how many of `sequence` are acknowledged
+        let stop = Arc::new(AtomicUsize::new(0));
+        let readers: Vec<_> = (0..16)
+            .map(|_| {
+                let (client, url, token) = (
+                    app.client.clone(),
+                    format!("{}/orders/{id}", app.base),
+                    token.clone(),
+                );
+                let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let mut reads = 0;
+                    while stop.load(Ordering::SeqCst) == 0 {
+                        let floor = acknowledged.load(Ordering::SeqCst);
+                        let body: Value = client
+                            .get(&url)
+                            .bearer_auth(&token)
+                            .send()
+                            .await
+                            .unwrap()
+                            .json()
+                            .await
+                            .unwrap();
+                        let status = body["status"].as_str().unwrap().to_owned();
+                        // "created" is both the start and the last change of the sequence.
+                        let seen = match sequence.iter().position(|s| *s == status) {
+                            Some(last) if last == sequence.len() - 1 && floor < last => 0,
+                            Some(position) => position + 1,
+                            None => panic!("unexpected status {status}"),
+                        };
+                        assert!(
+                            seen >= floor,
+                            "read {status} after change {floor} was acknowledged"
+                        );
+                        reads += 1;
+                    }
+                    reads
+                })
+            })
+            .collect();
+        for (n, status) in sequence.iter().enumerate() {
+            let (code, body) = app
+                .call(
+                    Method::PUT,
+                    &format!("/orders/{id}/status"),
+                    Some(&admin),
+                    Some(json!({"status": status})),
+                )
+                .await;
+            assert_eq!(code, StatusCode::OK, "{body}");
+            acknowledged.store(n + 1, Ordering::SeqCst);
+            let (_, now) = app.order(&token, id).await;
+            assert_eq!(
+                now["status"], *status,
+                "the read right after the change shows it"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stop.store(1, Ordering::SeqCst);
+        let mut total = 0;
+        for reader in readers {
+            total += reader.await.expect("no reader saw a stale status");
+        }
+        assert!(total > 16, "the readers really hammered ({total} reads)");
+    }
+}
+
+#[tokio::test]
+async fn with_redis_down_every_endpoint_still_answers_and_the_cache_comes_back() {
+    let mut redis = PrivateRedis::start();
+    let app = spawn_cached_app(&redis.url()).await;
+    let (token, _) = app.customer("jo@x.io").await;
+    let admin = app.admin().await;
+    let id = app.create_order(&token, "Desk").await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(app.order(&token, id).await.1["status"], "created");
+
+    redis.stop();
+    for _ in 0..20 {
+        assert_eq!(app.order(&token, id).await.0, StatusCode::OK);
+    }
+    let (code, body) = app
+        .call(
+            Method::PUT,
+            &format!("/orders/{id}/status"),
+            Some(&admin),
+            Some(json!({"status": "in_transit"})),
+        )
+        .await;
+    assert_eq!(
+        (code, body["status"].as_str()),
+        (StatusCode::OK, Some("in_transit"))
+    );
+    assert_eq!(app.order(&token, id).await.1["status"], "in_transit");
+    let second = app.create_order(&token, "Chair").await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        app.call(
+            Method::PUT,
+            &format!("/orders/{second}/cancel"),
+            Some(&token),
+            None
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.call(Method::GET, "/my-orders", Some(&token), None)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        app.call(Method::GET, "/orders", Some(&admin), None).await.0,
+        StatusCode::OK
+    );
+
+    redis.restart();
+    let cached_again = eventually(Duration::from_secs(10), || async {
+        app.order(&token, id).await;
+        redis
+            .cli(&["--scan", "--pattern", "*order:*"])
+            .lines()
+            .count()
+            > 0
+    })
+    .await;
+    assert!(cached_again, "orders are cached again once Redis is back");
+    assert_eq!(app.order(&token, id).await.1["status"], "in_transit");
+}
