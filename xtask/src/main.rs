@@ -1,1 +1,50 @@
-fn main() {}
+//! Project automation: `cargo xtask <command>` (see `cargo xtask help`).
+#![deny(unsafe_code)]
+
+mod bench;
+mod db;
+mod services;
+
+use anyhow::{bail, Context};
+
+const USAGE: &str = "\
+cargo xtask <command>
+
+  dev                   run the service locally: uses the PostgreSQL/Redis it finds, or starts
+                        private ones from the installed binaries; migrates, seeds the admin, runs
+  test [ARGS]           the same services, then every test (`cargo test --workspace ARGS`)
+  migrate               apply pending migrations
+  migrate --revert      revert the most recent migration
+  migrate status        list migrations and whether each is applied
+  seed                  create the admin from ADMIN_EMAIL / ADMIN_PASSWORD
+  seed --demo N         ... plus N demo customers with three orders each
+  bench [lifecycle|cache]  run the benchmarks and print their figures
+";
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // The same `.env` the server reads; variables already set take precedence.
+    let _ = dotenvy::dotenv();
+    let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+    match args.first().map(String::as_str) {
+        Some("dev") => services::dev(),
+        Some("test") => services::test(&args[1..]),
+        Some("migrate") => runtime.block_on(db::migrate(args.get(1).map(String::as_str))),
+        Some("seed") => {
+            let demo = match (args.get(1).map(String::as_str), args.get(2)) {
+                (None, _) => 0,
+                (Some("--demo"), Some(n)) => {
+                    n.parse().context("--demo takes a number of customers")?
+                }
+                _ => bail!("usage: cargo xtask seed [--demo N]"),
+            };
+            runtime.block_on(db::seed(demo))
+        }
+        Some("bench") => bench::run(&runtime, args.get(1).map(String::as_str)),
+        Some("help") | Some("--help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
+    }
+}

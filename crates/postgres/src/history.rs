@@ -1,11 +1,11 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use trachios_domain::{DomainError, OrderId, OrderStatus};
+use trachios_domain::{DomainError, Order, OrderId, OrderStatus};
 
 use crate::error::query_error;
 use crate::pool::{connection, PgPool};
-use crate::rows::{DbActor, DbStatus};
+use crate::rows::{DbActor, DbStatus, OrderRow};
 use crate::schema::order_events;
 
 /// One recorded status change of an order.
@@ -56,5 +56,37 @@ pub async fn order_history(pool: &PgPool, id: OrderId) -> Result<Vec<OrderEvent>
             actor_id,
             at,
         })
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct AuditRow {
+    #[diesel(embed)]
+    order: OrderRow,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    events: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<crate::schema::sql_types::OrderStatus>)]
+    last_to: Option<DbStatus>,
+}
+
+/// Every order with its number of events and the status its last event recorded: the
+/// audit that every change was written together with its event.
+pub async fn orders_with_event_counts(
+    pool: &PgPool,
+) -> Result<Vec<(Order, i64, Option<OrderStatus>)>, DomainError> {
+    let mut conn = connection(pool).await?;
+    let rows: Vec<AuditRow> = diesel::sql_query(
+        "SELECT o.*,
+                (SELECT count(*) FROM order_events e WHERE e.order_id = o.id) AS events,
+                (SELECT e.to_status FROM order_events e WHERE e.order_id = o.id
+                 ORDER BY e.id DESC LIMIT 1) AS last_to
+         FROM orders o ORDER BY o.id",
+    )
+    .load(&mut conn)
+    .await
+    .map_err(query_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (Order::from(r.order), r.events, r.last_to.map(Into::into)))
         .collect())
 }

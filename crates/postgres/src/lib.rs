@@ -15,7 +15,7 @@ mod users;
 pub use admin::{
     create_database_if_missing, drop_database, drop_databases_with_prefix, with_database,
 };
-pub use history::{order_history, OrderEvent};
+pub use history::{order_history, orders_with_event_counts, OrderEvent};
 pub use migrations::{migrate, migration_status, revert_last, MigrationError, MigrationState};
 pub use orders::PgOrderRepository;
 pub use pool::{build_pool, PgPool, PoolSettings};

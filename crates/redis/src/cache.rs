@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deadpool_redis::{Config, Connection, Pool, Runtime};
+use redis::aio::MultiplexedConnection;
 use redis::{AsyncCommands, Script};
 use trachios_domain::ports::OrderCache;
 use trachios_domain::{DomainError, Order, OrderId};
@@ -51,6 +52,10 @@ impl Default for CacheSettings {
 /// least as new, so that even an outage in the middle of a write cannot serve stale data.
 pub struct RedisOrderCache {
     pool: Pool,
+    /// One multiplexed connection shared by every request (it pipelines concurrent
+    /// commands); the pool only creates it, within the timeouts. Checking a connection out
+    /// of the pool per command would cost an extra PING round trip each time.
+    shared: std::sync::RwLock<Option<MultiplexedConnection>>,
     settings: CacheSettings,
     script: Script,
     breaker: CircuitBreaker,
@@ -81,6 +86,7 @@ impl RedisOrderCache {
             .map_err(|e| DomainError::Internal(format!("redis pool: {e}")))?;
         Ok(Self {
             pool,
+            shared: std::sync::RwLock::new(None),
             breaker: CircuitBreaker::new("redis", settings.cooldown),
             settings,
             script: Script::new(PUT_IF_NEWER),
@@ -96,7 +102,7 @@ impl RedisOrderCache {
     /// Runs one Redis operation within the timeout, unless the circuit is open.
     async fn run<T, F, Fut>(&self, op: F) -> Result<T, DomainError>
     where
-        F: FnOnce(Connection) -> Fut,
+        F: FnOnce(MultiplexedConnection) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         if !self.breaker.allow() {
@@ -104,7 +110,7 @@ impl RedisOrderCache {
             return Err(DomainError::Unavailable);
         }
         let attempt = async {
-            let conn = self.pool.get().await.map_err(|e| e.to_string())?;
+            let conn = self.connection().await?;
             op(conn).await.map_err(|e| e.to_string())
         };
         let outcome = match tokio::time::timeout(self.settings.timeout, attempt).await {
@@ -120,11 +126,27 @@ impl RedisOrderCache {
                 Ok(value)
             }
             Err(error) => {
+                // The next call starts from a fresh connection.
+                *self.shared.write().unwrap_or_else(|p| p.into_inner()) = None;
                 self.stats.error();
                 self.breaker.record_failure(&error);
                 Err(DomainError::Unavailable)
             }
         }
+    }
+
+    async fn connection(&self) -> Result<MultiplexedConnection, String> {
+        if let Some(conn) = self
+            .shared
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Ok(conn);
+        }
+        let conn = Connection::take(self.pool.get().await.map_err(|e| e.to_string())?);
+        *self.shared.write().unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
+        Ok(conn)
     }
 
     fn key(&self, id: i64) -> String {

@@ -4,6 +4,8 @@ use trachios_server::{startup, telemetry, Application, Settings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // A `.env` file, as the Go service read one; variables already set take precedence.
+    let dotenv = dotenvy::dotenv();
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(err) => {
@@ -12,6 +14,9 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     telemetry::init(&settings.log_format);
+    if let Ok(path) = dotenv {
+        tracing::info!(path = %path.display(), "read environment from file");
+    }
     let app = Application::build(settings).await?;
     app.run_until(startup::shutdown_signal()).await
 }

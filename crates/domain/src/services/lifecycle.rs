@@ -3,7 +3,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use crate::ports::{Clock, OrderCache, OrderRepository};
-use crate::DomainError;
+use crate::{DomainError, Order};
 
 /// Moves due orders one step on. Holds nothing per order: what is due is read from the store.
 #[derive(Clone)]
@@ -43,12 +43,17 @@ impl LifecycleService {
     /// Advances one batch of due orders; returns how many moved. A full batch means
     /// more may be waiting.
     pub async fn tick(&self) -> Result<usize, DomainError> {
+        self.tick_orders().await.map(|moved| moved.len())
+    }
+
+    /// Like `tick`, returning the orders as they are after their step.
+    pub async fn tick_orders(&self) -> Result<Vec<Order>, DomainError> {
         let advanced = self
             .orders
             .advance_due(self.clock.now(), self.step, self.batch_size)
             .await?;
         if advanced.is_empty() {
-            return Ok(0);
+            return Ok(advanced);
         }
         for order in &advanced {
             tracing::info!(order_id = order.id, to = %order.status, actor = "system", "order advanced");
@@ -56,7 +61,7 @@ impl LifecycleService {
         if let Err(err) = self.cache.replace(&advanced).await {
             tracing::debug!(error = %err, "cache update after lifecycle step skipped");
         }
-        Ok(advanced.len())
+        Ok(advanced)
     }
 }
 

@@ -6,6 +6,7 @@ use trachios_domain::{OrderId, OrderStatus};
 use trachios_postgres::{order_history, OrderEvent};
 
 use crate::helpers::*;
+use crate::shutdown::ServerProcess;
 
 const STEP: f64 = 0.3;
 
@@ -239,40 +240,8 @@ async fn no_order_is_delivered_after_a_cancel_that_succeeded() {
 #[tokio::test]
 async fn a_killed_server_resumes_every_order_without_skipping_or_repeating_a_step() {
     let database_url = fresh_database().await;
-    let port = free_port();
-    let start = || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_trachios-server"))
-            .env("APP_ENV", "test")
-            .env(
-                "TRACHIOS_CONFIG_DIR",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"),
-            )
-            .env("DATABASE_URL", &database_url)
-            .env("SERVER_HOST", "127.0.0.1")
-            .env("SERVER_PORT", port.to_string())
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("ORDER_STEP_SECONDS", "0.4")
-            .env("CACHE_ENABLED", "false")
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .map(KillOnDrop)
-            .expect("server binary starts")
-    };
-    let client = TestApp::new(format!("http://127.0.0.1:{port}/api/v1"), &database_url);
-    let mut server = start();
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            client
-                .client
-                .get(format!("{}/health", client.base))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == StatusCode::OK)
-        })
-        .await
-    );
+    let mut server = ServerProcess::start(&database_url, "0.4");
+    let client = TestApp::new(server.base.clone(), &database_url);
     let (token, _) = client.customer("jo@x.io").await;
     let mut ids = Vec::new();
     for n in 0..40 {
@@ -283,10 +252,9 @@ async fn a_killed_server_resumes_every_order_without_skipping_or_repeating_a_ste
         );
     }
     tokio::time::sleep(Duration::from_millis(600)).await;
-    server.0.kill().expect("kill -9");
-    let _ = server.0.wait();
+    server.kill(); // SIGKILL: no chance to clean up
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let server = start();
+    let _restarted = ServerProcess::start_on(&database_url, "0.4", &server.base);
     let done = eventually(Duration::from_secs(20), || async {
         let Ok(res) = client
             .client
@@ -302,7 +270,6 @@ async fn a_killed_server_resumes_every_order_without_skipping_or_repeating_a_ste
             .is_some_and(|a| a.len() == 40 && a.iter().all(|o| o["status"] == "delivered"))
     })
     .await;
-    drop(server);
     assert!(done, "every order reaches delivered after the restart");
     for id in ids {
         let steps = system_steps(&history(&client, id).await);
@@ -315,22 +282,5 @@ async fn a_killed_server_resumes_every_order_without_skipping_or_repeating_a_ste
             ],
             "order {id}"
         );
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A server process that is killed (SIGKILL) when the test ends, pass or fail.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }

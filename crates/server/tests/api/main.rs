@@ -9,3 +9,4 @@ mod lifecycle;
 mod orders;
 #[path = "../../../redis/tests/support/private_redis.rs"]
 mod private_redis;
+mod shutdown;

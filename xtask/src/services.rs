@@ -1,0 +1,339 @@
+//! `dev` and `test`: find PostgreSQL and Redis, or start private ones from the installed
+//! binaries, then run the service or the tests against them.
+
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use trachios_server::Settings;
+
+const PRIVATE_PG_PORT: u16 = 54329;
+const PRIVATE_REDIS_PORT: u16 = 63799;
+
+/// A service this command started; stopped when dropped.
+struct Private {
+    name: &'static str,
+    stop: Command,
+}
+
+impl Drop for Private {
+    fn drop(&mut self) {
+        eprintln!("xtask: stopping private {}", self.name);
+        let _ = self
+            .stop
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Where the tests and the service find their dependencies.
+struct Stack {
+    /// A URL on the PostgreSQL server, database `postgres`.
+    postgres_server: String,
+    redis_url: Option<String>,
+    _private: Vec<Private>,
+}
+
+fn reachable(host: &str, port: u16) -> bool {
+    let Ok(addrs) = (host, port).to_socket_addrs() else {
+        return false;
+    };
+    addrs
+        .into_iter()
+        .any(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
+}
+
+/// host and port of `scheme://user:pass@host:port/db?...`.
+fn host_port(url: &str, default_port: u16) -> (String, u16) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host_port.rsplit_once(':') {
+        Some((host, port)) => (host.to_owned(), port.parse().unwrap_or(default_port)),
+        None => (host_port.to_owned(), default_port),
+    }
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("target"))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn find_postgres_bin(name: &str) -> Option<PathBuf> {
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin").join(name))
+        .filter(|p| p.exists())
+        .collect();
+    candidates.sort();
+    candidates.pop().or_else(|| {
+        let out = Command::new("which").arg(name).output().ok()?;
+        let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        (!path.is_empty()).then(|| PathBuf::from(path))
+    })
+}
+
+/// `initdb`/`pg_ctl` refuse to run as root: run them as the `postgres` user then.
+fn as_pg_user(bin: &Path) -> Command {
+    if is_root() {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--"]).arg(bin);
+        cmd
+    } else {
+        Command::new(bin)
+    }
+}
+
+fn wait_until(what: &str, limit: Duration, check: impl Fn() -> bool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        if Instant::now() > deadline {
+            bail!("{what} did not come up within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+fn start_private_postgres() -> anyhow::Result<Private> {
+    let install = "install PostgreSQL (Debian/Ubuntu: apt-get install postgresql) or set DATABASE_URL to a running server";
+    let initdb = find_postgres_bin("initdb").with_context(|| {
+        format!("PostgreSQL is not reachable and initdb was not found: {install}")
+    })?;
+    let pg_ctl =
+        find_postgres_bin("pg_ctl").with_context(|| format!("pg_ctl was not found: {install}"))?;
+    let data = if is_root() {
+        PathBuf::from("/tmp/trachios-xtask-postgres")
+    } else {
+        target_dir().join("xtask-postgres")
+    };
+    if !data.join("PG_VERSION").exists() {
+        std::fs::create_dir_all(&data)?;
+        if is_root() {
+            Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&data)
+                .status()?;
+        }
+        eprintln!(
+            "xtask: initialising a private PostgreSQL in {}",
+            data.display()
+        );
+        let ok = as_pg_user(&initdb)
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8"])
+            .stdout(Stdio::null())
+            .status()?
+            .success();
+        if !ok {
+            bail!("initdb failed for {}", data.display());
+        }
+    }
+    eprintln!("xtask: starting a private PostgreSQL on 127.0.0.1:{PRIVATE_PG_PORT}");
+    let ok = as_pg_user(&pg_ctl)
+        .arg("-D")
+        .arg(&data)
+        .args(["-l"])
+        .arg(data.join("server.log"))
+        .args([
+            "-o",
+            &format!("-p {PRIVATE_PG_PORT} -c listen_addresses=127.0.0.1 -k /tmp"),
+            "-w",
+            "start",
+        ])
+        .stdout(Stdio::null())
+        .status()?
+        .success();
+    if !ok {
+        bail!(
+            "the private PostgreSQL did not start; see {}",
+            data.join("server.log").display()
+        );
+    }
+    let mut stop = as_pg_user(&pg_ctl);
+    stop.arg("-D").arg(&data).args(["-m", "fast", "stop"]);
+    Ok(Private {
+        name: "PostgreSQL",
+        stop,
+    })
+}
+
+fn start_private_redis() -> anyhow::Result<Private> {
+    eprintln!("xtask: starting a private Redis on 127.0.0.1:{PRIVATE_REDIS_PORT}");
+    let started = Command::new("redis-server")
+        .args([
+            "--port",
+            &PRIVATE_REDIS_PORT.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+        ])
+        .stdout(Stdio::null())
+        .status();
+    match started {
+        Ok(status) if status.success() => {}
+        _ => bail!("Redis is not reachable and redis-server could not be started: install it (Debian/Ubuntu: apt-get install redis-server) or set REDIS_URL"),
+    }
+    wait_until("the private Redis", Duration::from_secs(5), || {
+        reachable("127.0.0.1", PRIVATE_REDIS_PORT)
+    })?;
+    let mut stop = Command::new("redis-cli");
+    stop.args(["-p", &PRIVATE_REDIS_PORT.to_string(), "shutdown", "nosave"]);
+    Ok(Private {
+        name: "Redis",
+        stop,
+    })
+}
+
+/// Uses what is running at the configured addresses, else starts private services.
+fn bring_up(postgres_url: &str, redis_url: &str, redis_required: bool) -> anyhow::Result<Stack> {
+    let mut private = Vec::new();
+    let (pg_host, pg_port) = host_port(postgres_url, 5432);
+    let postgres_server = if reachable(&pg_host, pg_port) {
+        trachios_postgres::with_database(postgres_url, "postgres")
+    } else if reachable("127.0.0.1", PRIVATE_PG_PORT) {
+        format!("postgres://postgres@127.0.0.1:{PRIVATE_PG_PORT}/postgres")
+    } else {
+        eprintln!("xtask: PostgreSQL is not reachable at {pg_host}:{pg_port}");
+        private.push(start_private_postgres()?);
+        format!("postgres://postgres@127.0.0.1:{PRIVATE_PG_PORT}/postgres")
+    };
+
+    let (redis_host, redis_port) = host_port(redis_url, 6379);
+    let redis_url = if reachable(&redis_host, redis_port) {
+        Some(redis_url.to_owned())
+    } else if reachable("127.0.0.1", PRIVATE_REDIS_PORT) {
+        Some(format!("redis://127.0.0.1:{PRIVATE_REDIS_PORT}/"))
+    } else {
+        eprintln!("xtask: Redis is not reachable at {redis_host}:{redis_port}");
+        match start_private_redis() {
+            Ok(p) => {
+                private.push(p);
+                Some(format!("redis://127.0.0.1:{PRIVATE_REDIS_PORT}/"))
+            }
+            Err(e) if !redis_required => {
+                eprintln!("xtask: {e}; running without the cache");
+                None
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    Ok(Stack {
+        postgres_server,
+        redis_url,
+        _private: private,
+    })
+}
+
+fn run(mut cmd: Command) -> anyhow::Result<()> {
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// `cargo xtask test`: every test, against reachable or private services.
+pub fn test(extra: &[String]) -> anyhow::Result<()> {
+    let postgres = std::env::var("TEST_DATABASE_URL")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let redis =
+        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    if Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_err()
+    {
+        bail!("the cache tests start their own redis-server, which is not installed: apt-get install redis-server");
+    }
+    let stack = bring_up(&postgres, &redis, true)?;
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(["test", "--workspace"])
+        .args(extra)
+        .env("TEST_DATABASE_URL", &stack.postgres_server);
+    if let Some(redis) = &stack.redis_url {
+        cmd.env("TEST_REDIS_URL", redis);
+    }
+    run(cmd)
+}
+
+/// `cargo xtask dev`: the service on http://localhost:8080 with the dev profile.
+pub fn dev() -> anyhow::Result<()> {
+    let settings = Settings::load().context("reading the configuration")?;
+    let stack = bring_up(&settings.database_url(), &settings.redis_url(), false)?;
+    let database_url = if stack
+        .postgres_server
+        .contains(&format!(":{PRIVATE_PG_PORT}/"))
+    {
+        trachios_postgres::with_database(&stack.postgres_server, &settings.postgres_db)
+    } else {
+        settings.database_url()
+    };
+    let (_, database) = database_url
+        .rsplit_once('/')
+        .map(|(a, b)| (a, b.split('?').next().unwrap_or(b)))
+        .unwrap_or_default();
+    let runtime = tokio::runtime::Runtime::new()?;
+    if runtime.block_on(trachios_postgres::create_database_if_missing(
+        &database_url,
+        database,
+    ))? {
+        eprintln!("xtask: created database {database}");
+    }
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(["run", "-p", "trachios-server"])
+        .env("DATABASE_URL", &database_url);
+    match &stack.redis_url {
+        Some(url) => cmd.env("REDIS_URL", url),
+        None => cmd.env("CACHE_ENABLED", "false"),
+    };
+    if settings.admin_email.is_none() {
+        eprintln!("xtask: seeding the dev admin admin@trachios.local / admin-password-1 (set ADMIN_EMAIL/ADMIN_PASSWORD to choose)");
+        cmd.env("ADMIN_EMAIL", "admin@trachios.local")
+            .env("ADMIN_PASSWORD", "admin-password-1");
+    }
+    run(cmd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_port;
+
+    #[test]
+    fn host_and_port_come_out_of_urls() {
+        assert_eq!(
+            host_port("postgres://u:p@db:6000/x?y=1", 5432),
+            ("db".into(), 6000)
+        );
+        assert_eq!(
+            host_port("postgres://u@localhost/x", 5432),
+            ("localhost".into(), 5432)
+        );
+        assert_eq!(
+            host_port("redis://:pw@127.0.0.1:6379/", 6379),
+            ("127.0.0.1".into(), 6379)
+        );
+    }
+}
