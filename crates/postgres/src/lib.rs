@@ -3,6 +3,7 @@
 #![deny(unsafe_code)]
 
 mod admin;
+mod epoch;
 mod error;
 mod history;
 mod migrations;
@@ -15,6 +16,7 @@ mod users;
 pub use admin::{
     create_database_if_missing, drop_database, drop_databases_with_prefix, with_database,
 };
+pub use epoch::cache_epoch;
 pub use history::{order_history, orders_with_event_counts, OrderEvent};
 pub use migrations::{migrate, migration_status, revert_last, MigrationError, MigrationState};
 pub use orders::PgOrderRepository;

@@ -15,6 +15,13 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    cache_epoch (singleton) {
+        singleton -> Bool,
+        epoch -> Text,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::OrderStatus;
     use super::sql_types::OrderActor;
@@ -66,4 +73,4 @@ diesel::table! {
 diesel::joinable!(order_events -> orders (order_id));
 diesel::joinable!(orders -> users (customer_id));
 
-diesel::allow_tables_to_appear_in_same_query!(order_events, orders, users);
+diesel::allow_tables_to_appear_in_same_query!(cache_epoch, order_events, orders, users);

@@ -29,6 +29,8 @@ pub struct CacheSettings {
     pub pool_size: usize,
     /// Put before every key (`{prefix}order:{id}`), for sharing one Redis; empty by default.
     pub key_prefix: String,
+    /// The database's identity (`cache_epoch`): entries of another epoch are misses.
+    pub epoch: String,
 }
 
 impl Default for CacheSettings {
@@ -39,11 +41,12 @@ impl Default for CacheSettings {
             cooldown: Duration::from_secs(1),
             pool_size: 16,
             key_prefix: String::new(),
+            epoch: String::new(),
         }
     }
 }
 
-/// The order cache in Redis: `order:{id}` → `"{version}:{json}"`.
+/// The order cache in Redis: `order:{id}` → `"{version}:{epoch}:{json}"`.
 ///
 /// Entries are only ever replaced by a newer version (a Lua compare-and-set), which closes
 /// the cache-aside race: a reader that loaded an old row before a write cannot put it back
@@ -213,7 +216,10 @@ impl OrderCache for RedisOrderCache {
         let raw: Option<String> = self
             .run(|mut conn| async move { conn.get(self.key(id.get())).await })
             .await?;
-        match raw.as_deref().and_then(decode) {
+        match raw
+            .as_deref()
+            .and_then(|raw| decode(raw, &self.settings.epoch))
+        {
             Some(order) => {
                 self.stats.hit();
                 tracing::debug!(order_id = id.get(), version = order.version, "cache hit");
@@ -228,10 +234,11 @@ impl OrderCache for RedisOrderCache {
     }
 
     async fn put(&self, order: &Order) -> Result<(), DomainError> {
-        let entry =
-            encode(order).map_err(|e| DomainError::Internal(format!("cache encoding: {e}")))?;
+        let entry = encode(order, &self.settings.epoch)
+            .map_err(|e| DomainError::Internal(format!("cache encoding: {e}")))?;
         let ttl = self.ttl_ms();
         let script = &self.script;
+        let epoch = &self.settings.epoch;
         let _: i64 = self
             .run(|mut conn| async move {
                 script
@@ -239,6 +246,7 @@ impl OrderCache for RedisOrderCache {
                     .arg(order.version)
                     .arg(entry)
                     .arg(ttl)
+                    .arg(epoch)
                     .invoke_async(&mut conn)
                     .await
             })
@@ -255,8 +263,8 @@ impl OrderCache for RedisOrderCache {
         // Loading first makes the EVALSHAs below safe even right after a Redis restart.
         pipe.cmd("SCRIPT").arg("LOAD").arg(PUT_IF_NEWER).ignore();
         for order in orders {
-            let entry =
-                encode(order).map_err(|e| DomainError::Internal(format!("cache encoding: {e}")))?;
+            let entry = encode(order, &self.settings.epoch)
+                .map_err(|e| DomainError::Internal(format!("cache encoding: {e}")))?;
             pipe.cmd("EVALSHA")
                 .arg(self.script.get_hash())
                 .arg(1)
@@ -264,6 +272,7 @@ impl OrderCache for RedisOrderCache {
                 .arg(order.version)
                 .arg(entry)
                 .arg(self.ttl_ms())
+                .arg(&self.settings.epoch)
                 .ignore();
         }
         let result: Result<(), DomainError> = self

@@ -1,15 +1,16 @@
-//! How an order is stored: `"{version}:{json}"`, so that the Lua compare-and-set can read
-//! the version without parsing JSON.
+//! How an order is stored: `"{version}:{epoch}:{json}"`, so that the Lua compare-and-set
+//! can read the version and the database's epoch without parsing JSON.
 
 use trachios_domain::Order;
 
-/// Writes the entry unless the stored one has the same or a newer version.
-/// KEYS[1] = key, ARGV[1] = version, ARGV[2] = entry, ARGV[3] = TTL in milliseconds.
+/// Writes the entry unless the stored one, of the same database epoch, has the same or a
+/// newer version. KEYS[1] = key, ARGV[1] = version, ARGV[2] = entry, ARGV[3] = TTL in
+/// milliseconds, ARGV[4] = epoch.
 pub(crate) const PUT_IF_NEWER: &str = r"
 local current = redis.call('GET', KEYS[1])
 if current then
-  local stored = tonumber(string.match(current, '^(%d+):'))
-  if stored and stored >= tonumber(ARGV[1]) then
+  local stored, epoch = string.match(current, '^(%d+):([^:]*):')
+  if stored and epoch == ARGV[4] and tonumber(stored) >= tonumber(ARGV[1]) then
     return 0
   end
 end
@@ -17,16 +18,21 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 ";
 
-pub(crate) fn encode(order: &Order) -> Result<String, serde_json::Error> {
+pub(crate) fn encode(order: &Order, epoch: &str) -> Result<String, serde_json::Error> {
     Ok(format!(
-        "{}:{}",
+        "{}:{epoch}:{}",
         order.version,
         serde_json::to_string(order)?
     ))
 }
 
-pub(crate) fn decode(raw: &str) -> Option<Order> {
-    let (_, json) = raw.split_once(':')?;
+/// The order in an entry, if the entry belongs to this database's epoch.
+pub(crate) fn decode(raw: &str, epoch: &str) -> Option<Order> {
+    let (_, rest) = raw.split_once(':')?;
+    let (stored_epoch, json) = rest.split_once(':')?;
+    if stored_epoch != epoch {
+        return None;
+    }
     serde_json::from_str(json).ok()
 }
 
@@ -48,9 +54,10 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
         };
-        let raw = encode(&order).unwrap();
-        assert!(raw.starts_with("7:{"));
-        assert_eq!(decode(&raw), Some(order));
-        assert_eq!(decode("garbage"), None);
+        let raw = encode(&order, "e1").unwrap();
+        assert!(raw.starts_with("7:e1:{"));
+        assert_eq!(decode(&raw, "e1"), Some(order));
+        assert_eq!(decode(&raw, "another-database"), None);
+        assert_eq!(decode("garbage", "e1"), None);
     }
 }

@@ -177,3 +177,42 @@ async fn an_unreachable_host_fails_fast() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn entries_of_another_database_are_misses_and_get_replaced() {
+    let redis = PrivateRedis::start();
+    let old_db = RedisOrderCache::new(
+        &redis.url(),
+        CacheSettings {
+            epoch: "old".into(),
+            ..settings()
+        },
+    )
+    .unwrap();
+    let new_db = RedisOrderCache::new(
+        &redis.url(),
+        CacheSettings {
+            epoch: "new".into(),
+            ..settings()
+        },
+    )
+    .unwrap();
+    // The old database got further along with its order 1 than the new one has.
+    old_db
+        .put(&order(1, OrderStatus::Delivered, 4))
+        .await
+        .unwrap();
+    assert_eq!(
+        new_db.get(id(1)).await,
+        Ok(None),
+        "another database's order 1 is not this one's"
+    );
+    new_db
+        .put(&order(1, OrderStatus::Created, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        new_db.get(id(1)).await.unwrap().unwrap().status,
+        OrderStatus::Created
+    );
+}

@@ -48,7 +48,7 @@ impl Application {
         )?;
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let cache = order_cache(&settings)?;
+        let cache = order_cache(&settings, &pool).await?;
         let tokens: Arc<dyn TokenService> =
             Arc::new(JwtTokenService::new(settings.jwt_secret.as_bytes()));
         let step = chrono::Duration::from_std(settings.order_step())
@@ -137,7 +137,7 @@ impl Application {
 }
 
 /// The Redis cache when enabled; otherwise a cache that holds nothing.
-fn order_cache(settings: &Settings) -> anyhow::Result<Arc<dyn OrderCache>> {
+async fn order_cache(settings: &Settings, pool: &PgPool) -> anyhow::Result<Arc<dyn OrderCache>> {
     if !settings.cache_enabled {
         tracing::info!("order cache disabled");
         return Ok(Arc::new(NoCache));
@@ -148,6 +148,9 @@ fn order_cache(settings: &Settings) -> anyhow::Result<Arc<dyn OrderCache>> {
             ttl: Duration::from_secs(settings.cache_ttl_seconds),
             timeout: Duration::from_millis(settings.redis_timeout_ms),
             key_prefix: settings.cache_key_prefix.clone(),
+            epoch: trachios_postgres::cache_epoch(pool)
+                .await
+                .context("reading the cache epoch (are the migrations applied?)")?,
             ..CacheSettings::default()
         },
     )?;
