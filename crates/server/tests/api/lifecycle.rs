@@ -140,12 +140,16 @@ async fn an_admin_override_restarts_the_step_or_stops_it() {
 }
 
 #[tokio::test]
-async fn three_instances_on_one_database_step_each_order_exactly_once() {
-    let first = spawn_app_with_step(0.2).await;
-    let second = spawn_on(&first.database_url, 0.2).await;
-    let third = spawn_on(&first.database_url, 0.2).await;
-    let apps = [&first, &second, &third];
-    let (token, _) = first.customer("jo@x.io").await;
+async fn three_server_processes_on_one_database_step_each_order_exactly_once() {
+    let database_url = fresh_database().await;
+    let servers: Vec<ServerProcess> = (0..3)
+        .map(|_| ServerProcess::start(&database_url, "0.2"))
+        .collect();
+    let apps: Vec<TestApp> = servers
+        .iter()
+        .map(|s| TestApp::new(s.base.clone(), &database_url))
+        .collect();
+    let (token, _) = apps[0].customer("jo@x.io").await;
     let mut ids = Vec::new();
     for n in 0..60 {
         ids.push(
@@ -154,16 +158,17 @@ async fn three_instances_on_one_database_step_each_order_exactly_once() {
                 .unwrap(),
         );
     }
-    let admin = first.admin().await;
     let all_delivered = eventually(Duration::from_secs(20), || async {
-        let (_, all) = first.call(Method::GET, "/orders", Some(&admin), None).await;
-        all.as_array()
-            .is_some_and(|a| a.iter().all(|o| o["status"] == "delivered"))
+        let (_, mine) = apps[1]
+            .call(Method::GET, "/my-orders", Some(&token), None)
+            .await;
+        mine.as_array()
+            .is_some_and(|a| a.len() == 60 && a.iter().all(|o| o["status"] == "delivered"))
     })
     .await;
     assert!(all_delivered);
     for id in ids {
-        let steps = system_steps(&history(&first, id).await);
+        let steps = system_steps(&history(&apps[0], id).await);
         assert_eq!(
             steps,
             vec![

@@ -2,6 +2,7 @@
 //! test, and plain HTTP.
 
 mod accounts;
+mod authorization;
 mod cache;
 mod contract;
 mod helpers;
