@@ -245,12 +245,27 @@ fn bring_up(postgres_url: &str, redis_url: &str, redis_required: bool) -> anyhow
     })
 }
 
-fn run(mut cmd: Command) -> anyhow::Result<()> {
-    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+/// Runs `cmd` to completion. Ctrl-C reaches the child (same process group), which shuts
+/// down gracefully; this process outlives it, so the private services it started are
+/// stopped afterwards instead of being left behind.
+fn run(cmd: Command) -> anyhow::Result<()> {
+    let status = run_to_exit(cmd)?;
     if !status.success() {
-        bail!("{cmd:?} failed ({status})");
+        bail!("failed ({status})");
     }
     Ok(())
+}
+
+fn run_to_exit(mut cmd: Command) -> anyhow::Result<std::process::ExitStatus> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let _context = runtime.enter();
+    // Registering a handler replaces the default "terminate" action for SIGINT while the
+    // child runs; the signal itself is simply never read.
+    #[cfg(unix)]
+    let _sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    cmd.status().with_context(|| format!("running {cmd:?}"))
 }
 
 /// `cargo xtask test`: every test, against reachable or private services.
@@ -314,7 +329,10 @@ pub fn dev() -> anyhow::Result<()> {
         cmd.env("ADMIN_EMAIL", "admin@trachios.local")
             .env("ADMIN_PASSWORD", "admin-password-1");
     }
-    run(cmd)
+    // Stopping the server with Ctrl-C is the normal way out of `dev`.
+    let status = run_to_exit(cmd)?;
+    eprintln!("xtask: the server exited ({status})");
+    Ok(())
 }
 
 #[cfg(test)]
