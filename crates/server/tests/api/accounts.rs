@@ -270,5 +270,16 @@ async fn bad_tokens_are_refused_with_a_bearer_challenge() {
     }
     let res = app.request(Method::GET, "/user", None, None).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert!(res.headers().contains_key(header::WWW_AUTHENTICATE));
+    assert_eq!(
+        res.headers()[header::WWW_AUTHENTICATE],
+        "Bearer",
+        "no credentials: a bare challenge"
+    );
+    let res = app
+        .request(Method::GET, "/user", Some("garbage"), None)
+        .await;
+    assert_eq!(
+        res.headers()[header::WWW_AUTHENTICATE],
+        r#"Bearer error="invalid_token""#
+    );
 }
