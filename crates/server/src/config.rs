@@ -37,8 +37,8 @@ const ENV_KEYS: &[&str] = &[
 ];
 
 /// The service's configuration: defaults, then `config/default.toml`, then
-/// `config/{APP_ENV}.toml`, then the environment.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `config/{APP_ENV}.toml`, then the environment. Its `Debug` leaves out every secret.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Settings {
     pub app_env: String,
     pub server_host: String,
@@ -66,6 +66,19 @@ pub struct Settings {
     pub migrate_on_start: bool,
     pub log_format: String,
     pub shutdown_timeout_seconds: u64,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("app_env", &self.app_env)
+            .field("server_host", &self.server_host)
+            .field("server_port", &self.server_port)
+            .field("order_step_seconds", &self.order_step_seconds)
+            .field("cache_enabled", &self.cache_enabled)
+            .field("log_format", &self.log_format)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Settings {
