@@ -115,6 +115,16 @@ impl OrderService {
         Err(busy())
     }
 
+    /// Only admins override statuses; callers may ask before parsing the requested status,
+    /// so that a customer learns nothing about which values would be accepted.
+    pub fn ensure_may_override(&self, caller: Caller) -> Result<(), DomainError> {
+        if caller.is_admin() {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden)
+        }
+    }
+
     /// An admin sets any status; a non-terminal one restarts its step, a terminal one
     /// stops progression, the current one changes nothing.
     pub async fn set_status(
@@ -123,9 +133,7 @@ impl OrderService {
         id: OrderId,
         to: OrderStatus,
     ) -> Result<Order, DomainError> {
-        if !caller.is_admin() {
-            return Err(DomainError::Forbidden);
-        }
+        self.ensure_may_override(caller)?;
         for _ in 0..MAX_CAS_ATTEMPTS {
             let order = self.load(id).await?;
             if order.status == to {

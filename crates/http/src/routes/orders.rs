@@ -57,6 +57,7 @@ pub(crate) async fn set_status(
     id: web::Path<i64>,
     JsonBody(body): JsonBody<SetStatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    orders.ensure_may_override(caller)?;
     let id = OrderId::parse(id.into_inner())?;
     let status = OrderStatus::parse(&body.status)?;
     let order = orders.set_status(caller, id, status).await?;

@@ -220,6 +220,19 @@ async fn admins_override_any_status_and_others_cannot() {
         .0,
         StatusCode::FORBIDDEN
     );
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            &path,
+            Some(&token),
+            Some(json!({"status": "shipped"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a customer learns nothing about which values are valid"
+    );
     assert_eq!(
         app.call(
             Method::PUT,
