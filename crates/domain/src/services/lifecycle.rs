@@ -32,10 +32,6 @@ impl LifecycleService {
         }
     }
 
-    pub fn step(&self) -> Duration {
-        self.step
-    }
-
     pub fn batch_size(&self) -> i64 {
         self.batch_size
     }
