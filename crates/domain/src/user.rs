@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::{DomainError, Email, Name};
+use crate::{Email, Name};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,14 +17,6 @@ impl Role {
         match self {
             Role::Customer => "customer",
             Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        match raw {
-            "customer" => Ok(Role::Customer),
-            "admin" => Ok(Role::Admin),
-            other => Err(DomainError::Internal(format!("unknown role {other:?}"))),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::pool::PoolError;
 pub(crate) fn query_error(err: Error) -> DomainError {
     match err {
         Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            DomainError::Conflict("email already registered".to_owned())
+            DomainError::Conflict("already exists".to_owned())
         }
         Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
         | Error::BrokenTransactionManager => {

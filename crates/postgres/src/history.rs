@@ -48,11 +48,7 @@ pub async fn order_history(pool: &PgPool, id: OrderId) -> Result<Vec<OrderEvent>
         .map(|(from, to, actor, actor_id, at)| OrderEvent {
             from: from.map(Into::into),
             to: to.into(),
-            actor: match actor {
-                DbActor::System => "system",
-                DbActor::Customer => "customer",
-                DbActor::Admin => "admin",
-            },
+            actor: actor.label(),
             actor_id,
             at,
         })

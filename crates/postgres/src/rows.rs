@@ -12,16 +12,22 @@ use trachios_domain::{Order, OrderStatus, Role, User};
 
 use crate::schema::{orders, sql_types, users};
 
+/// A Rust enum for a PostgreSQL enum type, with its labels in one place.
 macro_rules! pg_enum {
-    ($name:ident, $sql:ty, $domain:ty, { $($variant:ident => $label:literal),+ $(,)? }) => {
+    ($name:ident, $sql:ty, { $($variant:ident => $label:literal),+ $(,)? }) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
         #[diesel(sql_type = $sql)]
         pub(crate) enum $name { $($variant),+ }
 
+        impl $name {
+            pub(crate) fn label(self) -> &'static str {
+                match self { $(Self::$variant => $label),+ }
+            }
+        }
+
         impl ToSql<$sql, Pg> for $name {
             fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-                let label: &[u8] = match self { $(Self::$variant => $label.as_bytes()),+ };
-                out.write_all(label)?;
+                out.write_all(self.label().as_bytes())?;
                 Ok(IsNull::No)
             }
         }
@@ -34,7 +40,12 @@ macro_rules! pg_enum {
                 }
             }
         }
+    };
+}
 
+/// Conversions both ways between a `pg_enum!` and the domain enum with the same variants.
+macro_rules! mirrors {
+    ($name:ident, $domain:ty, [$($variant:ident),+ $(,)?]) => {
         impl From<$domain> for $name {
             fn from(value: $domain) -> Self {
                 match value { $(<$domain>::$variant => Self::$variant),+ }
@@ -49,50 +60,24 @@ macro_rules! pg_enum {
     };
 }
 
-pg_enum!(DbRole, sql_types::UserRole, Role, { Customer => "customer", Admin => "admin" });
-pg_enum!(DbStatus, sql_types::OrderStatus, OrderStatus, {
+pg_enum!(DbRole, sql_types::UserRole, { Customer => "customer", Admin => "admin" });
+mirrors!(DbRole, Role, [Customer, Admin]);
+
+pg_enum!(DbStatus, sql_types::OrderStatus, {
     Created => "created",
     Dispatched => "dispatched",
     InTransit => "in_transit",
     Delivered => "delivered",
     Cancelled => "cancelled",
 });
+mirrors!(
+    DbStatus,
+    OrderStatus,
+    [Created, Dispatched, InTransit, Delivered, Cancelled]
+);
 
-/// Who made a change, as `order_events.actor` stores it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
-#[diesel(sql_type = sql_types::OrderActor)]
-pub(crate) enum DbActor {
-    System,
-    Customer,
-    Admin,
-}
-
-impl ToSql<sql_types::OrderActor, Pg> for DbActor {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-        let label: &[u8] = match self {
-            DbActor::System => b"system",
-            DbActor::Customer => b"customer",
-            DbActor::Admin => b"admin",
-        };
-        out.write_all(label)?;
-        Ok(IsNull::No)
-    }
-}
-
-impl FromSql<sql_types::OrderActor, Pg> for DbActor {
-    fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
-        match bytes.as_bytes() {
-            b"system" => Ok(DbActor::System),
-            b"customer" => Ok(DbActor::Customer),
-            b"admin" => Ok(DbActor::Admin),
-            other => Err(format!(
-                "unexpected order_actor {:?}",
-                String::from_utf8_lossy(other)
-            )
-            .into()),
-        }
-    }
-}
+// Who made a change, as `order_events.actor` stores it.
+pg_enum!(DbActor, sql_types::OrderActor, { System => "system", Customer => "customer", Admin => "admin" });
 
 impl From<trachios_domain::Actor> for DbActor {
     fn from(actor: trachios_domain::Actor) -> Self {

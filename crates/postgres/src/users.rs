@@ -36,7 +36,13 @@ impl UserRepository for PgUserRepository {
             .get_result(&mut conn)
             .await
             .map(UserRow::into_user)
-            .map_err(query_error)
+            .map_err(|err| match query_error(err) {
+                // users.email is the table's only unique key besides the id.
+                DomainError::Conflict(_) => {
+                    DomainError::Conflict("email already registered".to_owned())
+                }
+                other => other,
+            })
     }
 
     async fn find_by_id(&self, id: i64) -> Result<Option<User>, DomainError> {
