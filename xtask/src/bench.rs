@@ -164,7 +164,7 @@ async fn lifecycle() -> anyhow::Result<()> {
             .tick_orders()
             .await?
             .iter()
-            .filter_map(|o| o.item_description.parse::<f64>().ok())
+            .filter_map(|o| o.item_description.as_str().parse::<f64>().ok())
             .collect();
         let done = chrono::Utc::now().timestamp_millis() as f64;
         tick_ms.push(t0.elapsed().as_secs_f64() * 1e3);

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use secrecy::ExposeSecret;
 use trachios_auth::{Argon2Hasher, JwtTokenService};
 use trachios_domain::ports::{OrderRepository, SystemClock};
 use trachios_domain::services::{AccountService, NoCache, OrderService};
@@ -16,12 +17,13 @@ fn settings() -> anyhow::Result<Settings> {
 
 pub async fn migrate(sub: Option<&str>) -> anyhow::Result<()> {
     let url = settings()?.database_url();
+    let url = url.expose_secret();
     let hint = || {
         "is PostgreSQL running, and does the database exist? (DATABASE_URL or POSTGRES_* select it; `cargo xtask dev` creates it)"
     };
     match sub {
         None => {
-            let applied = trachios_postgres::migrate(&url).await.with_context(hint)?;
+            let applied = trachios_postgres::migrate(url).await.with_context(hint)?;
             if applied.is_empty() {
                 println!("no pending migrations");
             }
@@ -31,12 +33,12 @@ pub async fn migrate(sub: Option<&str>) -> anyhow::Result<()> {
         }
         Some("--revert") => println!(
             "reverted {}",
-            trachios_postgres::revert_last(&url)
+            trachios_postgres::revert_last(url)
                 .await
                 .with_context(hint)?
         ),
         Some("status") => {
-            for m in trachios_postgres::migration_status(&url)
+            for m in trachios_postgres::migration_status(url)
                 .await
                 .with_context(hint)?
             {
@@ -50,20 +52,24 @@ pub async fn migrate(sub: Option<&str>) -> anyhow::Result<()> {
 
 pub async fn seed(demo_customers: usize) -> anyhow::Result<()> {
     let settings = settings()?;
-    let (Some(email), Some(password)) = (&settings.admin_email, &settings.admin_password) else {
+    let (Some(email), Some(password)) = (&settings.auth.admin_email, &settings.auth.admin_password)
+    else {
         bail!("set ADMIN_EMAIL and ADMIN_PASSWORD (e.g. in .env or the environment) to seed the admin");
     };
     let url = settings.database_url();
-    trachios_postgres::migrate(&url)
+    let url = url.expose_secret();
+    trachios_postgres::migrate(url)
         .await
         .context("applying migrations before seeding")?;
-    let pool = build_pool(&url, &PoolSettings::default())?;
+    let pool = build_pool(url, &PoolSettings::default())?;
     let users = Arc::new(PgUserRepository::new(pool.clone()));
     let orders: Arc<dyn OrderRepository> = Arc::new(PgOrderRepository::new(pool));
     let hasher = Arc::new(Argon2Hasher::new()?);
-    let tokens = Arc::new(JwtTokenService::new(settings.jwt_secret.as_bytes()));
+    let tokens = Arc::new(JwtTokenService::new(
+        settings.auth.jwt_secret.expose_secret().as_bytes(),
+    )?);
     let accounts = AccountService::new(users, hasher, tokens, Arc::new(SystemClock));
-    trachios_server::seed::seed_admin(&accounts, email, password).await?;
+    trachios_server::seed::seed_admin(&accounts, email, password.expose_secret()).await?;
     println!("admin {email} is present");
 
     let step = chrono::Duration::from_std(settings.order_step())
@@ -81,7 +87,7 @@ pub async fn seed(demo_customers: usize) -> anyhow::Result<()> {
             .await
         {
             Ok(user) => user,
-            Err(DomainError::Conflict(_)) => {
+            Err(DomainError::EmailTaken) => {
                 println!("{email} exists; skipped");
                 continue;
             }

@@ -1,5 +1,4 @@
 //! Project automation: `cargo xtask <command>` (see `cargo xtask help`).
-#![deny(unsafe_code)]
 
 mod bench;
 mod db;

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use secrecy::ExposeSecret;
 use trachios_server::Settings;
 
 const PRIVATE_PG_PORT: u16 = 54329;
@@ -297,14 +298,20 @@ pub fn test(extra: &[String]) -> anyhow::Result<()> {
 /// `cargo xtask dev`: the service on http://localhost:8080 with the dev profile.
 pub fn dev() -> anyhow::Result<()> {
     let settings = Settings::load().context("reading the configuration")?;
-    let stack = bring_up(&settings.database_url(), &settings.redis_url(), false)?;
+    let configured_database = settings.database_url();
+    let configured_database = configured_database.expose_secret();
+    let stack = bring_up(
+        configured_database,
+        settings.redis_url().expose_secret(),
+        false,
+    )?;
     let database_url = if stack
         .postgres_server
         .contains(&format!(":{PRIVATE_PG_PORT}/"))
     {
-        trachios_postgres::with_database(&stack.postgres_server, &settings.postgres_db)
+        trachios_postgres::with_database(&stack.postgres_server, &settings.database.name)
     } else {
-        settings.database_url()
+        configured_database.to_owned()
     };
     let (_, database) = database_url
         .rsplit_once('/')
@@ -324,7 +331,7 @@ pub fn dev() -> anyhow::Result<()> {
         Some(url) => cmd.env("REDIS_URL", url),
         None => cmd.env("CACHE_ENABLED", "false"),
     };
-    if settings.admin_email.is_none() {
+    if settings.auth.admin_email.is_none() {
         eprintln!("xtask: seeding the dev admin admin@trachios.local / admin-password-1 (set ADMIN_EMAIL/ADMIN_PASSWORD to choose)");
         cmd.env("ADMIN_EMAIL", "admin@trachios.local")
             .env("ADMIN_PASSWORD", "admin-password-1");

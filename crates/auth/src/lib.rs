@@ -1,8 +1,7 @@
 //! Authentication adapters: HS256 access tokens and argon2id password hashing.
-#![deny(unsafe_code)]
 
 mod jwt;
 mod password;
 
-pub use jwt::JwtTokenService;
-pub use password::Argon2Hasher;
+pub use jwt::{JwtTokenService, TokenSetupError};
+pub use password::{Argon2Hasher, HasherSetupError};

@@ -1,4 +1,4 @@
-use argon2::password_hash::{PasswordHash as Phc, SaltString};
+use argon2::password_hash::phc::PasswordHash as Phc;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use async_trait::async_trait;
 
@@ -14,14 +14,18 @@ pub struct Argon2Hasher {
     dummy_hash: String,
 }
 
+/// Why the hasher could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[error("argon2 setup failed: {0}")]
+pub struct HasherSetupError(String);
+
 impl Argon2Hasher {
-    pub fn new() -> Result<Self, DomainError> {
-        let params = Params::new(19 * 1024, 2, 1, None)
-            .map_err(|e| DomainError::Internal(format!("argon2 parameters: {e}")))?;
-        let salt = random_salt()?;
+    pub fn new() -> Result<Self, HasherSetupError> {
+        let params =
+            Params::new(19 * 1024, 2, 1, None).map_err(|e| HasherSetupError(e.to_string()))?;
         let dummy_hash = argon2(&params)
-            .hash_password(b"timing-equaliser", &salt)
-            .map_err(|e| DomainError::Internal(format!("argon2 hashing: {e}")))?
+            .hash_password(b"timing-equaliser")
+            .map_err(|e| HasherSetupError(e.to_string()))?
             .to_string();
         Ok(Self { params, dummy_hash })
     }
@@ -31,18 +35,12 @@ fn argon2(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }
 
-/// 16 bytes from the operating system's CSPRNG (a v4 UUID is exactly that, via getrandom).
-fn random_salt() -> Result<SaltString, DomainError> {
-    SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
-        .map_err(|e| DomainError::Internal(format!("argon2 salt: {e}")))
-}
-
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, DomainError> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| DomainError::Internal(format!("password task failed: {e}")))
+        .map_err(DomainError::internal)
 }
 
 #[async_trait]
@@ -51,11 +49,10 @@ impl PasswordHasher for Argon2Hasher {
         let params = self.params.clone();
         let password = password.clone();
         blocking(move || {
-            let salt = random_salt()?;
             argon2(&params)
-                .hash_password(password.expose().as_bytes(), &salt)
+                .hash_password(password.expose().as_bytes())
                 .map(|h| PasswordHash::new(h.to_string()))
-                .map_err(|e| DomainError::Internal(format!("argon2 hashing: {e}")))
+                .map_err(|e| DomainError::internal(HasherSetupError(e.to_string())))
         })
         .await?
     }

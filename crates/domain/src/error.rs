@@ -1,7 +1,12 @@
 use crate::order::OrderStatus;
 
-/// What went wrong, in business terms; adapters map their failures into it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Any failure of an adapter, kept whole so that the edge can log its full cause chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong, in business terms; adapters map their failures into it and keep the
+/// cause. Nothing logs a `DomainError` but the edge that turns it into a response (the HTTP
+/// error mapping, the lifecycle worker), so each failure is logged exactly once.
+#[derive(Debug, thiserror::Error)]
 pub enum DomainError {
     #[error("{0}")]
     Validation(String),
@@ -13,13 +18,54 @@ pub enum DomainError {
     Forbidden,
     #[error("{0} not found")]
     NotFound(&'static str),
-    #[error("{0}")]
-    Conflict(String),
+    #[error("email already registered")]
+    EmailTaken,
+    /// A change kept losing its compare-and-set to concurrent changes.
+    #[error("the order is changing too fast; try again")]
+    Contended,
     #[error("cannot change order status from {from} to {to}")]
     InvalidTransition { from: OrderStatus, to: OrderStatus },
+    /// A dependency (the database) cannot be reached now; the caller may retry.
     #[error("service temporarily unavailable")]
-    Unavailable,
-    /// Detail is for the log only; it is never shown to a client.
-    #[error("internal error: {0}")]
-    Internal(String),
+    Unavailable(#[source] BoxError),
+    /// Never shown to a client; the cause is for the log.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+impl DomainError {
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
+        Self::Internal(cause.into())
+    }
+
+    pub fn unavailable(cause: impl Into<BoxError>) -> Self {
+        Self::Unavailable(cause.into())
+    }
+
+    /// This error and every cause under it, joined by `: `, for one log field.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(err) = cause {
+            text.push_str(": ");
+            text.push_str(&err.to_string());
+            cause = err.source();
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_names_every_cause() {
+        let io = std::io::Error::other("connection reset by peer");
+        let err = DomainError::unavailable(io);
+        assert_eq!(
+            err.chain(),
+            "service temporarily unavailable: connection reset by peer"
+        );
+    }
 }

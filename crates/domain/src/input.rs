@@ -128,29 +128,33 @@ impl ItemDescription {
     }
 }
 
-/// An order id: a positive 64-bit integer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OrderId(i64);
-
-impl OrderId {
-    pub fn parse(raw: i64) -> Result<Self, DomainError> {
-        if raw > 0 {
-            Ok(Self(raw))
-        } else {
-            Err(invalid("order id must be a positive integer"))
+/// Text types travel through the cache as plain strings and are checked again on the way in.
+macro_rules! serde_as_checked_string {
+    ($name:ident) => {
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
         }
-    }
 
-    pub fn get(self) -> i64 {
-        self.0
-    }
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(deserializer)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl fmt::Display for OrderId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+serde_as_checked_string!(Name);
+serde_as_checked_string!(Email);
+serde_as_checked_string!(ItemDescription);
 
 #[cfg(test)]
 mod tests {
@@ -178,9 +182,21 @@ mod tests {
     }
 
     #[test]
-    fn overlong_email_is_rejected() {
-        let raw = format!("{}@example.com", "a".repeat(250));
-        assert!(Email::parse(&raw).is_err());
+    fn an_email_over_255_characters_is_rejected_for_its_length() {
+        // A valid local part (64 characters) so that only the total length can fail.
+        let at_limit = format!("{}@{}.io", "a".repeat(64), "b".repeat(187));
+        assert_eq!(at_limit.chars().count(), 255);
+        assert!(
+            Email::parse(&at_limit).is_ok(),
+            "255 characters are allowed"
+        );
+        let over = format!("{}@{}.io", "a".repeat(64), "b".repeat(188));
+        let err = Email::parse(&over).err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("email must be at most 255 characters"),
+            "256 characters must fail on the length rule"
+        );
     }
 
     #[test]
@@ -211,12 +227,5 @@ mod tests {
         assert!(ItemDescription::parse(&"é".repeat(1000)).is_ok());
         assert!(ItemDescription::parse(&"é".repeat(1001)).is_err());
         assert!(ItemDescription::parse(" \t ").is_err());
-    }
-
-    #[test]
-    fn order_ids_must_be_positive() {
-        assert!(OrderId::parse(0).is_err());
-        assert!(OrderId::parse(-3).is_err());
-        assert_eq!(OrderId::parse(7).unwrap().get(), 7);
     }
 }

@@ -1,10 +1,11 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::{DomainError, ItemDescription, OrderId};
+use crate::{Caller, DomainError, ItemDescription, OrderId, UserId};
 
-/// Where an order is in its life.
+/// Where an order is in its life. Adding a status means adding it here (with its name
+/// and its place in `next`) and to the `order_status` type in one migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
@@ -24,6 +25,9 @@ impl OrderStatus {
         OrderStatus::Cancelled,
     ];
 
+    /// The status every order starts in.
+    pub const INITIAL: OrderStatus = OrderStatus::Created;
+
     /// The status an order moves to by itself once this one has lasted one step.
     pub fn next(self) -> Option<OrderStatus> {
         match self {
@@ -42,6 +46,12 @@ impl OrderStatus {
     /// An owner may cancel until the order is delivered (or already cancelled).
     pub fn can_cancel(self) -> bool {
         !self.is_terminal()
+    }
+
+    /// When an order that enters this status at `entered_at` moves on by itself: one step
+    /// later, or never once the status is terminal. The only place this rule is written.
+    pub fn due_time(self, entered_at: DateTime<Utc>, step: Duration) -> Option<DateTime<Utc>> {
+        (!self.is_terminal()).then(|| entered_at + step)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -73,12 +83,12 @@ impl fmt::Display for OrderStatus {
     }
 }
 
-/// An order as stored.
+/// An order as stored. Changes are decided by its methods and applied by the repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
-    pub id: i64,
-    pub customer_id: i64,
-    pub item_description: String,
+    pub id: OrderId,
+    pub customer_id: UserId,
+    pub item_description: ItemDescription,
     pub status: OrderStatus,
     /// Bumped by every change; the cache and compare-and-set rely on it.
     pub version: i64,
@@ -88,33 +98,164 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
 }
 
-/// An order about to be stored.
+/// The version a new order is stored with.
+pub const FIRST_VERSION: i64 = 1;
+
+impl Order {
+    /// A new order for `customer`, to be stored exactly as decided here.
+    pub fn place(
+        customer: UserId,
+        item: ItemDescription,
+        now: DateTime<Utc>,
+        step: Duration,
+    ) -> NewOrder {
+        NewOrder {
+            customer_id: customer,
+            item_description: item,
+            status: OrderStatus::INITIAL,
+            version: FIRST_VERSION,
+            next_step_at: OrderStatus::INITIAL.due_time(now, step),
+            created_at: now,
+            actor: Actor::Customer(customer),
+        }
+    }
+
+    /// The owner and admins see an order; anyone else learns nothing, not even that it
+    /// exists.
+    pub fn ensure_visible_to(&self, caller: Caller) -> Result<(), DomainError> {
+        if caller.is_admin() || self.customer_id == caller.user_id {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("order"))
+        }
+    }
+
+    /// The owner cancels an order that is not yet delivered. Admins use `override_to`.
+    pub fn cancel(
+        &self,
+        by: Caller,
+        now: DateTime<Utc>,
+        step: Duration,
+    ) -> Result<StatusChange, DomainError> {
+        self.ensure_visible_to(by)?;
+        if self.customer_id != by.user_id {
+            return Err(DomainError::Forbidden);
+        }
+        let to = OrderStatus::Cancelled;
+        if !self.status.can_cancel() {
+            return Err(DomainError::InvalidTransition {
+                from: self.status,
+                to,
+            });
+        }
+        Ok(self.change_to(to, Actor::Customer(by.user_id), now, step))
+    }
+
+    /// An admin sets any status: a non-terminal one restarts its step, a terminal one stops
+    /// progression, the current one changes nothing (`None`).
+    pub fn override_to(
+        &self,
+        to: OrderStatus,
+        by: Caller,
+        now: DateTime<Utc>,
+        step: Duration,
+    ) -> Result<Option<StatusChange>, DomainError> {
+        by.ensure_admin()?;
+        if self.status == to {
+            return Ok(None);
+        }
+        Ok(Some(self.change_to(
+            to,
+            Actor::Admin(by.user_id),
+            now,
+            step,
+        )))
+    }
+
+    fn change_to(
+        &self,
+        to: OrderStatus,
+        actor: Actor,
+        now: DateTime<Utc>,
+        step: Duration,
+    ) -> StatusChange {
+        StatusChange {
+            order_id: self.id,
+            expected_version: self.version,
+            new_version: self.version + 1,
+            from: self.status,
+            to,
+            actor,
+            at: now,
+            next_step_at: to.due_time(now, step),
+        }
+    }
+}
+
+/// An order about to be stored, every field decided by `Order::place`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOrder {
-    pub customer_id: i64,
+    pub customer_id: UserId,
     pub item_description: ItemDescription,
+    pub status: OrderStatus,
+    pub version: i64,
+    pub next_step_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
-    pub next_step_at: DateTime<Utc>,
+    /// Recorded as the creation event's actor.
+    pub actor: Actor,
 }
 
 /// Who changed an order's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
     System,
-    Customer(i64),
-    Admin(i64),
+    Customer(UserId),
+    Admin(UserId),
 }
 
-impl Actor {
-    pub fn kind(self) -> &'static str {
+/// The kind of actor, as history records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActorKind {
+    System,
+    Customer,
+    Admin,
+}
+
+impl ActorKind {
+    pub const ALL: [ActorKind; 3] = [ActorKind::System, ActorKind::Customer, ActorKind::Admin];
+
+    pub fn as_str(self) -> &'static str {
         match self {
-            Actor::System => "system",
-            Actor::Customer(_) => "customer",
-            Actor::Admin(_) => "admin",
+            ActorKind::System => "system",
+            ActorKind::Customer => "customer",
+            ActorKind::Admin => "admin",
         }
     }
 
-    pub fn user_id(self) -> Option<i64> {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == raw)
+            .ok_or_else(|| DomainError::Validation(format!("unknown actor {raw:?}")))
+    }
+}
+
+impl fmt::Display for ActorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Actor {
+    pub fn kind(self) -> ActorKind {
+        match self {
+            Actor::System => ActorKind::System,
+            Actor::Customer(_) => ActorKind::Customer,
+            Actor::Admin(_) => ActorKind::Admin,
+        }
+    }
+
+    pub fn user_id(self) -> Option<UserId> {
         match self {
             Actor::System => None,
             Actor::Customer(id) | Actor::Admin(id) => Some(id),
@@ -122,12 +263,13 @@ impl Actor {
     }
 }
 
-/// One compare-and-set on an order: applied only if the order still has
+/// One decided change of one order: applied only if the order still has
 /// `expected_version`, and recorded as an event in the same transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusChange {
     pub order_id: OrderId,
     pub expected_version: i64,
+    pub new_version: i64,
     pub from: OrderStatus,
     pub to: OrderStatus,
     pub actor: Actor,
@@ -135,10 +277,52 @@ pub struct StatusChange {
     pub next_step_at: Option<DateTime<Utc>>,
 }
 
+/// One row of the automatic progression: an order due in `from` moves to `to` and is next
+/// due at `next_step_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutomaticStep {
+    pub from: OrderStatus,
+    pub to: OrderStatus,
+    pub next_step_at: Option<DateTime<Utc>>,
+}
+
+/// Everything the store needs to move a batch of due orders on at `now`: the whole step
+/// table as data, so that it is applied set-based, and who is recorded as having done it.
+/// Like every change, each step bumps the order's version by one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueSteps {
+    pub now: DateTime<Utc>,
+    pub steps: Vec<AutomaticStep>,
+    pub actor: Actor,
+}
+
+impl DueSteps {
+    pub fn at(now: DateTime<Utc>, step: Duration) -> Self {
+        let steps = OrderStatus::ALL
+            .into_iter()
+            .filter_map(|from| {
+                from.next().map(|to| AutomaticStep {
+                    from,
+                    to,
+                    next_step_at: to.due_time(now, step),
+                })
+            })
+            .collect();
+        Self {
+            now,
+            steps,
+            actor: Actor::System,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::OrderStatus::*;
     use super::*;
+    use crate::services::fixtures::{admin, customer, order, T0};
+
+    const STEP: Duration = Duration::seconds(15);
 
     #[test]
     fn automatic_progression_follows_the_lifecycle() {
@@ -163,11 +347,103 @@ mod tests {
     #[test]
     fn statuses_round_trip_through_their_names() {
         for s in OrderStatus::ALL {
-            assert_eq!(OrderStatus::parse(s.as_str()), Ok(s));
+            assert_eq!(OrderStatus::parse(s.as_str()).ok(), Some(s));
         }
         assert!(
             matches!(OrderStatus::parse("shipped"), Err(DomainError::Validation(m)) if m.contains("status"))
         );
         assert!(OrderStatus::parse("Created").is_err());
+    }
+
+    #[test]
+    fn a_placed_order_is_created_at_version_one_due_one_step_later_by_its_customer() {
+        let customer = UserId::parse(7).unwrap();
+        let item = ItemDescription::parse("Laptop").unwrap();
+        let new = Order::place(customer, item, T0, STEP);
+        assert_eq!(new.status, Created);
+        assert_eq!(new.version, FIRST_VERSION);
+        assert_eq!(new.next_step_at, Some(T0 + STEP));
+        assert_eq!(new.created_at, T0);
+        assert_eq!(new.actor, Actor::Customer(customer));
+    }
+
+    #[test]
+    fn a_cancel_bumps_the_version_stops_progression_and_names_the_owner() {
+        let change = order(1, 7, InTransit, 3)
+            .cancel(customer(7), T0, STEP)
+            .unwrap();
+        assert_eq!(
+            (
+                change.from,
+                change.to,
+                change.expected_version,
+                change.new_version
+            ),
+            (InTransit, Cancelled, 3, 4)
+        );
+        assert_eq!(change.next_step_at, None);
+        assert_eq!(change.actor, Actor::Customer(UserId::parse(7).unwrap()));
+        assert_eq!(change.at, T0);
+    }
+
+    #[test]
+    fn only_the_owner_cancels_others_learn_nothing_and_admins_are_sent_elsewhere() {
+        let o = order(1, 7, Created, 1);
+        assert!(matches!(
+            o.cancel(customer(8), T0, STEP),
+            Err(DomainError::NotFound("order"))
+        ));
+        assert!(matches!(
+            o.cancel(admin(1), T0, STEP),
+            Err(DomainError::Forbidden)
+        ));
+    }
+
+    #[test]
+    fn terminal_orders_cannot_be_cancelled() {
+        for status in [Delivered, Cancelled] {
+            assert!(matches!(
+                order(1, 7, status, 4).cancel(customer(7), T0, STEP),
+                Err(DomainError::InvalidTransition { from, to: Cancelled }) if from == status
+            ));
+        }
+    }
+
+    #[test]
+    fn an_override_restarts_a_non_terminal_step_stops_a_terminal_one_and_ignores_the_current() {
+        let o = order(1, 7, InTransit, 3);
+        let revived = o.override_to(Created, admin(1), T0, STEP).unwrap().unwrap();
+        assert_eq!(revived.next_step_at, Some(T0 + STEP));
+        assert_eq!(revived.actor, Actor::Admin(UserId::parse(1).unwrap()));
+        assert_eq!(revived.new_version, 4);
+        let stopped = o
+            .override_to(Delivered, admin(1), T0, STEP)
+            .unwrap()
+            .unwrap();
+        assert_eq!(stopped.next_step_at, None);
+        assert_eq!(
+            o.override_to(InTransit, admin(1), T0, STEP).ok(),
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn customers_cannot_override() {
+        assert!(matches!(
+            order(1, 7, Created, 1).override_to(Delivered, customer(7), T0, STEP),
+            Err(DomainError::Forbidden)
+        ));
+    }
+
+    #[test]
+    fn the_step_table_covers_every_non_terminal_status_and_ends_progression_at_the_last() {
+        let due = DueSteps::at(T0, STEP);
+        assert_eq!(due.actor, Actor::System);
+        let froms: Vec<_> = due.steps.iter().map(|s| s.from).collect();
+        assert_eq!(froms, vec![Created, Dispatched, InTransit]);
+        for s in &due.steps {
+            assert_eq!(Some(s.to), s.from.next());
+            assert_eq!(s.next_step_at.is_none(), s.to.is_terminal(), "{s:?}");
+        }
     }
 }

@@ -1,20 +1,20 @@
 //! The ports: what the domain needs from the outside world.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::{
-    Caller, DomainError, Email, NewOrder, NewUser, Order, OrderId, Password, PasswordHash,
-    StatusChange, User, UserCredentials,
+    Caller, DomainError, DueSteps, Email, NewOrder, NewUser, Order, OrderId, Password,
+    PasswordHash, StatusChange, User, UserCredentials, UserId,
 };
 
 /// Stored accounts.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// Stores a new account; `Conflict` when the email is taken.
+    /// Stores a new account; `EmailTaken` when the email is registered already.
     async fn insert(&self, user: NewUser) -> Result<User, DomainError>;
-    async fn find_by_id(&self, id: i64) -> Result<Option<User>, DomainError>;
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, DomainError>;
     async fn find_credentials(&self, email: &Email)
         -> Result<Option<UserCredentials>, DomainError>;
 }
@@ -23,22 +23,19 @@ pub trait UserRepository: Send + Sync {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OrderRepository: Send + Sync {
+    /// Stores the order and its creation event exactly as `Order::place` decided them.
     async fn insert(&self, order: NewOrder) -> Result<Order, DomainError>;
     async fn find_by_id(&self, id: OrderId) -> Result<Option<Order>, DomainError>;
     /// The customer's orders, newest first.
-    async fn list_by_customer(&self, customer_id: i64) -> Result<Vec<Order>, DomainError>;
+    async fn list_by_customer(&self, customer_id: UserId) -> Result<Vec<Order>, DomainError>;
     /// Every order, newest first.
     async fn list_all(&self) -> Result<Vec<Order>, DomainError>;
-    /// Applies the change if the order still has the expected version; `None` if it lost.
+    /// Applies the change, and records its event, if the order still has the expected
+    /// version; `None` if it lost the race.
     async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError>;
-    /// Moves up to `limit` orders due at `now` one step on, each exactly once across
-    /// every process sharing the store, and returns them as they are now.
-    async fn advance_due(
-        &self,
-        now: DateTime<Utc>,
-        step: Duration,
-        limit: i64,
-    ) -> Result<Vec<Order>, DomainError>;
+    /// Moves up to `limit` orders due at `due.now` one step on, as `due.steps` says, each
+    /// exactly once across every process sharing the store, and returns them as they are now.
+    async fn advance_due(&self, due: &DueSteps, limit: i64) -> Result<Vec<Order>, DomainError>;
 }
 
 /// A cache of single orders. Every method may fail; callers treat a failure as a miss.

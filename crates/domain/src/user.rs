@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::{Email, Name};
+use crate::{DomainError, Email, Name, UserId};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +19,13 @@ impl Role {
             Role::Admin => "admin",
         }
     }
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        [Role::Customer, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == raw)
+            .ok_or_else(|| DomainError::Validation("role must be customer or admin".to_owned()))
+    }
 }
 
 impl fmt::Display for Role {
@@ -30,9 +37,9 @@ impl fmt::Display for Role {
 /// A registered account, without its password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
-    pub id: i64,
-    pub name: String,
-    pub email: String,
+    pub id: UserId,
+    pub name: Name,
+    pub email: Email,
     pub role: Role,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -77,12 +84,21 @@ pub struct NewUser {
 /// The authenticated identity behind a request, as proven by its token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub role: Role,
 }
 
 impl Caller {
     pub fn is_admin(self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Admin-only operations ask this first, before looking at anything else.
+    pub fn ensure_admin(self) -> Result<(), DomainError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden)
+        }
     }
 }

@@ -24,11 +24,7 @@ impl FromRequest for Authenticated {
 fn authenticate(req: &HttpRequest) -> Result<Caller, actix_web::Error> {
     let tokens = req
         .app_data::<web::Data<dyn TokenService>>()
-        .ok_or_else(|| {
-            ApiError(DomainError::Internal(
-                "token service not configured".to_owned(),
-            ))
-        })?;
+        .ok_or_else(|| ApiError(DomainError::internal("token service not configured")))?;
     let Some(token) = bearer_token(req) else {
         // RFC 6750: a request without credentials gets a bare challenge, no error code.
         let mut response = json_error(StatusCode::UNAUTHORIZED, "missing bearer token");

@@ -42,9 +42,9 @@ pub struct UserResponse {
 impl From<User> for UserResponse {
     fn from(u: User) -> Self {
         Self {
-            id: u.id,
-            name: u.name,
-            email: u.email,
+            id: u.id.get(),
+            name: u.name.to_string(),
+            email: u.email.to_string(),
             role: u.role,
             created_at: u.created_at,
             updated_at: u.updated_at,
@@ -84,9 +84,9 @@ pub struct OrderResponse {
 impl From<Order> for OrderResponse {
     fn from(o: Order) -> Self {
         Self {
-            id: o.id,
-            customer_id: o.customer_id,
-            item_description: o.item_description,
+            id: o.id.get(),
+            customer_id: o.customer_id.get(),
+            item_description: o.item_description.to_string(),
             status: o.status,
             created_at: o.created_at,
             updated_at: o.updated_at,

@@ -3,6 +3,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use trachios_domain::DomainError;
 
+/// What a 503 tells clients to wait before retrying: outages the service rides out
+/// (a database restart, a saturated pool) last seconds.
+const RETRY_AFTER_SECONDS: &str = "1";
+
 /// A domain error on its way to becoming an HTTP response.
 #[derive(Debug)]
 pub struct ApiError(pub DomainError);
@@ -31,23 +35,34 @@ impl ResponseError for ApiError {
             }
             DomainError::Forbidden => StatusCode::FORBIDDEN,
             DomainError::NotFound(_) => StatusCode::NOT_FOUND,
-            DomainError::Conflict(_) => StatusCode::CONFLICT,
-            DomainError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            DomainError::EmailTaken | DomainError::Contended => StatusCode::CONFLICT,
+            DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
+        // The one place a failure's cause is logged; the client never sees it.
         let message = match &self.0 {
-            DomainError::Internal(detail) => {
-                tracing::error!(error = %detail, "request failed");
+            DomainError::Internal(_) => {
+                tracing::error!(error = %self.0.chain(), "request failed");
                 "internal server error".to_owned()
+            }
+            DomainError::Unavailable(_) => {
+                tracing::warn!(error = %self.0.chain(), "request failed: dependency unavailable");
+                self.0.to_string()
             }
             DomainError::Forbidden => "you are not allowed to do this".to_owned(),
             other => other.to_string(),
         };
         let mut response = json_error(status, &message);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             let challenge = match self.0 {
                 DomainError::Unauthenticated => r#"Bearer error="invalid_token""#,

@@ -1,6 +1,5 @@
 //! The HTTP adapter: actix-web routes, handlers, DTOs, the bearer-token extractor and the
 //! mapping of domain errors to `{"error"}` responses.
-#![deny(unsafe_code)]
 
 mod auth;
 mod dto;

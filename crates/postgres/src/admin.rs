@@ -1,5 +1,4 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
-use trachios_domain::DomainError;
 
 /// A connection URL with its database name replaced by `database`.
 pub fn with_database(url: &str, database: &str) -> String {
@@ -21,44 +20,77 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-async fn maintenance(url: &str) -> Result<AsyncPgConnection, DomainError> {
-    AsyncPgConnection::establish(&with_database(url, "postgres"))
-        .await
-        .map_err(|e| DomainError::Internal(format!("cannot connect to PostgreSQL: {e}")))
+/// Why a database could not be created, listed or dropped.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("cannot connect to PostgreSQL")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error("cannot {action}")]
+    Query {
+        action: String,
+        #[source]
+        source: diesel::result::Error,
+    },
+}
+
+fn failed(action: impl Into<String>) -> impl FnOnce(diesel::result::Error) -> AdminError {
+    let action = action.into();
+    move |source| AdminError::Query { action, source }
+}
+
+async fn maintenance(url: &str) -> Result<AsyncPgConnection, AdminError> {
+    Ok(AsyncPgConnection::establish(&with_database(url, "postgres")).await?)
 }
 
 /// Creates the database named in `url` unless it exists; returns whether it was created.
-pub async fn create_database_if_missing(url: &str, name: &str) -> Result<bool, DomainError> {
+pub async fn create_database_if_missing(url: &str, name: &str) -> Result<bool, AdminError> {
+    create_database(url, name, None).await
+}
+
+/// Creates database `name` as a copy of `template` (much faster than migrating a new one);
+/// returns whether it was created.
+pub async fn create_database_from_template(
+    url: &str,
+    name: &str,
+    template: &str,
+) -> Result<bool, AdminError> {
+    create_database(url, name, Some(template)).await
+}
+
+async fn create_database(
+    url: &str,
+    name: &str,
+    template: Option<&str>,
+) -> Result<bool, AdminError> {
     let mut conn = maintenance(url).await?;
-    match conn
-        .batch_execute(&format!("CREATE DATABASE {}", quoted(name)))
-        .await
-    {
+    let sql = match template {
+        Some(t) => format!("CREATE DATABASE {} TEMPLATE {}", quoted(name), quoted(t)),
+        None => format!("CREATE DATABASE {}", quoted(name)),
+    };
+    match conn.batch_execute(&sql).await {
         Ok(()) => Ok(true),
         Err(diesel::result::Error::DatabaseError(_, info))
             if info.message().contains("already exists") =>
         {
             Ok(false)
         }
-        Err(e) => Err(DomainError::Internal(format!(
-            "cannot create database {name}: {e}"
-        ))),
+        Err(e) => Err(failed(format!("create database {name}"))(e)),
     }
 }
 
 /// Drops a database, disconnecting whoever still uses it.
-pub async fn drop_database(url: &str, name: &str) -> Result<(), DomainError> {
+pub async fn drop_database(url: &str, name: &str) -> Result<(), AdminError> {
     let mut conn = maintenance(url).await?;
     conn.batch_execute(&format!(
         "DROP DATABASE IF EXISTS {} WITH (FORCE)",
         quoted(name)
     ))
     .await
-    .map_err(|e| DomainError::Internal(format!("cannot drop database {name}: {e}")))
+    .map_err(failed(format!("drop database {name}")))
 }
 
-/// Drops every database whose name starts with `prefix` (leftovers of test runs).
-pub async fn drop_databases_with_prefix(url: &str, prefix: &str) -> Result<usize, DomainError> {
+/// The names of every database whose name starts with `prefix`.
+pub async fn databases_with_prefix(url: &str, prefix: &str) -> Result<Vec<String>, AdminError> {
     use diesel::sql_types::Text;
     use diesel_async::RunQueryDsl;
 
@@ -73,11 +105,8 @@ pub async fn drop_databases_with_prefix(url: &str, prefix: &str) -> Result<usize
         .bind::<Text, _>(pattern)
         .load(&mut conn)
         .await
-        .map_err(|e| DomainError::Internal(format!("cannot list databases: {e}")))?;
-    for db in &names {
-        drop_database(url, &db.datname).await?;
-    }
-    Ok(names.len())
+        .map_err(failed("list databases"))?;
+    Ok(names.into_iter().map(|db| db.datname).collect())
 }
 
 #[cfg(test)]

@@ -3,26 +3,26 @@ use trachios_domain::DomainError;
 
 use crate::pool::PoolError;
 
-/// Maps a query failure into the domain's terms; detail stays in the log.
+/// Maps a query failure into the domain's terms, keeping the cause for the edge to log.
 pub(crate) fn query_error(err: Error) -> DomainError {
     match err {
-        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            DomainError::Conflict("already exists".to_owned())
-        }
         Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-        | Error::BrokenTransactionManager => {
-            tracing::warn!(error = %err, "database connection lost");
-            DomainError::Unavailable
-        }
-        other => {
-            tracing::error!(error = %other, "database query failed");
-            DomainError::Internal("database query failed".to_owned())
-        }
+        | Error::BrokenTransactionManager => DomainError::unavailable(err),
+        other => DomainError::internal(other),
     }
 }
 
 /// Failing to get a connection means PostgreSQL is unreachable or saturated.
 pub(crate) fn pool_error(err: PoolError) -> DomainError {
-    tracing::warn!(error = %err, "no database connection available");
-    DomainError::Unavailable
+    DomainError::unavailable(err)
 }
+
+/// A stored value the domain refuses: the row was written by something other than
+/// this service, or a rule was tightened without migrating the data.
+pub(crate) fn corrupt_row(err: DomainError) -> DomainError {
+    DomainError::internal(CorruptRow(err))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("a stored row breaks a domain rule")]
+struct CorruptRow(#[source] DomainError);

@@ -1,8 +1,9 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use trachios_domain::{DomainError, Order, OrderId, OrderStatus};
+use trachios_domain::{ActorKind, DomainError, Order, OrderId, OrderStatus, UserId};
 
+use crate::error::corrupt_row;
 use crate::error::query_error;
 use crate::pool::{connection, PgPool};
 use crate::rows::{DbActor, DbStatus, OrderRow};
@@ -13,9 +14,8 @@ use crate::schema::order_events;
 pub struct OrderEvent {
     pub from: Option<OrderStatus>,
     pub to: OrderStatus,
-    /// `system`, `customer` or `admin`.
-    pub actor: &'static str,
-    pub actor_id: Option<i64>,
+    pub actor: ActorKind,
+    pub actor_id: Option<UserId>,
     pub at: DateTime<Utc>,
 }
 
@@ -43,16 +43,20 @@ pub async fn order_history(pool: &PgPool, id: OrderId) -> Result<Vec<OrderEvent>
         .load(&mut conn)
         .await
         .map_err(query_error)?;
-    Ok(rows
-        .into_iter()
-        .map(|(from, to, actor, actor_id, at)| OrderEvent {
-            from: from.map(Into::into),
-            to: to.into(),
-            actor: actor.label(),
-            actor_id,
-            at,
+    rows.into_iter()
+        .map(|(from, to, actor, actor_id, at)| {
+            Ok(OrderEvent {
+                from: from.map(|s| s.0),
+                to: to.0,
+                actor: actor.0,
+                actor_id: actor_id
+                    .map(UserId::parse)
+                    .transpose()
+                    .map_err(corrupt_row)?,
+                at,
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[derive(QueryableByName)]
@@ -81,8 +85,7 @@ pub async fn orders_with_event_counts(
     .load(&mut conn)
     .await
     .map_err(query_error)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (Order::from(r.order), r.events, r.last_to.map(Into::into)))
-        .collect())
+    rows.into_iter()
+        .map(|r| Ok((r.order.into_order()?, r.events, r.last_to.map(|s| s.0))))
+        .collect()
 }

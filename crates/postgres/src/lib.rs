@@ -1,6 +1,5 @@
 //! PostgreSQL adapters: the user and order repositories on diesel-async, the connection
 //! pool and the embedded migrations.
-#![deny(unsafe_code)]
 
 mod admin;
 mod epoch;
@@ -14,11 +13,12 @@ pub mod schema;
 mod users;
 
 pub use admin::{
-    create_database_if_missing, drop_database, drop_databases_with_prefix, with_database,
+    create_database_from_template, create_database_if_missing, databases_with_prefix,
+    drop_database, with_database, AdminError,
 };
 pub use epoch::cache_epoch;
 pub use history::{order_history, orders_with_event_counts, OrderEvent};
 pub use migrations::{migrate, migration_status, revert_last, MigrationError, MigrationState};
 pub use orders::PgOrderRepository;
-pub use pool::{build_pool, PgPool, PoolSettings};
+pub use pool::{build_pool, BuildError, PgPool, PoolSettings};
 pub use users::PgUserRepository;

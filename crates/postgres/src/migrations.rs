@@ -4,6 +4,7 @@ use diesel::Connection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use trachios_domain::BoxError;
 
 /// The SQL under `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
@@ -13,11 +14,11 @@ const MIGRATION_LOCK_KEY: i64 = 0x7472_6163_6869_6f73; // "trachios"
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]
-#[error("migration failed: {0}")]
-pub struct MigrationError(String);
+#[error("migration failed")]
+pub struct MigrationError(#[source] BoxError);
 
-fn fail(e: impl std::fmt::Display) -> MigrationError {
-    MigrationError(e.to_string())
+fn fail(e: impl Into<BoxError>) -> MigrationError {
+    MigrationError(e.into())
 }
 
 /// One migration and whether it has been applied.
@@ -42,8 +43,12 @@ async fn with_locked_connection<T: Send + 'static>(
         let runtime = tokio::runtime::Handle::current();
         runtime.block_on(conn.batch_execute(&lock)).map_err(fail)?;
         let result = work(&mut conn);
+        // Closing the connection below releases the lock as well; unlocking first only
+        // lets a waiting instance go on a moment sooner.
         let unlock = format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})");
-        let _ = runtime.block_on(conn.batch_execute(&unlock));
+        if let Err(err) = runtime.block_on(conn.batch_execute(&unlock)) {
+            tracing::debug!(error = %err, "advisory unlock failed; the lock ends with the session");
+        }
         result
     })
     .await

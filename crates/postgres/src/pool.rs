@@ -5,6 +5,8 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::AsyncPgConnection;
 use trachios_domain::DomainError;
 
+pub use diesel_async::pooled_connection::deadpool::BuildError;
+
 /// The shared PostgreSQL connection pool.
 pub type PgPool = Pool<AsyncPgConnection>;
 pub(crate) type PgConn = Object<AsyncPgConnection>;
@@ -29,7 +31,7 @@ impl Default for PoolSettings {
 
 /// Builds the pool lazily: no connection is made until the first query, so the service
 /// starts (and recovers) while PostgreSQL is still coming up.
-pub fn build_pool(database_url: &str, settings: &PoolSettings) -> Result<PgPool, DomainError> {
+pub fn build_pool(database_url: &str, settings: &PoolSettings) -> Result<PgPool, BuildError> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
     Pool::builder(manager)
         .max_size(settings.max_size)
@@ -38,7 +40,6 @@ pub fn build_pool(database_url: &str, settings: &PoolSettings) -> Result<PgPool,
         .create_timeout(Some(settings.timeout))
         .recycle_timeout(Some(settings.timeout))
         .build()
-        .map_err(|e| DomainError::Internal(format!("database pool: {e}")))
 }
 
 pub(crate) async fn connection(pool: &PgPool) -> Result<PgConn, DomainError> {

@@ -1,4 +1,5 @@
-//! Row types and the mapping of PostgreSQL enums to the domain's.
+//! Row types, and the PostgreSQL enums as the domain's own types: each enum is written and
+//! read by the domain's `as_str`/`parse`, so no status, role or actor is listed here.
 
 use std::io::Write;
 
@@ -8,86 +9,40 @@ use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
 use diesel::serialize::{self, IsNull, Output, ToSql};
-use trachios_domain::{Order, OrderStatus, Role, User};
+use trachios_domain::{
+    ActorKind, DomainError, Email, ItemDescription, Name, Order, OrderId, OrderStatus, Role, User,
+    UserId,
+};
 
+use crate::error::corrupt_row;
 use crate::schema::{orders, sql_types, users};
 
-/// A Rust enum for a PostgreSQL enum type, with its labels in one place.
+/// A domain enum stored as a PostgreSQL enum of the same labels.
 macro_rules! pg_enum {
-    ($name:ident, $sql:ty, { $($variant:ident => $label:literal),+ $(,)? }) => {
+    ($name:ident, $domain:ty, $sql:ty) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
         #[diesel(sql_type = $sql)]
-        pub(crate) enum $name { $($variant),+ }
-
-        impl $name {
-            pub(crate) fn label(self) -> &'static str {
-                match self { $(Self::$variant => $label),+ }
-            }
-        }
+        pub(crate) struct $name(pub $domain);
 
         impl ToSql<$sql, Pg> for $name {
             fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-                out.write_all(self.label().as_bytes())?;
+                out.write_all(self.0.as_str().as_bytes())?;
                 Ok(IsNull::No)
             }
         }
 
         impl FromSql<$sql, Pg> for $name {
             fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
-                match bytes.as_bytes() {
-                    $(b if b == $label.as_bytes() => Ok(Self::$variant),)+
-                    other => Err(format!("unexpected {} value {:?}", stringify!($name), String::from_utf8_lossy(other)).into()),
-                }
+                let label = std::str::from_utf8(bytes.as_bytes())?;
+                Ok(Self(<$domain>::parse(label)?))
             }
         }
     };
 }
 
-/// Conversions both ways between a `pg_enum!` and the domain enum with the same variants.
-macro_rules! mirrors {
-    ($name:ident, $domain:ty, [$($variant:ident),+ $(,)?]) => {
-        impl From<$domain> for $name {
-            fn from(value: $domain) -> Self {
-                match value { $(<$domain>::$variant => Self::$variant),+ }
-            }
-        }
-
-        impl From<$name> for $domain {
-            fn from(value: $name) -> Self {
-                match value { $($name::$variant => <$domain>::$variant),+ }
-            }
-        }
-    };
-}
-
-pg_enum!(DbRole, sql_types::UserRole, { Customer => "customer", Admin => "admin" });
-mirrors!(DbRole, Role, [Customer, Admin]);
-
-pg_enum!(DbStatus, sql_types::OrderStatus, {
-    Created => "created",
-    Dispatched => "dispatched",
-    InTransit => "in_transit",
-    Delivered => "delivered",
-    Cancelled => "cancelled",
-});
-mirrors!(
-    DbStatus,
-    OrderStatus,
-    [Created, Dispatched, InTransit, Delivered, Cancelled]
-);
-
-// Who made a change, as `order_events.actor` stores it.
-pg_enum!(DbActor, sql_types::OrderActor, { System => "system", Customer => "customer", Admin => "admin" });
-
-impl From<trachios_domain::Actor> for DbActor {
-    fn from(actor: trachios_domain::Actor) -> Self {
-        match actor {
-            trachios_domain::Actor::System => DbActor::System,
-            trachios_domain::Actor::Customer(_) => DbActor::Customer,
-            trachios_domain::Actor::Admin(_) => DbActor::Admin,
-        }
-    }
-}
+pg_enum!(DbRole, Role, sql_types::UserRole);
+pg_enum!(DbStatus, OrderStatus, sql_types::OrderStatus);
+pg_enum!(DbActor, ActorKind, sql_types::OrderActor);
 
 #[derive(Debug, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = users, check_for_backend(Pg))]
@@ -102,15 +57,15 @@ pub(crate) struct UserRow {
 }
 
 impl UserRow {
-    pub fn into_user(self) -> User {
-        User {
-            id: self.id,
-            name: self.name,
-            email: self.email,
-            role: self.role.into(),
+    pub fn into_user(self) -> Result<User, DomainError> {
+        Ok(User {
+            id: UserId::parse(self.id).map_err(corrupt_row)?,
+            name: Name::parse(&self.name).map_err(corrupt_row)?,
+            email: Email::parse(&self.email).map_err(corrupt_row)?,
+            role: self.role.0,
             created_at: self.created_at,
             updated_at: self.updated_at,
-        }
+        })
     }
 }
 
@@ -127,17 +82,23 @@ pub(crate) struct OrderRow {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<OrderRow> for Order {
-    fn from(row: OrderRow) -> Self {
-        Order {
-            id: row.id,
-            customer_id: row.customer_id,
-            item_description: row.item_description,
-            status: row.status.into(),
-            version: row.version,
-            next_step_at: row.next_step_at,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
+impl OrderRow {
+    pub fn into_order(self) -> Result<Order, DomainError> {
+        Ok(Order {
+            id: OrderId::parse(self.id).map_err(corrupt_row)?,
+            customer_id: UserId::parse(self.customer_id).map_err(corrupt_row)?,
+            item_description: ItemDescription::parse(&self.item_description)
+                .map_err(corrupt_row)?,
+            status: self.status.0,
+            version: self.version,
+            next_step_at: self.next_step_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
     }
+}
+
+/// Converts every row, failing on the first the domain refuses.
+pub(crate) fn into_orders(rows: Vec<OrderRow>) -> Result<Vec<Order>, DomainError> {
+    rows.into_iter().map(OrderRow::into_order).collect()
 }

@@ -1,13 +1,17 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error};
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::UserRepository;
-use trachios_domain::{DomainError, Email, NewUser, PasswordHash, User, UserCredentials};
+use trachios_domain::{DomainError, Email, NewUser, PasswordHash, User, UserCredentials, UserId};
 
 use crate::error::query_error;
 use crate::pool::{connection, PgPool};
 use crate::rows::{DbRole, UserRow};
 use crate::schema::users;
+
+/// The unique index behind "email already registered" (PostgreSQL's name for `UNIQUE`).
+const EMAIL_UNIQUE: &str = "users_email_key";
 
 /// Accounts in PostgreSQL.
 #[derive(Clone)]
@@ -25,36 +29,38 @@ impl PgUserRepository {
 impl UserRepository for PgUserRepository {
     async fn insert(&self, user: NewUser) -> Result<User, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        diesel::insert_into(users::table)
+        let row = diesel::insert_into(users::table)
             .values((
                 users::name.eq(user.name.as_str()),
                 users::email.eq(user.email.as_str()),
                 users::password_hash.eq(user.password_hash.as_str()),
-                users::role.eq(DbRole::from(user.role)),
+                users::role.eq(DbRole(user.role)),
             ))
             .returning(UserRow::as_returning())
             .get_result(&mut conn)
             .await
-            .map(UserRow::into_user)
-            .map_err(|err| match query_error(err) {
-                // users.email is the table's only unique key besides the id.
-                DomainError::Conflict(_) => {
-                    DomainError::Conflict("email already registered".to_owned())
+            .map_err(|err| match err {
+                Error::DatabaseError(DatabaseErrorKind::UniqueViolation, ref info)
+                    if info.constraint_name() == Some(EMAIL_UNIQUE) =>
+                {
+                    DomainError::EmailTaken
                 }
-                other => other,
-            })
+                other => query_error(other),
+            })?;
+        row.into_user()
     }
 
-    async fn find_by_id(&self, id: i64) -> Result<Option<User>, DomainError> {
+    async fn find_by_id(&self, id: UserId) -> Result<Option<User>, DomainError> {
         let mut conn = connection(&self.pool).await?;
         users::table
-            .find(id)
+            .find(id.get())
             .select(UserRow::as_select())
             .first(&mut conn)
             .await
             .optional()
-            .map(|row| row.map(UserRow::into_user))
-            .map_err(query_error)
+            .map_err(query_error)?
+            .map(UserRow::into_user)
+            .transpose()
     }
 
     async fn find_credentials(
@@ -62,21 +68,20 @@ impl UserRepository for PgUserRepository {
         email: &Email,
     ) -> Result<Option<UserCredentials>, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        users::table
+        let Some(mut row) = users::table
             .filter(users::email.eq(email.as_str()))
             .select(UserRow::as_select())
             .first(&mut conn)
             .await
             .optional()
-            .map(|row| {
-                row.map(|row| {
-                    let password_hash = PasswordHash::new(row.password_hash.clone());
-                    UserCredentials {
-                        user: row.into_user(),
-                        password_hash,
-                    }
-                })
-            })
-            .map_err(query_error)
+            .map_err(query_error)?
+        else {
+            return Ok(None);
+        };
+        let password_hash = PasswordHash::new(std::mem::take(&mut row.password_hash));
+        Ok(Some(UserCredentials {
+            user: row.into_user()?,
+            password_hash,
+        }))
     }
 }

@@ -1,27 +1,21 @@
 //! The PostgreSQL adapters against a real server, one fresh database per test.
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, SubsecRound, Utc};
 use trachios_domain::ports::{OrderRepository, UserRepository};
 use trachios_domain::{
-    Actor, DomainError, Email, ItemDescription, Name, NewOrder, NewUser, OrderId, OrderStatus,
-    PasswordHash, Role, StatusChange,
+    Actor, ActorKind, AutomaticStep, DomainError, DueSteps, Email, ItemDescription, Name, NewOrder,
+    NewUser, Order, OrderId, OrderStatus, PasswordHash, Role, UserId,
 };
 use trachios_postgres::*;
+use trachios_test_support::{fresh_database, init_test_logging};
 
 async fn fresh_pool() -> PgPool {
-    let base = std::env::var("TEST_DATABASE_URL")
-        .or_else(|_| std::env::var("DATABASE_URL"))
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("trachios_pg_{}", uuid::Uuid::new_v4().simple());
-    create_database_if_missing(&base, &name)
-        .await
-        .expect("PostgreSQL must be reachable for adapter tests");
-    let url = with_database(&base, &name);
-    migrate(&url).await.expect("migrations apply");
+    init_test_logging();
+    let url = fresh_database().await;
     build_pool(&url, &PoolSettings::default()).expect("pool")
 }
 
-async fn customer(users: &PgUserRepository, email: &str) -> i64 {
+async fn customer(users: &PgUserRepository, email: &str) -> UserId {
     users
         .insert(NewUser {
             name: Name::parse("Jo").unwrap(),
@@ -34,14 +28,13 @@ async fn customer(users: &PgUserRepository, email: &str) -> i64 {
         .id
 }
 
-fn new_order(customer_id: i64, due_in: Duration) -> NewOrder {
-    let now = Utc::now();
-    NewOrder {
+fn new_order(customer_id: UserId, due_in: Duration) -> NewOrder {
+    Order::place(
         customer_id,
-        item_description: ItemDescription::parse("Laptop").unwrap(),
-        created_at: now,
-        next_step_at: now + due_in,
-    }
+        ItemDescription::parse("Laptop").unwrap(),
+        Utc::now(),
+        due_in,
+    )
 }
 
 #[tokio::test]
@@ -69,8 +62,9 @@ async fn users_round_trip_and_duplicate_emails_conflict() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(dup, DomainError::Conflict(_)));
-    assert!(users.find_by_id(id + 100).await.unwrap().is_none());
+    assert!(matches!(dup, DomainError::EmailTaken), "{dup:?}");
+    let unknown = UserId::parse(id.get() + 100).unwrap();
+    assert!(users.find_by_id(unknown).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -93,7 +87,7 @@ async fn orders_are_listed_newest_first_per_customer() {
         .await
         .unwrap();
     assert_eq!((first.status, first.version), (OrderStatus::Created, 1));
-    let mine: Vec<i64> = orders
+    let mine: Vec<OrderId> = orders
         .list_by_customer(a)
         .await
         .unwrap()
@@ -101,7 +95,7 @@ async fn orders_are_listed_newest_first_per_customer() {
         .map(|o| o.id)
         .collect();
     assert_eq!(mine, vec![second.id, first.id]);
-    let all: Vec<i64> = orders
+    let all: Vec<OrderId> = orders
         .list_all()
         .await
         .unwrap()
@@ -121,16 +115,14 @@ async fn a_transition_applies_once_and_a_stale_version_loses() {
         .insert(new_order(a, Duration::seconds(60)))
         .await
         .unwrap();
-    let id = OrderId::parse(order.id).unwrap();
-    let change = StatusChange {
-        order_id: id,
-        expected_version: 1,
-        from: OrderStatus::Created,
-        to: OrderStatus::Cancelled,
-        actor: Actor::Customer(a),
-        at: Utc::now(),
-        next_step_at: None,
+    let id = order.id;
+    let owner = trachios_domain::Caller {
+        user_id: a,
+        role: Role::Customer,
     };
+    let change = order
+        .cancel(owner, Utc::now(), Duration::seconds(60))
+        .unwrap();
     let cancelled = orders.transition(change.clone()).await.unwrap().unwrap();
     assert_eq!(
         (cancelled.status, cancelled.version, cancelled.next_step_at),
@@ -148,11 +140,11 @@ async fn a_transition_applies_once_and_a_stale_version_loses() {
     assert_eq!(
         steps,
         vec![
-            (None, OrderStatus::Created, "customer", Some(a)),
+            (None, OrderStatus::Created, ActorKind::Customer, Some(a)),
             (
                 Some(OrderStatus::Created),
                 OrderStatus::Cancelled,
-                "customer",
+                ActorKind::Customer,
                 Some(a)
             ),
         ]
@@ -175,7 +167,10 @@ async fn advance_due_moves_only_due_orders_one_step_and_records_system_events() 
         .unwrap();
     let step = Duration::seconds(10);
     let now = Utc::now();
-    let moved = orders.advance_due(now, step, 100).await.unwrap();
+    let moved = orders
+        .advance_due(&DueSteps::at(now, step), 100)
+        .await
+        .unwrap();
     assert_eq!(moved.len(), 1);
     assert_eq!(
         (moved[0].id, moved[0].status, moved[0].version),
@@ -187,39 +182,35 @@ async fn advance_due_moves_only_due_orders_one_step_and_records_system_events() 
         "next step is one step after the move"
     );
     assert!(
-        orders.advance_due(now, step, 100).await.unwrap().is_empty(),
+        orders
+            .advance_due(&DueSteps::at(now, step), 100)
+            .await
+            .unwrap()
+            .is_empty(),
         "nothing is due twice"
     );
-    let untouched = orders
-        .find_by_id(OrderId::parse(later.id).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let untouched = orders.find_by_id(later.id).await.unwrap().unwrap();
     assert_eq!(untouched.status, OrderStatus::Created);
 
     // Far in the future everything walks to delivered and then stops.
     let far = now + Duration::days(1);
     for expected in [OrderStatus::InTransit, OrderStatus::Delivered] {
         let moved = orders
-            .advance_due(far, Duration::zero(), 100)
+            .advance_due(&DueSteps::at(far, Duration::zero()), 100)
             .await
             .unwrap();
         assert!(moved.iter().any(|o| o.id == due.id && o.status == expected));
     }
-    let final_state = orders
-        .find_by_id(OrderId::parse(due.id).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let final_state = orders.find_by_id(due.id).await.unwrap().unwrap();
     assert_eq!(
         (final_state.status, final_state.next_step_at),
         (OrderStatus::Delivered, None)
     );
-    let system_steps = order_history(&pool, OrderId::parse(due.id).unwrap())
+    let system_steps = order_history(&pool, due.id)
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.actor == "system")
+        .filter(|e| e.actor == ActorKind::System && e.actor_id.is_none())
         .count();
     assert_eq!(system_steps, 3);
 }
@@ -244,7 +235,7 @@ async fn concurrent_workers_never_move_the_same_order_twice() {
                 let mut total = 0;
                 loop {
                     let moved = orders
-                        .advance_due(now, Duration::seconds(60), 25)
+                        .advance_due(&DueSteps::at(now, Duration::seconds(60)), 25)
                         .await
                         .unwrap()
                         .len();
@@ -273,6 +264,72 @@ async fn an_unreachable_database_is_unavailable_not_a_crash() {
         },
     )
     .unwrap();
-    let err = PgUserRepository::new(pool).find_by_id(1).await.unwrap_err();
-    assert_eq!(err, DomainError::Unavailable);
+    let err = PgUserRepository::new(pool)
+        .find_by_id(UserId::parse(1).unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_order_is_stored_exactly_as_the_domain_placed_it() {
+    let pool = fresh_pool().await;
+    let users = PgUserRepository::new(pool.clone());
+    let orders = PgOrderRepository::new(pool.clone());
+    let a = customer(&users, "a@x.io").await;
+    let mut placed = new_order(a, Duration::seconds(60));
+    // Whatever the domain decides is what is stored: here, an unusual start.
+    placed.status = OrderStatus::Dispatched;
+    placed.version = 5;
+    placed.actor = Actor::System;
+    let stored = orders.insert(placed.clone()).await.unwrap();
+    assert_eq!(
+        (stored.status, stored.version, stored.next_step_at),
+        (
+            OrderStatus::Dispatched,
+            5,
+            // PostgreSQL keeps microseconds.
+            placed.next_step_at.map(|t| t.trunc_subsecs(6))
+        )
+    );
+    let history = order_history(&pool, stored.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (
+            history[0].from,
+            history[0].to,
+            history[0].actor,
+            history[0].actor_id
+        ),
+        (None, OrderStatus::Dispatched, ActorKind::System, None)
+    );
+}
+
+#[tokio::test]
+async fn the_lifecycle_follows_the_step_table_it_is_given() {
+    let pool = fresh_pool().await;
+    let users = PgUserRepository::new(pool.clone());
+    let orders = PgOrderRepository::new(pool.clone());
+    let a = customer(&users, "a@x.io").await;
+    let due = orders
+        .insert(new_order(a, Duration::seconds(-1)))
+        .await
+        .unwrap();
+    let now = Utc::now();
+    // A table the domain does not have: created jumps straight to delivered.
+    let table = DueSteps {
+        now,
+        steps: vec![AutomaticStep {
+            from: OrderStatus::Created,
+            to: OrderStatus::Delivered,
+            next_step_at: None,
+        }],
+        actor: Actor::System,
+    };
+    let moved = orders.advance_due(&table, 10).await.unwrap();
+    assert_eq!(moved.len(), 1);
+    assert_eq!(
+        (moved[0].id, moved[0].status, moved[0].next_step_at),
+        (due.id, OrderStatus::Delivered, None)
+    );
 }

@@ -31,12 +31,16 @@ impl CircuitBreaker {
 
     /// Whether a call may go ahead now. While open, only one probe per cooldown passes.
     pub fn allow(&self) -> bool {
+        self.allow_at(Instant::now())
+    }
+
+    fn allow_at(&self, now: Instant) -> bool {
         let mut state = self.lock();
         match *state {
             State::Closed => true,
-            State::Open { until } if Instant::now() >= until => {
+            State::Open { until } if now >= until => {
                 *state = State::Open {
-                    until: Instant::now() + self.cooldown,
+                    until: now + self.cooldown,
                 };
                 true
             }
@@ -56,12 +60,16 @@ impl CircuitBreaker {
     }
 
     pub fn record_failure(&self, error: &dyn std::fmt::Display) {
+        self.record_failure_at(error, Instant::now());
+    }
+
+    fn record_failure_at(&self, error: &dyn std::fmt::Display, now: Instant) {
         let mut state = self.lock();
         if *state == State::Closed {
             tracing::warn!(dependency = self.name, %error, cooldown_ms = self.cooldown.as_millis() as u64, "dependency failed; bypassing it until it answers again");
         }
         *state = State::Open {
-            until: Instant::now() + self.cooldown,
+            until: now + self.cooldown,
         };
     }
 
@@ -81,27 +89,41 @@ impl CircuitBreaker {
 mod tests {
     use super::*;
 
+    const COOLDOWN: Duration = Duration::from_secs(1);
+
     #[test]
     fn a_failure_opens_the_circuit_and_one_probe_closes_it() {
-        let breaker = CircuitBreaker::new("test", Duration::from_millis(30));
-        assert!(breaker.allow());
-        breaker.record_failure(&"boom");
-        assert!(!breaker.allow(), "open right after a failure");
-        std::thread::sleep(Duration::from_millis(40));
-        assert!(breaker.allow(), "one probe after the cooldown");
-        assert!(!breaker.allow(), "only one probe");
+        let breaker = CircuitBreaker::new("test", COOLDOWN);
+        let t0 = Instant::now();
+        assert!(breaker.allow_at(t0));
+        breaker.record_failure_at(&"boom", t0);
+        assert!(
+            !breaker.allow_at(t0 + COOLDOWN / 2),
+            "open during the cooldown"
+        );
+        assert!(
+            breaker.allow_at(t0 + COOLDOWN),
+            "one probe once the cooldown is over"
+        );
+        assert!(
+            !breaker.allow_at(t0 + COOLDOWN),
+            "only one probe per cooldown"
+        );
         breaker.record_success();
-        assert!(breaker.allow() && breaker.allow());
+        assert!(breaker.allow_at(t0 + COOLDOWN) && breaker.allow_at(t0 + COOLDOWN));
         assert!(!breaker.is_open());
     }
 
     #[test]
-    fn a_failed_probe_keeps_it_open() {
-        let breaker = CircuitBreaker::new("test", Duration::from_millis(20));
-        breaker.record_failure(&"boom");
-        std::thread::sleep(Duration::from_millis(25));
-        assert!(breaker.allow());
-        breaker.record_failure(&"still down");
-        assert!(!breaker.allow());
+    fn a_failed_probe_keeps_it_open_for_another_cooldown() {
+        let breaker = CircuitBreaker::new("test", COOLDOWN);
+        let t0 = Instant::now();
+        breaker.record_failure_at(&"boom", t0);
+        let probe = t0 + COOLDOWN;
+        assert!(breaker.allow_at(probe));
+        breaker.record_failure_at(&"still down", probe);
+        assert!(!breaker.allow_at(probe + COOLDOWN / 2));
+        assert!(breaker.is_open());
+        assert!(breaker.allow_at(probe + COOLDOWN), "the next probe");
     }
 }

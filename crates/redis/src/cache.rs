@@ -1,7 +1,6 @@
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_redis::{Config, Connection, Pool, Runtime};
@@ -11,6 +10,7 @@ use trachios_domain::ports::OrderCache;
 use trachios_domain::{DomainError, Order, OrderId};
 
 use crate::entry::{decode, encode, PUT_IF_NEWER};
+use crate::suspects::Suspects;
 use crate::{CacheStats, CircuitBreaker};
 
 /// Orders whose cache update failed are remembered up to this many; past it the cache is
@@ -63,38 +63,51 @@ pub struct RedisOrderCache {
     script: Script,
     breaker: CircuitBreaker,
     stats: Arc<CacheStats>,
-    suspects: Mutex<Suspects>,
+    suspects: Suspects,
 }
 
-#[derive(Default)]
-struct Suspects {
-    /// Order id → the version the cache failed to learn about.
-    versions: HashMap<i64, i64>,
-    bypass_until: Option<Instant>,
+/// Why the cache could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheSetupError {
+    #[error("invalid Redis configuration")]
+    Config(#[from] deadpool_redis::ConfigError),
+    #[error("cannot build the Redis pool")]
+    Pool(#[from] deadpool_redis::BuildError),
+}
+
+/// Why a Redis operation did not happen.
+#[derive(Debug, thiserror::Error)]
+enum RedisFailure {
+    #[error("circuit open after a recent failure")]
+    CircuitOpen,
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    #[error(transparent)]
+    Pool(#[from] deadpool_redis::PoolError),
+    #[error(transparent)]
+    Command(#[from] redis::RedisError),
 }
 
 impl RedisOrderCache {
     /// Builds the cache; no connection is made until first use, so a missing Redis never
     /// stops the service from starting.
-    pub fn new(url: &str, settings: CacheSettings) -> Result<Self, DomainError> {
+    pub fn new(url: &str, settings: CacheSettings) -> Result<Self, CacheSetupError> {
         let pool = Config::from_url(url)
-            .builder()
-            .map_err(|e| DomainError::Internal(format!("redis configuration: {e}")))?
+            .builder()?
             .max_size(settings.pool_size)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(settings.timeout))
             .create_timeout(Some(settings.timeout))
             .recycle_timeout(Some(settings.timeout))
-            .build()
-            .map_err(|e| DomainError::Internal(format!("redis pool: {e}")))?;
+            .build()?;
         Ok(Self {
             pool,
             shared: std::sync::RwLock::new(None),
             breaker: CircuitBreaker::new("redis", settings.cooldown),
+            suspects: Suspects::new(MAX_SUSPECT_ORDERS, settings.ttl),
             settings,
             script: Script::new(PUT_IF_NEWER),
             stats: Arc::new(CacheStats::default()),
-            suspects: Mutex::new(Suspects::default()),
         })
     }
 
@@ -110,18 +123,15 @@ impl RedisOrderCache {
     {
         if !self.breaker.allow() {
             self.stats.skip();
-            return Err(DomainError::Unavailable);
+            return Err(DomainError::unavailable(RedisFailure::CircuitOpen));
         }
         let attempt = async {
             let conn = self.connection().await?;
-            op(conn).await.map_err(|e| e.to_string())
+            Ok::<T, RedisFailure>(op(conn).await?)
         };
         let outcome = match tokio::time::timeout(self.settings.timeout, attempt).await {
             Ok(result) => result,
-            Err(_) => Err(format!(
-                "timed out after {} ms",
-                self.settings.timeout.as_millis()
-            )),
+            Err(_) => Err(RedisFailure::Timeout(self.settings.timeout)),
         };
         match outcome {
             Ok(value) => {
@@ -133,12 +143,12 @@ impl RedisOrderCache {
                 *self.shared.write().unwrap_or_else(|p| p.into_inner()) = None;
                 self.stats.error();
                 self.breaker.record_failure(&error);
-                Err(DomainError::Unavailable)
+                Err(DomainError::unavailable(error))
             }
         }
     }
 
-    async fn connection(&self) -> Result<MultiplexedConnection, String> {
+    async fn connection(&self) -> Result<MultiplexedConnection, RedisFailure> {
         if let Some(conn) = self
             .shared
             .read()
@@ -147,65 +157,24 @@ impl RedisOrderCache {
         {
             return Ok(conn);
         }
-        let conn = Connection::take(self.pool.get().await.map_err(|e| e.to_string())?);
+        let conn = Connection::take(self.pool.get().await?);
         *self.shared.write().unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
         Ok(conn)
     }
 
-    fn key(&self, id: i64) -> String {
+    fn key(&self, id: OrderId) -> String {
         format!("{}order:{id}", self.settings.key_prefix)
     }
 
     fn ttl_ms(&self) -> u64 {
         self.settings.ttl.as_millis() as u64
     }
-
-    fn lock_suspects(&self) -> std::sync::MutexGuard<'_, Suspects> {
-        self.suspects
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn is_suspect(&self, id: i64) -> bool {
-        let mut suspects = self.lock_suspects();
-        if let Some(until) = suspects.bypass_until {
-            if Instant::now() < until {
-                return true;
-            }
-            suspects.bypass_until = None;
-        }
-        suspects.versions.contains_key(&id)
-    }
-
-    fn mark_suspect(&self, orders: &[Order]) {
-        let mut suspects = self.lock_suspects();
-        for order in orders {
-            let version = suspects.versions.entry(order.id).or_insert(order.version);
-            *version = (*version).max(order.version);
-        }
-        if suspects.versions.len() > MAX_SUSPECT_ORDERS {
-            suspects.versions.clear();
-            suspects.bypass_until = Some(Instant::now() + self.settings.ttl);
-        }
-    }
-
-    /// The cache now holds `order`: it is no longer suspect if it is at least as new.
-    fn clear_suspect(&self, order: &Order) {
-        let mut suspects = self.lock_suspects();
-        if suspects
-            .versions
-            .get(&order.id)
-            .is_some_and(|v| *v <= order.version)
-        {
-            suspects.versions.remove(&order.id);
-        }
-    }
 }
 
 #[async_trait]
 impl OrderCache for RedisOrderCache {
     async fn get(&self, id: OrderId) -> Result<Option<Order>, DomainError> {
-        if self.is_suspect(id.get()) {
+        if self.suspects.is_suspect(id) {
             self.stats.miss();
             tracing::debug!(
                 order_id = id.get(),
@@ -214,7 +183,7 @@ impl OrderCache for RedisOrderCache {
             return Ok(None);
         }
         let raw: Option<String> = self
-            .run(|mut conn| async move { conn.get(self.key(id.get())).await })
+            .run(|mut conn| async move { conn.get(self.key(id)).await })
             .await?;
         match raw
             .as_deref()
@@ -234,8 +203,7 @@ impl OrderCache for RedisOrderCache {
     }
 
     async fn put(&self, order: &Order) -> Result<(), DomainError> {
-        let entry = encode(order, &self.settings.epoch)
-            .map_err(|e| DomainError::Internal(format!("cache encoding: {e}")))?;
+        let entry = encode(order, &self.settings.epoch).map_err(DomainError::internal)?;
         let ttl = self.ttl_ms();
         let script = &self.script;
         let epoch = &self.settings.epoch;
@@ -251,7 +219,7 @@ impl OrderCache for RedisOrderCache {
                     .await
             })
             .await?;
-        self.clear_suspect(order);
+        self.suspects.clear(order);
         Ok(())
     }
 
@@ -263,8 +231,7 @@ impl OrderCache for RedisOrderCache {
         // Loading first makes the EVALSHAs below safe even right after a Redis restart.
         pipe.cmd("SCRIPT").arg("LOAD").arg(PUT_IF_NEWER).ignore();
         for order in orders {
-            let entry = encode(order, &self.settings.epoch)
-                .map_err(|e| DomainError::Internal(format!("cache encoding: {e}")))?;
+            let entry = encode(order, &self.settings.epoch).map_err(DomainError::internal)?;
             pipe.cmd("EVALSHA")
                 .arg(self.script.get_hash())
                 .arg(1)
@@ -280,11 +247,11 @@ impl OrderCache for RedisOrderCache {
             .await;
         match result {
             Ok(()) => {
-                orders.iter().for_each(|o| self.clear_suspect(o));
+                orders.iter().for_each(|o| self.suspects.clear(o));
                 Ok(())
             }
             Err(err) => {
-                self.mark_suspect(orders);
+                self.suspects.mark(orders);
                 Err(err)
             }
         }

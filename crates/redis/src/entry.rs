@@ -40,14 +40,14 @@ pub(crate) fn decode(raw: &str, epoch: &str) -> Option<Order> {
 mod tests {
     use super::*;
     use chrono::Utc;
-    use trachios_domain::OrderStatus;
+    use trachios_domain::{ItemDescription, OrderId, OrderStatus, UserId};
 
     #[test]
     fn entries_round_trip_and_lead_with_the_version() {
         let order = Order {
-            id: 4,
-            customer_id: 2,
-            item_description: "a \"version\":99 trap".into(),
+            id: OrderId::parse(4).unwrap(),
+            customer_id: UserId::parse(2).unwrap(),
+            item_description: ItemDescription::parse("a \"version\":99 trap").unwrap(),
             status: OrderStatus::InTransit,
             version: 7,
             next_step_at: None,

@@ -1,6 +1,5 @@
 //! The Trachios server: configuration, telemetry, wiring of adapters into services, the
 //! lifecycle worker and graceful shutdown.
-#![deny(unsafe_code)]
 
 pub mod config;
 pub mod lifecycle;

@@ -1,5 +1,3 @@
-#![deny(unsafe_code)]
-
 use trachios_server::{startup, telemetry, Application, Settings};
 
 #[tokio::main]
@@ -13,7 +11,7 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    telemetry::init(&settings.log_format);
+    telemetry::init(settings.app.log_format);
     if let Ok(path) = dotenv {
         tracing::info!(path = %path.display(), "read environment from file");
     }

@@ -1,3 +1,4 @@
+use anyhow::Context;
 use trachios_domain::services::AccountService;
 use trachios_domain::{DomainError, Email, Name, Password, Role};
 
@@ -7,24 +8,22 @@ pub async fn seed_admin(
     accounts: &AccountService,
     email: &str,
     password: &str,
-) -> Result<(), DomainError> {
-    let email =
-        Email::parse(email).map_err(|e| DomainError::Validation(format!("ADMIN_EMAIL: {e}")))?;
-    let password = Password::parse(password)
-        .map_err(|e| DomainError::Validation(format!("ADMIN_PASSWORD: {e}")))?;
-    let name = Name::parse("Administrator")?;
+) -> anyhow::Result<()> {
+    let email = Email::parse(email).context("ADMIN_EMAIL")?;
+    let password = Password::parse(password).context("ADMIN_PASSWORD")?;
+    let name = Name::parse("Administrator").context("the admin's name")?;
     match accounts
         .create_account(name, email.clone(), password, Role::Admin)
         .await
     {
         Ok(user) => {
-            tracing::info!(user_id = user.id, email = %user.email, "admin account created");
+            tracing::info!(user_id = user.id.get(), email = %user.email, "admin account created");
             Ok(())
         }
-        Err(DomainError::Conflict(_)) => {
-            tracing::info!(email = %email.as_str(), "admin account already exists; left unchanged");
+        Err(DomainError::EmailTaken) => {
+            tracing::info!(email = %email, "admin account already exists; left unchanged");
             Ok(())
         }
-        Err(e) => Err(e),
+        Err(e) => Err(anyhow::Error::new(e).context("creating the admin account")),
     }
 }

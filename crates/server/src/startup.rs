@@ -7,6 +7,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::App;
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use trachios_auth::{Argon2Hasher, JwtTokenService};
@@ -33,24 +34,28 @@ impl Application {
     /// and binds the listener. Nothing runs until `run_until`.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let database_url = settings.database_url();
-        if settings.migrate_on_start {
-            let applied = trachios_postgres::migrate(&database_url)
+        let database_url = database_url.expose_secret();
+        if settings.database.migrate_on_start {
+            let applied = trachios_postgres::migrate(database_url)
                 .await
                 .context("applying migrations")?;
             tracing::info!(count = applied.len(), migrations = ?applied, "migrations applied");
         }
         let pool = build_pool(
-            &database_url,
+            database_url,
             &PoolSettings {
-                max_size: settings.db_pool_size,
+                max_size: settings.database.pool_size,
                 ..PoolSettings::default()
             },
-        )?;
+        )
+        .context("building the database pool")?;
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let cache = order_cache(&settings, &pool).await?;
-        let tokens: Arc<dyn TokenService> =
-            Arc::new(JwtTokenService::new(settings.jwt_secret.as_bytes()));
+        let tokens: Arc<dyn TokenService> = Arc::new(
+            JwtTokenService::new(settings.auth.jwt_secret.expose_secret().as_bytes())
+                .context("JWT_SECRET")?,
+        );
         let step = chrono::Duration::from_std(settings.order_step())
             .context("ORDER_STEP_SECONDS is too large")?;
         let users = Arc::new(PgUserRepository::new(pool.clone()));
@@ -58,16 +63,18 @@ impl Application {
 
         let accounts = AccountService::new(
             users,
-            Arc::new(Argon2Hasher::new()?),
+            Arc::new(Argon2Hasher::new().context("setting up password hashing")?),
             tokens.clone(),
             clock.clone(),
         );
         let order_service = OrderService::new(orders.clone(), cache.clone(), clock.clone(), step);
         let lifecycle =
-            LifecycleService::new(orders, cache, clock, step, settings.lifecycle_batch_size);
+            LifecycleService::new(orders, cache, clock, step, settings.lifecycle.batch_size);
 
-        if let (Some(email), Some(password)) = (&settings.admin_email, &settings.admin_password) {
-            seed::seed_admin(&accounts, email, password)
+        if let (Some(email), Some(password)) =
+            (&settings.auth.admin_email, &settings.auth.admin_password)
+        {
+            seed::seed_admin(&accounts, email, password.expose_secret())
                 .await
                 .context("seeding the admin account")?;
         }
@@ -77,10 +84,9 @@ impl Application {
             orders: order_service,
             tokens,
         };
-        let listener = TcpListener::bind((settings.server_host.as_str(), settings.server_port))
-            .with_context(|| {
-                format!("binding {}:{}", settings.server_host, settings.server_port)
-            })?;
+        let (host, port) = (settings.server.host.as_str(), settings.server.port);
+        let listener =
+            TcpListener::bind((host, port)).with_context(|| format!("binding {host}:{port}"))?;
         let port = listener.local_addr()?.port();
         let server = actix_web::HttpServer::new(move || {
             App::new()
@@ -91,7 +97,7 @@ impl Application {
         })
         .listen(listener)?
         .disable_signals()
-        .shutdown_timeout(settings.shutdown_timeout_seconds)
+        .shutdown_timeout(settings.server.shutdown_timeout_seconds)
         .run();
         Ok(Self {
             port,
@@ -122,14 +128,23 @@ impl Application {
         let interval = lifecycle::poll_interval(settings.order_step());
         let worker: JoinHandle<()> = tokio::spawn(lifecycle::run(lifecycle, interval, worker_stop));
         let server_task = tokio::spawn(server);
-        tracing::info!(port, profile = %settings.app_env, step_seconds = settings.order_step_seconds, "trachios listening");
+        tracing::info!(port, profile = %settings.app.profile, step_seconds = settings.lifecycle.order_step_seconds, "trachios listening");
 
         shutdown.await;
         tracing::info!("shutting down: draining requests");
         handle.stop(true).await;
-        let _ = stop_worker.send(true);
-        let _ = worker.await;
-        let _ = server_task.await;
+        // The worker may have ended on its own already; then there is nobody to tell.
+        if stop_worker.send(true).is_err() {
+            tracing::debug!("lifecycle worker had already stopped");
+        }
+        if let Err(err) = worker.await {
+            tracing::error!(error = %err, "lifecycle worker panicked");
+        }
+        match server_task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::error!(error = %err, "HTTP server failed"),
+            Err(err) => tracing::error!(error = %err, "HTTP server task panicked"),
+        }
         pool.close();
         tracing::info!("shutdown complete");
         Ok(())
@@ -138,29 +153,32 @@ impl Application {
 
 /// The Redis cache when enabled; otherwise a cache that holds nothing.
 async fn order_cache(settings: &Settings, pool: &PgPool) -> anyhow::Result<Arc<dyn OrderCache>> {
-    if !settings.cache_enabled {
+    if !settings.cache.enabled {
         tracing::info!("order cache disabled");
         return Ok(Arc::new(NoCache));
     }
     let cache = RedisOrderCache::new(
-        &settings.redis_url(),
+        settings.redis_url().expose_secret(),
         CacheSettings {
-            ttl: Duration::from_secs(settings.cache_ttl_seconds),
-            timeout: Duration::from_millis(settings.redis_timeout_ms),
-            key_prefix: settings.cache_key_prefix.clone(),
+            ttl: Duration::from_secs(settings.cache.ttl_seconds),
+            timeout: Duration::from_millis(settings.cache.timeout_ms),
+            key_prefix: settings.cache.key_prefix.clone(),
             epoch: trachios_postgres::cache_epoch(pool)
                 .await
                 .context("reading the cache epoch (are the migrations applied?)")?,
             ..CacheSettings::default()
         },
-    )?;
+    )
+    .context("setting up the Redis cache")?;
     Ok(Arc::new(cache))
 }
 
 /// Completes on SIGTERM or SIGINT.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     };
     #[cfg(unix)]
     let term = async {

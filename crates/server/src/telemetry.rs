@@ -1,11 +1,13 @@
 use tracing_subscriber::EnvFilter;
 
+use crate::config::LogFormat;
+
 /// Installs the global subscriber: human-readable or one JSON object per line, filtered by
 /// `RUST_LOG` (default `info`). A second call is a no-op, which tests rely on.
-pub fn init(log_format: &str) {
+pub fn init(log_format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let _ = if log_format == "json" {
+    let installed = if log_format == LogFormat::Json {
         builder
             .json()
             .with_current_span(true)
@@ -14,4 +16,7 @@ pub fn init(log_format: &str) {
     } else {
         builder.try_init()
     };
+    if installed.is_err() {
+        tracing::debug!("a tracing subscriber was already installed; keeping it");
+    }
 }

@@ -1,11 +1,13 @@
-//! Builders shared by the services' unit tests.
+//! Builders shared by the domain's unit tests.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::ports::MockClock;
-use crate::{Caller, Order, OrderStatus, Role, User};
+use crate::{
+    Caller, Email, ItemDescription, Name, Order, OrderId, OrderStatus, Role, User, UserId,
+};
 
 pub const T0: DateTime<Utc> = DateTime::from_timestamp_nanos(1_795_000_000_000_000_000);
 
@@ -15,37 +17,44 @@ pub fn fixed_clock() -> Arc<MockClock> {
     Arc::new(clock)
 }
 
+pub fn uid(id: i64) -> UserId {
+    UserId::parse(id).expect("test ids are positive")
+}
+
+pub fn oid(id: i64) -> OrderId {
+    OrderId::parse(id).expect("test ids are positive")
+}
+
 pub fn user(id: i64, role: Role) -> User {
-    let at = Utc.timestamp_opt(1_700_000_000, 0).single().unwrap_or(T0);
     User {
-        id,
-        name: "Jo".into(),
-        email: format!("u{id}@x.io"),
+        id: uid(id),
+        name: Name::parse("Jo").expect("valid name"),
+        email: Email::parse(&format!("u{id}@x.io")).expect("valid email"),
         role,
-        created_at: at,
-        updated_at: at,
+        created_at: T0,
+        updated_at: T0,
     }
 }
 
 pub fn customer(id: i64) -> Caller {
     Caller {
-        user_id: id,
+        user_id: uid(id),
         role: Role::Customer,
     }
 }
 
 pub fn admin(id: i64) -> Caller {
     Caller {
-        user_id: id,
+        user_id: uid(id),
         role: Role::Admin,
     }
 }
 
 pub fn order(id: i64, customer_id: i64, status: OrderStatus, version: i64) -> Order {
     Order {
-        id,
-        customer_id,
-        item_description: "Laptop".into(),
+        id: oid(id),
+        customer_id: uid(customer_id),
+        item_description: ItemDescription::parse("Laptop").expect("valid item"),
         status,
         version,
         next_step_at: if status.is_terminal() { None } else { Some(T0) },

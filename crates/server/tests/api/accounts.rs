@@ -172,7 +172,7 @@ async fn the_configured_admin_is_seeded_and_can_log_in() {
 async fn reseeding_never_overwrites_an_existing_admin_password() {
     let app = spawn_app().await;
     let mut settings = settings(&app.database_url, 3600.0);
-    settings.admin_password = Some("a-different-password".into());
+    settings.auth.admin_password = Some("a-different-password".into());
     let again = trachios_server::Application::build(settings)
         .await
         .expect("second start");
@@ -191,9 +191,9 @@ fn forge(header: jsonwebtoken::Header, claims: serde_json::Value, secret: &[u8])
     jsonwebtoken::encode(
         &header,
         &claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret),
+        &jsonwebtoken::EncodingKey::from_secret(secret).expect("an HMAC key"),
     )
-    .unwrap()
+    .expect("a signed token")
 }
 
 #[tokio::test]

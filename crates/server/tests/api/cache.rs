@@ -6,36 +6,42 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::{oneshot, Mutex};
 use trachios_domain::ports::{OrderRepository, SystemClock};
 use trachios_domain::services::OrderService;
 use trachios_domain::{
-    Caller, DomainError, NewOrder, Order, OrderId, OrderStatus, Role, StatusChange,
+    Caller, DomainError, DueSteps, NewOrder, Order, OrderId, OrderStatus, Role, StatusChange,
+    UserId,
 };
 use trachios_postgres::{build_pool, migrate, PgOrderRepository, PoolSettings};
 use trachios_redis::{CacheSettings, RedisOrderCache};
 
-use crate::helpers::*;
-use crate::private_redis::PrivateRedis;
+use trachios_test_support::PrivateRedis;
 
-fn shared_redis_url() -> String {
-    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
-}
+use crate::helpers::*;
 
 fn unique_prefix() -> String {
     format!("e2e-{}:", uuid::Uuid::new_v4().simple())
 }
 
-async fn spawn_cached_app(redis_url: &str) -> TestApp {
+async fn spawn_cached_app(redis_url: &str, key_prefix: &str) -> TestApp {
     let database_url = fresh_database().await;
     let mut settings = settings(&database_url, 3600.0);
-    settings.cache_enabled = true;
-    settings.redis_url = Some(redis_url.to_owned());
-    settings.cache_key_prefix = unique_prefix();
+    settings.cache.enabled = true;
+    settings.cache.redis_url = Some(redis_url.into());
+    settings.cache.key_prefix = key_prefix.to_owned();
     spawn_with(settings).await
+}
+
+/// A counter from `INFO stats` of a private Redis.
+async fn redis_stat(redis: &PrivateRedis, name: &str) -> u64 {
+    let info = redis.cli(&["INFO", "stats"]).await;
+    info.lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("INFO stats has no {name}: {info}"))
 }
 
 /// An order repository that, when armed, stalls the next `find_by_id` after it has read
@@ -59,7 +65,7 @@ impl OrderRepository for StallingOrders {
         }
         Ok(found)
     }
-    async fn list_by_customer(&self, customer_id: i64) -> Result<Vec<Order>, DomainError> {
+    async fn list_by_customer(&self, customer_id: UserId) -> Result<Vec<Order>, DomainError> {
         self.inner.list_by_customer(customer_id).await
     }
     async fn list_all(&self) -> Result<Vec<Order>, DomainError> {
@@ -68,13 +74,8 @@ impl OrderRepository for StallingOrders {
     async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError> {
         self.inner.transition(change).await
     }
-    async fn advance_due(
-        &self,
-        now: DateTime<Utc>,
-        step: chrono::Duration,
-        limit: i64,
-    ) -> Result<Vec<Order>, DomainError> {
-        self.inner.advance_due(now, step, limit).await
+    async fn advance_due(&self, due: &DueSteps, limit: i64) -> Result<Vec<Order>, DomainError> {
+        self.inner.advance_due(due, limit).await
     }
 }
 
@@ -110,7 +111,7 @@ async fn a_reader_that_loaded_an_old_row_cannot_overwrite_a_newer_write() {
         chrono::Duration::hours(1),
     );
     let admin = Caller {
-        user_id: 1,
+        user_id: UserId::parse(1).unwrap(),
         role: Role::Admin,
     };
     let order_id = OrderId::parse(id).unwrap();
@@ -153,7 +154,8 @@ async fn a_reader_that_loaded_an_old_row_cannot_overwrite_a_newer_write() {
 
 #[tokio::test]
 async fn after_each_acknowledged_change_the_next_read_shows_it_while_readers_hammer() {
-    let app = spawn_cached_app(&shared_redis_url()).await;
+    let redis = PrivateRedis::start().await;
+    let app = spawn_cached_app(&redis.url(), &unique_prefix()).await;
     let (token, _) = app.customer("jo@x.io").await;
     let admin = app.admin().await;
     let sequence = [
@@ -232,20 +234,30 @@ async fn after_each_acknowledged_change_the_next_read_shows_it_while_readers_ham
         }
         assert!(total > 16, "the readers really hammered ({total} reads)");
     }
+    assert!(
+        redis_stat(&redis, "keyspace_hits").await > 100,
+        "the reads were served by the cache, so a stale entry would have been seen"
+    );
 }
 
 #[tokio::test]
 async fn with_redis_down_every_endpoint_still_answers_and_the_cache_comes_back() {
-    let mut redis = PrivateRedis::start();
-    let app = spawn_cached_app(&redis.url()).await;
+    let mut redis = PrivateRedis::start().await;
+    let prefix = "x_";
+    let app = spawn_cached_app(&redis.url(), prefix).await;
     let (token, _) = app.customer("jo@x.io").await;
     let admin = app.admin().await;
     let id = app.create_order(&token, "Desk").await["id"]
         .as_i64()
         .unwrap();
     assert_eq!(app.order(&token, id).await.1["status"], "created");
+    assert_eq!(
+        redis.cli(&["--scan", "--pattern", "x_order:*"]).await,
+        format!("x_order:{id}"),
+        "CACHE_KEY_PREFIX is put before every key"
+    );
 
-    redis.stop();
+    redis.stop().await;
     for _ in 0..20 {
         assert_eq!(app.order(&token, id).await.0, StatusCode::OK);
     }
@@ -290,14 +302,13 @@ async fn with_redis_down_every_endpoint_still_answers_and_the_cache_comes_back()
         StatusCode::OK
     );
 
-    redis.restart();
+    redis.restart().await;
     let cached_again = eventually(Duration::from_secs(10), || async {
         app.order(&token, id).await;
-        redis
-            .cli(&["--scan", "--pattern", "*order:*"])
-            .lines()
-            .count()
-            > 0
+        !redis
+            .cli(&["--scan", "--pattern", "x_order:*"])
+            .await
+            .is_empty()
     })
     .await;
     assert!(cached_again, "orders are cached again once Redis is back");

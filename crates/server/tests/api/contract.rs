@@ -192,15 +192,23 @@ async fn a_database_outage_is_503_and_the_service_recovers() {
     let (token, _) = app.customer("jo@x.io").await;
     let name = database_url.rsplit('/').next().unwrap().to_owned();
     // Renaming the database away makes every new connection fail, as an outage would.
-    let admin_url = trachios_postgres::with_database(&base_database_url(), "postgres");
+    let admin_url =
+        trachios_postgres::with_database(&trachios_test_support::base_database_url(), "postgres");
     let psql = |sql: String| {
         let admin_url = admin_url.clone();
         async move {
-            tokio::process::Command::new("psql")
-                .args([admin_url.as_str(), "-qc", sql.as_str()])
+            let status = tokio::process::Command::new("psql")
+                .args([
+                    admin_url.as_str(),
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-qc",
+                    sql.as_str(),
+                ])
                 .status()
                 .await
-                .expect("psql runs")
+                .expect("psql is installed");
+            assert!(status.success(), "psql failed ({status}): {sql}");
         }
     };
     psql(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false")).await;
@@ -211,6 +219,11 @@ async fn a_database_outage_is_503_and_the_service_recovers() {
     let res = app
         .request(Method::GET, "/my-orders", Some(&token), None)
         .await;
+    assert_eq!(
+        res.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"1"[..]),
+        "a 503 says when to retry"
+    );
     assert_json_error(res, StatusCode::SERVICE_UNAVAILABLE).await;
     psql(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")).await;
     let recovered = eventually(std::time::Duration::from_secs(10), || async {

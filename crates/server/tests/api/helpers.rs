@@ -1,59 +1,33 @@
 use std::time::Duration;
 
 use reqwest::{Method, Response, StatusCode};
+use secrecy::SecretString;
 use serde_json::{json, Value};
-use tokio::sync::OnceCell;
-use trachios_postgres::{
-    build_pool, create_database_if_missing, drop_databases_with_prefix, with_database, PgPool,
-    PoolSettings,
-};
+use trachios_postgres::{build_pool, PgPool, PoolSettings};
+use trachios_server::config::Profile;
 use trachios_server::{Application, Settings};
+
+pub use trachios_test_support::{fresh_database, init_test_logging, shared_redis_url};
 
 pub const ADMIN_EMAIL: &str = "admin@trachios.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub const JWT_SECRET: &str = "e2e-secret-e2e-secret-e2e-secret-xx";
-const DB_PREFIX: &str = "trachios_e2e_";
 
-pub fn base_database_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .or_else(|_| std::env::var("DATABASE_URL"))
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// Drops the databases earlier runs of this binary left behind, once per run.
-async fn clean_stale_databases() {
-    static CLEANED: OnceCell<()> = OnceCell::const_new();
-    CLEANED
-        .get_or_init(|| async {
-            let _ = drop_databases_with_prefix(&base_database_url(), DB_PREFIX).await;
-        })
-        .await;
-}
-
-/// A fresh, empty, migrated database; returns its URL.
-pub async fn fresh_database() -> String {
-    clean_stale_databases().await;
-    let name = format!("{DB_PREFIX}{}", uuid::Uuid::new_v4().simple());
-    create_database_if_missing(&base_database_url(), &name)
-        .await
-        .expect("PostgreSQL must be reachable for end-to-end tests");
-    with_database(&base_database_url(), &name)
-}
-
+/// Test-profile settings for a server on a free port, uncached, with the admin seeded.
 pub fn settings(database_url: &str, step_seconds: f64) -> Settings {
-    Settings {
-        app_env: "test".into(),
-        server_host: "127.0.0.1".into(),
-        server_port: 0,
-        database_url: Some(database_url.to_owned()),
-        db_pool_size: 8,
-        jwt_secret: JWT_SECRET.into(),
-        admin_email: Some(ADMIN_EMAIL.into()),
-        admin_password: Some(ADMIN_PASSWORD.into()),
-        order_step_seconds: step_seconds,
-        cache_enabled: false,
-        ..Settings::default()
-    }
+    init_test_logging();
+    let mut s = Settings::default();
+    s.app.profile = Profile::Test;
+    s.server.host = "127.0.0.1".into();
+    s.server.port = 0;
+    s.database.url = Some(SecretString::from(database_url));
+    s.database.pool_size = 8;
+    s.auth.jwt_secret = SecretString::from(JWT_SECRET);
+    s.auth.admin_email = Some(ADMIN_EMAIL.into());
+    s.auth.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
+    s.lifecycle.order_step_seconds = step_seconds;
+    s.cache.enabled = false;
+    s
 }
 
 /// A running server and a client for it.
@@ -81,7 +55,8 @@ pub async fn spawn_on(database_url: &str, step_seconds: f64) -> TestApp {
 
 /// Starts a server with exactly these settings.
 pub async fn spawn_with(settings: Settings) -> TestApp {
-    let database_url = settings.database_url();
+    let database_url = secrecy::ExposeSecret::expose_secret(&settings.database_url()).to_owned();
+    let settings = settings.validated().expect("test settings are valid");
     let app = Application::build(settings).await.expect("server builds");
     let base = format!("http://127.0.0.1:{}/api/v1", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
@@ -129,6 +104,7 @@ impl TestApp {
     ) -> (StatusCode, Value) {
         let res = self.request(method, path, token, body).await;
         let status = res.status();
+        // Some answers (204, a dropped connection's) have no JSON body; tests then see null.
         let body = res.json::<Value>().await.unwrap_or(Value::Null);
         (status, body)
     }
@@ -156,9 +132,9 @@ impl TestApp {
     /// Registers a customer and returns (token, user id).
     pub async fn customer(&self, email: &str) -> (String, i64) {
         let (status, user) = self.register("Customer", email, "password-123").await;
-        assert_eq!(status, StatusCode::CREATED, "{user}");
+        assert_eq!(status, StatusCode::CREATED, "registering {email}: {user}");
         let (status, body) = self.login(email, "password-123").await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(status, StatusCode::OK, "logging in as {email}: {body}");
         (
             body["token"].as_str().expect("token").to_owned(),
             user["id"].as_i64().expect("id"),

@@ -19,7 +19,7 @@ async fn history(app: &TestApp, id: i64) -> Vec<OrderEvent> {
 fn system_steps(events: &[OrderEvent]) -> Vec<OrderStatus> {
     events
         .iter()
-        .filter(|e| e.actor == "system")
+        .filter(|e| e.actor == trachios_domain::ActorKind::System)
         .map(|e| e.to)
         .collect()
 }

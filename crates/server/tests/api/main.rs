@@ -8,6 +8,4 @@ mod contract;
 mod helpers;
 mod lifecycle;
 mod orders;
-#[path = "../../../redis/tests/support/private_redis.rs"]
-mod private_redis;
 mod shutdown;

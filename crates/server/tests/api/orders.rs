@@ -1,6 +1,6 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use trachios_domain::OrderId;
+use trachios_domain::{ActorKind, OrderId, UserId};
 
 use crate::helpers::*;
 
@@ -194,8 +194,8 @@ async fn the_owner_cancels_once_and_only_before_delivery() {
         (last.to, last.actor, last.actor_id),
         (
             trachios_domain::OrderStatus::Cancelled,
-            "customer",
-            Some(user_id)
+            ActorKind::Customer,
+            Some(UserId::parse(user_id).unwrap())
         )
     );
 }
@@ -295,7 +295,7 @@ async fn admins_override_any_status_and_others_cannot() {
         6,
         "creation plus five real changes; the no-op records nothing"
     );
-    assert!(history[1..].iter().all(|e| e.actor == "admin"));
+    assert!(history[1..].iter().all(|e| e.actor == ActorKind::Admin));
     assert_eq!(
         app.call(
             Method::PUT,

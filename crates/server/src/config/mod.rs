@@ -1,0 +1,147 @@
+//! The service's configuration: nested settings deserialised by figment from layered
+//! sources (defaults in code, `config/default.toml`, `config/{APP_ENV}.toml`, the
+//! environment), validated once at start-up with errors that name the variable.
+
+mod sections;
+mod sources;
+mod urls;
+
+use std::path::PathBuf;
+
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+
+pub use sections::{
+    AppSettings, AuthSettings, CacheConfig, DatabaseSettings, LifecycleSettings, LogFormat,
+    Profile, ServerSettings,
+};
+pub use sources::ENVIRONMENT;
+
+/// Sample values shipped in `.env.example` and the dev/test profiles; prod refuses them.
+pub const SAMPLE_SECRETS: &[(&str, &str)] = &[
+    ("ADMIN_PASSWORD", "change-me-admin-password"),
+    ("JWT_SECRET", "replace-with-at-least-32-random-bytes"),
+    ("JWT_SECRET", "dev-only-secret-change-me-dev-only-secret"),
+    ("JWT_SECRET", "test-only-secret-test-only-secret-xx"),
+];
+
+/// Every setting. Its `Debug` shows no secret (they are `SecretString`s).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub app: AppSettings,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub cache: CacheConfig,
+    pub auth: AuthSettings,
+    pub lifecycle: LifecycleSettings,
+}
+
+/// A configuration the service refuses to start with; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{key}: {problem}")]
+    Invalid { key: String, problem: String },
+    #[error("{file}: unknown key {key:?}")]
+    UnknownKey { file: String, key: String },
+    #[error("configuration could not be read")]
+    Load(#[source] Box<figment::Error>),
+}
+
+fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+impl Settings {
+    /// Reads the layered configuration for the profile named by `APP_ENV` and validates it.
+    /// `TRACHIOS_CONFIG_DIR` says where the files are (default `./config`).
+    pub fn load() -> Result<Self, ConfigError> {
+        let dir = std::env::var("TRACHIOS_CONFIG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| "config".into());
+        sources::load(&dir)?.validated()
+    }
+
+    /// Checks the rules that no type can express.
+    pub fn validated(self) -> Result<Self, ConfigError> {
+        let secret = self.auth.jwt_secret.expose_secret();
+        if secret.is_empty() {
+            return Err(invalid("JWT_SECRET", "must be set"));
+        }
+        if self.app.profile == Profile::Prod {
+            if secret.len() < 32 {
+                return Err(invalid(
+                    "JWT_SECRET",
+                    "must be at least 32 bytes in the prod profile",
+                ));
+            }
+            let secrets = [
+                ("JWT_SECRET", Some(secret)),
+                (
+                    "ADMIN_PASSWORD",
+                    self.auth.admin_password.as_ref().map(|p| p.expose_secret()),
+                ),
+            ];
+            for (key, value) in secrets {
+                if SAMPLE_SECRETS.contains(&(key, value.unwrap_or_default())) {
+                    return Err(invalid(
+                        key,
+                        "is a sample value from .env.example or the dev/test profile; choose a real one",
+                    ));
+                }
+            }
+        }
+        let step = self.lifecycle.order_step_seconds;
+        if !(step.is_finite() && step > 0.0) {
+            return Err(invalid(
+                "ORDER_STEP_SECONDS",
+                "must be a positive number of seconds",
+            ));
+        }
+        if chrono::Duration::from_std(self.order_step()).is_err() {
+            return Err(invalid("ORDER_STEP_SECONDS", "is too large"));
+        }
+        if self.lifecycle.batch_size < 1 {
+            return Err(invalid("LIFECYCLE_BATCH_SIZE", "must be at least 1"));
+        }
+        if self.database.pool_size < 1 {
+            return Err(invalid("DB_POOL_SIZE", "must be at least 1"));
+        }
+        if self.auth.admin_email.is_some() != self.auth.admin_password.is_some() {
+            return Err(invalid(
+                "ADMIN_EMAIL",
+                "ADMIN_EMAIL and ADMIN_PASSWORD must be set together",
+            ));
+        }
+        urls::database_url(&self.database).map_err(|p| invalid("DATABASE_URL", p))?;
+        urls::redis_url(&self.cache).map_err(|p| invalid("REDIS_URL", p))?;
+        Ok(self)
+    }
+
+    /// `DATABASE_URL`, or one built from the split `POSTGRES_*` variables.
+    pub fn database_url(&self) -> SecretString {
+        // `validated` has built it once already; settings that skipped validation get the
+        // same answer or, for an unusable host, a URL that fails to connect.
+        urls::database_url(&self.database)
+            .unwrap_or_else(|_| SecretString::from("postgres://invalid-host/"))
+    }
+
+    /// `REDIS_URL`, or one built from the split `REDIS_*` variables.
+    pub fn redis_url(&self) -> SecretString {
+        urls::redis_url(&self.cache).unwrap_or_else(|_| SecretString::from("redis://invalid-host/"))
+    }
+
+    /// The lifecycle step as a duration.
+    pub fn order_step(&self) -> std::time::Duration {
+        std::time::Duration::try_from_secs_f64(self.lifecycle.order_step_seconds)
+            .unwrap_or(std::time::Duration::MAX)
+    }
+}
+
+pub use secrecy::SecretString;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+//! The settings, one struct per concern. Each field is declared once, with its default and
+//! the environment variable that sets it; the loader and the docs test derive from that.
+
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+
+/// Declares a settings section: its fields with their defaults and environment variables.
+macro_rules! section {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $(
+                $(#[$field_meta:meta])*
+                $field:ident: $ty:ty = $default:expr, env $env:literal;
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(default)]
+        pub struct $name {
+            $( $(#[$field_meta])* pub $field: $ty, )*
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self { $( $field: $default, )* }
+            }
+        }
+
+        impl $name {
+            /// Each field's environment variable, as `(VARIABLE, field)`.
+            pub const ENV: &'static [(&'static str, &'static str)] =
+                &[ $( ($env, stringify!($field)), )* ];
+        }
+    };
+}
+
+/// The configuration profile: picks `config/{profile}.toml` and the rules that apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    Dev,
+    Test,
+    Prod,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Dev => "dev",
+            Profile::Test => "test",
+            Profile::Prod => "prod",
+        }
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for a terminal.
+    Pretty,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+section! {
+    /// The profile and how the service reports.
+    AppSettings {
+        profile: Profile = Profile::Dev, env "APP_ENV";
+        log_format: LogFormat = LogFormat::Pretty, env "LOG_FORMAT";
+    }
+}
+
+section! {
+    /// Where the service listens and how it stops.
+    ServerSettings {
+        host: String = "0.0.0.0".into(), env "SERVER_HOST";
+        /// `0` picks a free port.
+        port: u16 = 8080, env "SERVER_PORT";
+        /// How long in-flight requests may take to finish on SIGTERM/SIGINT.
+        shutdown_timeout_seconds: u64 = 30, env "SHUTDOWN_TIMEOUT_SECONDS";
+    }
+}
+
+section! {
+    /// PostgreSQL: the Go service's split variables, or one URL.
+    DatabaseSettings {
+        host: String = "localhost".into(), env "POSTGRES_HOST";
+        port: u16 = 5432, env "POSTGRES_PORT";
+        user: String = "postgres".into(), env "POSTGRES_USER";
+        #[serde(deserialize_with = "empty_as_none")]
+        password: Option<SecretString> = None, env "POSTGRES_PASSWORD";
+        name: String = "trachios".into(), env "POSTGRES_DB";
+        /// Overrides the split variables when set.
+        #[serde(deserialize_with = "empty_as_none")]
+        url: Option<SecretString> = None, env "DATABASE_URL";
+        pool_size: usize = 16, env "DB_POOL_SIZE";
+        migrate_on_start: bool = true, env "MIGRATE_ON_START";
+    }
+}
+
+section! {
+    /// The Redis order cache.
+    CacheConfig {
+        enabled: bool = true, env "CACHE_ENABLED";
+        ttl_seconds: u64 = 300, env "CACHE_TTL_SECONDS";
+        /// The most any cache operation may take, connecting included.
+        timeout_ms: u64 = 50, env "REDIS_TIMEOUT_MS";
+        /// Put before every key, to share one Redis between deployments.
+        key_prefix: String = String::new(), env "CACHE_KEY_PREFIX";
+        redis_host: String = "localhost".into(), env "REDIS_HOST";
+        redis_port: u16 = 6379, env "REDIS_PORT";
+        #[serde(deserialize_with = "empty_as_none")]
+        redis_password: Option<SecretString> = None, env "REDIS_PASSWORD";
+        /// Overrides the split variables when set.
+        #[serde(deserialize_with = "empty_as_none")]
+        redis_url: Option<SecretString> = None, env "REDIS_URL";
+    }
+}
+
+section! {
+    /// Tokens and the seeded admin account.
+    AuthSettings {
+        jwt_secret: SecretString = SecretString::from(""), env "JWT_SECRET";
+        #[serde(deserialize_with = "empty_as_none")]
+        admin_email: Option<String> = None, env "ADMIN_EMAIL";
+        #[serde(deserialize_with = "empty_as_none")]
+        admin_password: Option<SecretString> = None, env "ADMIN_PASSWORD";
+    }
+}
+
+section! {
+    /// The automatic order progression.
+    LifecycleSettings {
+        /// How long each non-terminal status lasts; fractions allowed.
+        order_step_seconds: f64 = 15.0, env "ORDER_STEP_SECONDS";
+        /// Orders advanced per lifecycle statement.
+        batch_size: i64 = 1000, env "LIFECYCLE_BATCH_SIZE";
+    }
+}
+
+/// `REDIS_PASSWORD=` in a `.env` means "not set", as it did for the Go service.
+fn empty_as_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: From<String>,
+{
+    let raw = Option::<String>::deserialize(deserializer)?;
+    Ok(raw.filter(|v| !v.trim().is_empty()).map(T::from))
+}

@@ -1,0 +1,273 @@
+// `figment::Jail` closures must return `figment::Error`, which is large; tests only.
+#![allow(clippy::result_large_err)]
+
+use std::path::Path;
+
+use figment::Jail;
+use secrecy::ExposeSecret;
+
+use super::sources::{layers, load, path_of};
+use super::*;
+
+fn base() -> Settings {
+    let mut s = Settings::default();
+    s.auth.jwt_secret = SecretString::from("a-long-enough-secret-for-every-profile-1");
+    s
+}
+
+fn prod() -> Settings {
+    let mut s = base();
+    s.app.profile = Profile::Prod;
+    s
+}
+
+fn refusal(settings: Settings) -> String {
+    settings
+        .validated()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn prod_refuses_a_short_jwt_secret_and_names_the_key() {
+    let mut s = prod();
+    s.auth.jwt_secret = SecretString::from("short");
+    assert!(refusal(s).starts_with("JWT_SECRET:"));
+}
+
+#[test]
+fn prod_refuses_every_sample_secret_and_names_its_key() {
+    for (key, sample) in SAMPLE_SECRETS {
+        let mut s = prod();
+        match *key {
+            "JWT_SECRET" => s.auth.jwt_secret = SecretString::from(*sample),
+            "ADMIN_PASSWORD" => {
+                s.auth.admin_email = Some("admin@x.io".into());
+                s.auth.admin_password = Some(SecretString::from(*sample));
+            }
+            other => panic!("no test for sample {other}"),
+        }
+        let refused = refusal(s);
+        assert!(
+            refused.starts_with(&format!("{key}:")),
+            "{key}={sample}: {refused:?}"
+        );
+    }
+}
+
+#[test]
+fn dev_accepts_its_own_sample_secret() {
+    let mut s = base();
+    s.auth.jwt_secret = SecretString::from("dev-only-secret-change-me-dev-only-secret");
+    assert!(s.validated().is_ok());
+}
+
+#[test]
+fn a_missing_secret_is_refused_in_every_profile() {
+    for profile in [Profile::Dev, Profile::Test, Profile::Prod] {
+        let mut s = Settings::default();
+        s.app.profile = profile;
+        assert!(refusal(s).starts_with("JWT_SECRET:"), "{profile}");
+    }
+}
+
+#[test]
+fn the_split_variables_build_encoded_urls_and_the_url_variables_override_them() {
+    let mut s = base();
+    s.database.password = Some(SecretString::from("p@ss word/:"));
+    s.database.host = "db".into();
+    assert_eq!(
+        s.database_url().expose_secret(),
+        "postgres://postgres:p%40ss%20word%2F%3A@db:5432/trachios"
+    );
+    s.database.url = Some(SecretString::from("postgres://x/y"));
+    assert_eq!(s.database_url().expose_secret(), "postgres://x/y");
+    assert_eq!(
+        base().redis_url().expose_secret(),
+        "redis://localhost:6379/"
+    );
+    s.cache.redis_password = Some(SecretString::from("se:cret"));
+    assert_eq!(
+        s.redis_url().expose_secret(),
+        "redis://:se%3Acret@localhost:6379/"
+    );
+}
+
+#[test]
+fn a_non_positive_step_is_refused() {
+    let mut s = base();
+    s.lifecycle.order_step_seconds = 0.0;
+    assert!(refusal(s).starts_with("ORDER_STEP_SECONDS:"));
+}
+
+#[test]
+fn debug_output_shows_no_secret() {
+    let mut s = base();
+    s.auth.jwt_secret = SecretString::from("jwt-secret-value-jwt-secret-value");
+    s.auth.admin_password = Some(SecretString::from("admin-password-value"));
+    s.database.password = Some(SecretString::from("db-password-value"));
+    s.database.url = Some(SecretString::from("postgres://u:db-url-password@h/d"));
+    s.cache.redis_url = Some(SecretString::from("redis://:redis-url-password@h/"));
+    let shown = format!("{s:?}");
+    for secret in [
+        "jwt-secret-value",
+        "admin-password-value",
+        "db-password-value",
+        "db-url-password",
+        "redis-url-password",
+    ] {
+        assert!(!shown.contains(secret), "{secret} leaked: {shown}");
+    }
+}
+
+#[test]
+fn cache_key_prefix_from_the_environment_reaches_the_settings() {
+    Jail::expect_with(|jail| {
+        jail.set_env("CACHE_KEY_PREFIX", "x_");
+        let settings = load(Path::new("config")).map_err(|e| e.to_string())?;
+        assert_eq!(settings.cache.key_prefix, "x_");
+        Ok(())
+    });
+}
+
+#[test]
+fn files_use_the_variable_names_in_lower_case_and_the_environment_wins() {
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file(
+            "config/default.toml",
+            "server_port = 9000\npostgres_db = \"from_default\"\n",
+        )?;
+        jail.create_file("config/test.toml", "postgres_db = \"from_profile\"\n")?;
+        jail.set_env("APP_ENV", "test");
+        jail.set_env("SERVER_PORT", "9100");
+        let settings = load(Path::new("config")).map_err(|e| e.to_string())?;
+        assert_eq!(settings.app.profile, Profile::Test);
+        assert_eq!(settings.server.port, 9100, "the environment wins");
+        assert_eq!(
+            settings.database.name, "from_profile",
+            "the profile file wins"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn a_typo_in_a_file_is_refused_with_the_key() {
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file("config/default.toml", "postgres_hots = \"db\"\n")?;
+        let err = load(Path::new("config")).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("postgres_hots")),
+            "{err:?}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn a_malformed_value_names_the_variable() {
+    Jail::expect_with(|jail| {
+        jail.set_env("SERVER_PORT", "eighty");
+        let err = load(Path::new("config")).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.starts_with("SERVER_PORT:")),
+            "{err:?}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn empty_optional_variables_mean_unset() {
+    Jail::expect_with(|jail| {
+        jail.set_env("REDIS_PASSWORD", "");
+        jail.set_env("DATABASE_URL", " ");
+        let settings = load(Path::new("config")).map_err(|e| e.to_string())?;
+        assert!(settings.cache.redis_password.is_none());
+        assert!(settings.database.url.is_none());
+        Ok(())
+    });
+}
+
+/// The variables in the first column of the README's configuration table.
+fn readme_variables() -> Vec<String> {
+    let readme = include_str!("../../../../README.md");
+    let table = readme
+        .split("## Configuration")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("the README has a Configuration section");
+    table
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| l.split('|').nth(1))
+        .flat_map(|cell| {
+            cell.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A value of the right type for each variable.
+fn sample(variable: &str) -> &'static str {
+    match variable {
+        "APP_ENV" => "test",
+        "LOG_FORMAT" => "json",
+        "CACHE_ENABLED" | "MIGRATE_ON_START" => "false",
+        "ORDER_STEP_SECONDS" => "2.5",
+        "DATABASE_URL" => "postgres://u@h/d",
+        "REDIS_URL" => "redis://h/",
+        "ADMIN_EMAIL" => "a@x.io",
+        v if v.ends_with("_PORT") => "4242",
+        v if v.ends_with("_SECONDS") || v.ends_with("_MS") || v.ends_with("_SIZE") => "7",
+        _ => "a-sample-value-of-more-than-32-bytes",
+    }
+}
+
+/// Read by others than the settings: the log filter by tracing, the directory by `load`.
+const NOT_SETTINGS: [&str; 2] = ["RUST_LOG", "TRACHIOS_CONFIG_DIR"];
+
+#[test]
+fn every_variable_in_the_readme_is_read_from_the_environment() {
+    let documented = readme_variables();
+    assert!(documented.len() >= 20, "parsed the table: {documented:?}");
+    for variable in documented
+        .iter()
+        .filter(|v| !NOT_SETTINGS.contains(&v.as_str()))
+    {
+        let path = path_of(variable)
+            .unwrap_or_else(|| panic!("{variable} is documented but no setting reads it"));
+        Jail::expect_with(|jail| {
+            jail.set_env(variable, sample(variable));
+            let figment = layers(Path::new("config")).map_err(|e| e.to_string())?;
+            let source = figment
+                .find_metadata(&path)
+                .map(|m| m.name.to_string())
+                .unwrap_or_default();
+            assert!(
+                source.contains("environment"),
+                "{variable} should set {path}, which came from {source:?}"
+            );
+            load(Path::new("config")).map_err(|e| format!("{variable}: {e}"))?;
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn every_setting_is_documented_in_the_readme() {
+    let documented = readme_variables();
+    for (variable, _, _) in ENVIRONMENT.iter() {
+        assert!(
+            documented.iter().any(|d| d == variable),
+            "{variable} is read but not in the README's configuration table"
+        );
+    }
+}
