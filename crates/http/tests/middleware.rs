@@ -28,13 +28,20 @@ async fn a_panicking_handler_answers_a_json_500_and_the_server_keeps_serving() {
     )
     .await;
     // The middleware answers with an error whose response the HTTP dispatcher sends as is.
-    let Err(err) =
-        test::try_call_service(&app, test::TestRequest::get().uri("/boom").to_request()).await
-    else {
+    let request = test::TestRequest::get()
+        .uri("/boom")
+        .insert_header(("x-request-id", "trace-the-panic"))
+        .to_request();
+    let Err(err) = test::try_call_service(&app, request).await else {
         panic!("the panic must become an error response");
     };
     let res = err.error_response();
     assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        res.headers().get("x-request-id").map(|v| v.as_bytes()),
+        Some(&b"trace-the-panic"[..]),
+        "the 500 of a panic still names the request"
+    );
     assert_eq!(
         res.headers().get(header::CONTENT_TYPE).unwrap(),
         "application/json"

@@ -57,7 +57,7 @@ async fn template(base: &str) -> &'static str {
     static TEMPLATE: OnceCell<String> = OnceCell::const_new();
     TEMPLATE
         .get_or_init(|| async {
-            sweep_dead_processes(base).await;
+            sweep_in_background(base);
             let name = format!("{TEMPLATE_PREFIX}{}", std::process::id());
             create_database_if_missing(base, &name)
                 .await
@@ -75,22 +75,45 @@ async fn template(base: &str) -> &'static str {
         .await
 }
 
+/// Drops what dead test processes left behind, on a thread of its own: each `DROP DATABASE`
+/// waits for a checkpoint (about a second), so a long sweep must not hold up the tests.
+/// What it has not finished when this process exits, the next run's sweep drops.
+fn sweep_in_background(base: &str) {
+    let base = base.to_owned();
+    std::thread::spawn(move || {
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(sweep_dead_processes(&base)),
+            Err(e) => eprintln!("test-support: no runtime for the database sweep: {e}"),
+        }
+    });
+}
+
 /// Drops the test databases and templates of processes that no longer run.
 async fn sweep_dead_processes(base: &str) {
     for prefix in [TEST_PREFIX, TEMPLATE_PREFIX]
         .into_iter()
         .chain(OWNERLESS_PREFIXES)
     {
-        let names = databases_with_prefix(base, prefix)
-            .await
-            .unwrap_or_else(|e| panic!("listing old test databases: {}", chain(&e)));
+        let names = match databases_with_prefix(base, prefix).await {
+            Ok(names) => names,
+            Err(e) => {
+                eprintln!("test-support: listing old test databases: {}", chain(&e));
+                return;
+            }
+        };
         for name in names {
             if owner_is_alive(&name, prefix) {
                 continue;
             }
-            drop_database(base, &name)
-                .await
-                .unwrap_or_else(|e| panic!("dropping old test database {name}: {}", chain(&e)));
+            if let Err(e) = drop_database(base, &name).await {
+                eprintln!(
+                    "test-support: dropping old test database {name}: {}",
+                    chain(&e)
+                );
+            }
         }
     }
 }

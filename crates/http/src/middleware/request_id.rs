@@ -6,9 +6,15 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::HttpMessage;
 use tracing::Instrument;
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id, kept in its extensions for the middleware inside this one: an error
+/// they answer with never passes back through here as a response, so they set the header.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub HeaderValue);
 
 /// A process-unique id: a random prefix drawn once, then a counter, so that no request
 /// pays for a trip to the operating system's random source.
@@ -37,6 +43,10 @@ pub async fn request_id<B: MessageBody + 'static>(
         method = %req.method(),
         path = %req.path(),
     );
+    let header = HeaderValue::from_str(&id).ok();
+    if let Some(value) = &header {
+        req.extensions_mut().insert(RequestId(value.clone()));
+    }
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     span.in_scope(|| {
@@ -46,7 +56,7 @@ pub async fn request_id<B: MessageBody + 'static>(
             "request finished"
         );
     });
-    if let Ok(value) = HeaderValue::from_str(&id) {
+    if let Some(value) = header {
         res.headers_mut().insert(REQUEST_ID, value);
     }
     Ok(res)

@@ -116,7 +116,8 @@ async fn registration_validation_names_the_field() {
 #[tokio::test]
 async fn login_returns_a_bearer_token_valid_for_72_hours() {
     let app = spawn_app().await;
-    app.register("Jo", "jo@x.io", "password-1").await;
+    let (status, body) = app.register("Jo", "jo@x.io", "password-1").await;
+    assert_eq!(status, StatusCode::CREATED, "registration worked: {body}");
     let (status, body) = app.login("JO@x.io", "password-1").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["token_type"], "Bearer");
@@ -136,7 +137,8 @@ async fn login_returns_a_bearer_token_valid_for_72_hours() {
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_email_fail_alike() {
     let app = spawn_app().await;
-    app.register("Jo", "jo@x.io", "password-1").await;
+    let (status, body) = app.register("Jo", "jo@x.io", "password-1").await;
+    assert_eq!(status, StatusCode::CREATED, "registration worked: {body}");
     let wrong = app
         .request(
             Method::POST,

@@ -186,3 +186,18 @@ where
     }
     false
 }
+
+/// The single value a query returns, read with `psql` straight from the database.
+pub async fn psql_scalar(database_url: &str, sql: &str) -> String {
+    let out = tokio::process::Command::new("psql")
+        .args([database_url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql])
+        .output()
+        .await
+        .expect("psql is installed");
+    assert!(
+        out.status.success(),
+        "psql failed on {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}

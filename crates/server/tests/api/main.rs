@@ -8,4 +8,5 @@ mod contract;
 mod helpers;
 mod lifecycle;
 mod orders;
+mod server_process;
 mod shutdown;

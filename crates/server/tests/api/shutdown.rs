@@ -6,11 +6,12 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
+use crate::server_process::ServerProcess;
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_and_the_current_batch_finish() {
     let database_url = fresh_database().await;
-    let mut server = ServerProcess::start(&database_url, "0.2");
+    let mut server = ServerProcess::start(&database_url, "0.2").await;
     let app = TestApp::new(server.base.clone(), &database_url);
     let (token, _) = app.customer("jo@x.io").await;
     for n in 0..150 {
@@ -36,8 +37,14 @@ async fn sigterm_lets_in_flight_requests_and_the_current_batch_finish() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    server.signal("TERM");
+    // Signal as soon as the server is busy with them: the first one has committed, and
+    // the rest are still hashing or queued.
+    let busy = eventually(Duration::from_secs(20), || async {
+        registered_late(&app).await > 0
+    })
+    .await;
+    assert!(busy, "the server started on the late registrations");
+    server.signal("TERM").await;
     let signalled = Instant::now();
 
     // A request the server had started answers; a connection still queued for a worker
@@ -46,7 +53,7 @@ async fn sigterm_lets_in_flight_requests_and_the_current_batch_finish() {
     let mut answered_after_signal = 0;
     let mut unanswered = Vec::new();
     for (n, request) in in_flight.into_iter().enumerate() {
-        match request.await.unwrap() {
+        match request.await.expect("the request task did not panic") {
             Ok((status, at)) => {
                 assert_eq!(status, StatusCode::CREATED);
                 answered_after_signal += usize::from(at > signalled);
@@ -64,6 +71,7 @@ async fn sigterm_lets_in_flight_requests_and_the_current_batch_finish() {
     );
     let exit = server
         .wait_for_exit(Duration::from_secs(30))
+        .await
         .expect("the server exits after SIGTERM");
     assert!(exit.success(), "clean exit: {exit:?}");
     assert!(
@@ -75,7 +83,7 @@ async fn sigterm_lets_in_flight_requests_and_the_current_batch_finish() {
         "nothing listens any more"
     );
 
-    let again = ServerProcess::start(&database_url, "0.2");
+    let again = ServerProcess::start(&database_url, "0.2").await;
     let retry = TestApp::new(again.base.clone(), &database_url);
     for n in unanswered {
         let (status, body) = retry
@@ -111,93 +119,13 @@ async fn sigterm_lets_in_flight_requests_and_the_current_batch_finish() {
     }
 }
 
-/// The real server binary, started with the test profile.
-pub struct ServerProcess {
-    child: std::process::Child,
-    pub base: String,
-}
-
-impl ServerProcess {
-    pub fn start(database_url: &str, step_seconds: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        Self::on_port(database_url, step_seconds, port)
-    }
-
-    /// Starts another process on the port an earlier one (`base`) used.
-    pub fn start_on(database_url: &str, step_seconds: &str, base: &str) -> Self {
-        let port = base
-            .split(':')
-            .nth(2)
-            .and_then(|p| p.split('/').next())
-            .and_then(|p| p.parse().ok())
-            .expect("a base URL with a port");
-        Self::on_port(database_url, step_seconds, port)
-    }
-
-    fn on_port(database_url: &str, step_seconds: &str, port: u16) -> Self {
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_trachios-server"))
-            .env("APP_ENV", "test")
-            .env(
-                "TRACHIOS_CONFIG_DIR",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"),
-            )
-            .env("DATABASE_URL", database_url)
-            .env("SERVER_HOST", "127.0.0.1")
-            .env("SERVER_PORT", port.to_string())
-            .env("JWT_SECRET", JWT_SECRET)
-            .env("ORDER_STEP_SECONDS", step_seconds)
-            .env("CACHE_ENABLED", "false")
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("server binary starts");
-        let server = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}/api/v1"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the server did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    pub fn signal(&self, name: &str) {
-        let status = std::process::Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-    }
-
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    pub fn wait_for_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// How many of the late registrations are committed.
+async fn registered_late(app: &TestApp) -> u64 {
+    psql_scalar(
+        &app.database_url,
+        "SELECT count(*) FROM users WHERE email LIKE 'late%'",
+    )
+    .await
+    .parse()
+    .expect("a count")
 }

@@ -1,0 +1,118 @@
+//! The real `trachios-server` binary as a child process, for tests of signals, crashes and
+//! several processes on one database.
+
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+
+use crate::helpers::JWT_SECRET;
+
+/// A running server process; killed when dropped. Its log lines are copied into the test's
+/// output, so a failing test shows what the server said.
+pub struct ServerProcess {
+    child: Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// Starts the binary on a port it picks itself (no race for a free port) and waits
+    /// until it says where it listens.
+    pub async fn start(database_url: &str, step_seconds: &str) -> Self {
+        Self::on_port(database_url, step_seconds, 0).await
+    }
+
+    /// Starts another process on the port an earlier one (`base`) used, so that clients of
+    /// the earlier one reach the new one.
+    pub async fn start_on(database_url: &str, step_seconds: &str, base: &str) -> Self {
+        let port = base
+            .split(':')
+            .nth(2)
+            .and_then(|p| p.split('/').next())
+            .and_then(|p| p.parse().ok())
+            .expect("a base URL with a port");
+        Self::on_port(database_url, step_seconds, port).await
+    }
+
+    async fn on_port(database_url: &str, step_seconds: &str, port: u16) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trachios-server"))
+            .env("APP_ENV", "test")
+            .env(
+                "TRACHIOS_CONFIG_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"),
+            )
+            .env("DATABASE_URL", database_url)
+            .env("SERVER_HOST", "127.0.0.1")
+            .env("SERVER_PORT", port.to_string())
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("ORDER_STEP_SECONDS", step_seconds)
+            .env("CACHE_ENABLED", "false")
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info,actix_server=warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the server binary starts");
+        let pid = child.id().unwrap_or_default();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (listening_tx, listening_rx) = oneshot::channel();
+        tokio::spawn(async move {
+            let mut listening = Some(listening_tx);
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("[server {pid}] {line}");
+                if let Some(port) = listening_port(&line) {
+                    if let Some(tx) = listening.take() {
+                        // The test may have given up waiting; then nobody needs the port.
+                        tx.send(port).ok();
+                    }
+                }
+            }
+        });
+        let port = tokio::time::timeout(Duration::from_secs(30), listening_rx)
+            .await
+            .expect("the server says where it listens within 30 s")
+            .expect("the server logged its port before its output ended");
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}/api/v1"),
+        }
+    }
+
+    /// Sends a signal (`TERM`, `INT`, …) to the process.
+    pub async fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("the server is still running");
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(pid.to_string())
+            .status()
+            .await
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} {pid} failed");
+    }
+
+    /// SIGKILL: the process gets no chance to clean up.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("the server can be killed");
+    }
+
+    pub async fn wait_for_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .ok()
+            .map(|status| status.expect("waiting for the server"))
+    }
+}
+
+/// The port in the server's `trachios listening` log line (JSON format).
+fn listening_port(line: &str) -> Option<u16> {
+    let event: serde_json::Value = serde_json::from_str(line).ok()?;
+    let fields = event.get("fields")?;
+    if fields.get("message")?.as_str()? != "trachios listening" {
+        return None;
+    }
+    fields.get("port")?.as_u64()?.try_into().ok()
+}
