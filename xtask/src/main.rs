@@ -2,6 +2,7 @@
 
 mod bench;
 mod db;
+mod process;
 mod services;
 
 use anyhow::{bail, Context};
@@ -23,7 +24,8 @@ cargo xtask <command>
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // The same `.env` the server reads; variables already set take precedence.
-    let _ = dotenvy::dotenv();
+    // Without a `.env` file the environment alone configures the service.
+    dotenvy::dotenv().ok();
     let runtime = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     match args.first().map(String::as_str) {
         Some("dev") => services::dev(),

@@ -22,11 +22,14 @@ struct Private {
 impl Drop for Private {
     fn drop(&mut self) {
         eprintln!("xtask: stopping private {}", self.name);
-        let _ = self
+        let stopped = self
             .stop
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+        if !stopped.is_ok_and(|s| s.success()) {
+            eprintln!("xtask: the private {} may still be running", self.name);
+        }
     }
 }
 

@@ -60,8 +60,8 @@ impl OrderRepository for StallingOrders {
         let found = self.inner.find_by_id(id).await?;
         let armed = self.armed.lock().await.take();
         if let Some((loaded, release)) = armed {
-            let _ = loaded.send(());
-            let _ = release.await;
+            loaded.send(()).expect("the test waits for the load");
+            release.await.expect("the test releases the reader");
         }
         Ok(found)
     }

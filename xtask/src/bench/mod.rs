@@ -1,0 +1,105 @@
+//! `cargo xtask bench [lifecycle|cache]`: benchmarks that print figures. They build and
+//! start the release server, and use a scratch database `trachios_bench`.
+
+mod cache;
+mod lifecycle;
+mod load;
+
+use std::process::Command;
+
+use anyhow::{bail, Context};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use tokio::runtime::Runtime;
+
+const BENCH_DB: &str = "trachios_bench";
+/// Orders in the cache benchmark's database; the cold scenario reads each once.
+const ORDERS: i64 = 100_000;
+
+pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
+    if cfg!(debug_assertions) {
+        // The benchmark drives the lifecycle in this process: measure optimised code.
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["run", "--quiet", "--release", "-p", "xtask", "--", "bench"])
+            .args(which)
+            .status()
+            .context("re-running the benchmark in release mode")?;
+        if !status.success() {
+            bail!("the benchmark failed");
+        }
+        return Ok(());
+    }
+    match which {
+        None => {
+            runtime.block_on(lifecycle::run())?;
+            runtime.block_on(cache::run())
+        }
+        Some("lifecycle") => runtime.block_on(lifecycle::run()),
+        Some("cache") => runtime.block_on(cache::run()),
+        Some(other) => bail!("unknown benchmark {other:?}: lifecycle or cache"),
+    }
+}
+
+fn server_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A freshly created, migrated scratch database with one customer (id 1).
+async fn scratch_database() -> anyhow::Result<String> {
+    let server = server_url();
+    trachios_postgres::drop_database(&server, BENCH_DB).await?;
+    trachios_postgres::create_database_if_missing(&server, BENCH_DB).await?;
+    let url = trachios_postgres::with_database(&server, BENCH_DB);
+    trachios_postgres::migrate(&url).await?;
+    sql(
+        &url,
+        "INSERT INTO users (name, email, password_hash) VALUES ('Bench', 'bench@x.io', 'x')",
+    )
+    .await?;
+    Ok(url)
+}
+
+async fn sql(url: &str, statements: &str) -> anyhow::Result<()> {
+    let mut conn = AsyncPgConnection::establish(url)
+        .await
+        .context("connecting to PostgreSQL")?;
+    conn.batch_execute(statements)
+        .await
+        .context("running benchmark SQL")?;
+    Ok(())
+}
+
+/// Inserts `count` orders of customer 1 whose first step is due at `due_sql` (an SQL
+/// expression of `n`, the row number); the due time is kept in the item for lag figures.
+async fn insert_orders(url: &str, count: usize, due_sql: &str) -> anyhow::Result<()> {
+    sql(
+        url,
+        &format!(
+            "INSERT INTO orders (customer_id, item_description, next_step_at)
+             SELECT 1, (extract(epoch FROM d) * 1000)::bigint::text, d
+             FROM (SELECT {due_sql} AS d FROM generate_series(1, {count}) AS n) due;
+             ANALYZE orders;"
+        ),
+    )
+    .await
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn count(url: &str, query: &str) -> anyhow::Result<i64> {
+    let out = Command::new("psql")
+        .args([url, "-Atc", query])
+        .output()
+        .context("psql")?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(-1))
+}

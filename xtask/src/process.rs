@@ -1,0 +1,84 @@
+//! Child processes that xtask starts and stops.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+/// The release server binary as a child process on a free port.
+pub struct ReleaseServer {
+    child: Child,
+    pub base: String,
+}
+
+impl ReleaseServer {
+    pub async fn start(database_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let built = Command::new(&cargo)
+            .args(["build", "--release", "-q", "-p", "trachios-server"])
+            .status()?;
+        if !built.success() {
+            bail!("building the release server failed");
+        }
+        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut cmd = Command::new(format!("{target}/release/trachios-server"));
+        cmd.env("APP_ENV", "test")
+            .env("DATABASE_URL", database_url)
+            .env("SERVER_HOST", "127.0.0.1")
+            .env("SERVER_PORT", port.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().context("starting the release server")?;
+        let server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}/api/v1"),
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while client
+            .get(format!("{}/health", server.base))
+            .send()
+            .await
+            .is_err()
+        {
+            if Instant::now() > deadline {
+                bail!("the release server did not start");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(server)
+    }
+
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .context("reading VmRSS")
+    }
+
+    pub fn stop(&mut self) {
+        // A server that already exited cannot be killed; reaping it is all that is left.
+        if let Err(err) = self.child.kill() {
+            eprintln!("xtask: the release server had already exited: {err}");
+        }
+        if let Err(err) = self.child.wait() {
+            eprintln!("xtask: could not reap the release server: {err}");
+        }
+    }
+}
+
+impl Drop for ReleaseServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
