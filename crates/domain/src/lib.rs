@@ -9,7 +9,7 @@ pub mod ports;
 pub mod services;
 pub mod user;
 
-pub use error::{BoxError, DomainError};
+pub use error::{error_chain, BoxError, DomainError};
 pub use ids::{OrderId, UserId};
 pub use input::{Email, ItemDescription, Name, Password};
 pub use order::{

@@ -5,6 +5,7 @@
 mod breaker;
 mod cache;
 mod entry;
+mod poison;
 mod stats;
 mod suspects;
 

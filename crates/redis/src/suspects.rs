@@ -70,10 +70,7 @@ impl Suspects {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        // A poisoned lock only means a panic elsewhere; the map itself is always valid.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::poison::lock(&self.state)
     }
 }
 

@@ -31,7 +31,7 @@ pub async fn run(
             }
             Err(err) => {
                 if !failing {
-                    tracing::warn!(error = %err, "lifecycle tick failed; retrying");
+                    tracing::warn!(error = %err.chain(), "lifecycle tick failed; retrying");
                     failing = true;
                 }
                 false

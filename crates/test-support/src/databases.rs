@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use tokio::sync::{Mutex, OnceCell};
+use trachios_domain::error_chain as chain;
 use trachios_postgres::{
     create_database_from_template, create_database_if_missing, databases_with_prefix,
     drop_database, migrate, with_database,
@@ -125,17 +126,6 @@ fn owner_is_alive(name: &str, prefix: &str) -> bool {
         .and_then(|rest| rest.split('_').next())
         .and_then(|pid| pid.parse::<u32>().ok())
         .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
-}
-
-pub(crate) fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
 }
 
 #[cfg(test)]
