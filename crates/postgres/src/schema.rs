@@ -1,4 +1,4 @@
-// Mirrors what `diesel print-schema` emits for migrations/; regenerate, do not hand-tune.
+// @generated automatically by Diesel CLI.
 
 pub mod sql_types {
     #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
@@ -73,4 +73,4 @@ diesel::table! {
 diesel::joinable!(order_events -> orders (order_id));
 diesel::joinable!(orders -> users (customer_id));
 
-diesel::allow_tables_to_appear_in_same_query!(cache_epoch, order_events, orders, users);
+diesel::allow_tables_to_appear_in_same_query!(cache_epoch, order_events, orders, users,);
