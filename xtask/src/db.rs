@@ -16,7 +16,7 @@ fn settings() -> anyhow::Result<Settings> {
 }
 
 pub async fn migrate(sub: Option<&str>) -> anyhow::Result<()> {
-    let url = settings()?.database_url();
+    let url = settings()?.database_url()?;
     let url = url.expose_secret();
     let hint = || {
         "is PostgreSQL running, and does the database exist? (DATABASE_URL or POSTGRES_* select it; `cargo xtask dev` creates it)"
@@ -56,7 +56,7 @@ pub async fn seed(demo_customers: usize) -> anyhow::Result<()> {
     else {
         bail!("set ADMIN_EMAIL and ADMIN_PASSWORD (e.g. in .env or the environment) to seed the admin");
     };
-    let url = settings.database_url();
+    let url = settings.database_url()?;
     let url = url.expose_secret();
     trachios_postgres::migrate(url)
         .await

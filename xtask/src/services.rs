@@ -301,11 +301,11 @@ pub fn test(extra: &[String]) -> anyhow::Result<()> {
 /// `cargo xtask dev`: the service on http://localhost:8080 with the dev profile.
 pub fn dev() -> anyhow::Result<()> {
     let settings = Settings::load().context("reading the configuration")?;
-    let configured_database = settings.database_url();
+    let configured_database = settings.database_url()?;
     let configured_database = configured_database.expose_secret();
     let stack = bring_up(
         configured_database,
-        settings.redis_url().expose_secret(),
+        settings.redis_url()?.expose_secret(),
         false,
     )?;
     let database_url = if stack

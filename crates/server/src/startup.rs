@@ -33,7 +33,7 @@ impl Application {
     /// Migrates (when configured), seeds the admin (when configured), wires the adapters
     /// and binds the listener. Nothing runs until `run_until`.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let database_url = settings.database_url();
+        let database_url = settings.database_url()?;
         let database_url = database_url.expose_secret();
         if settings.database.migrate_on_start {
             let applied = trachios_postgres::migrate(database_url)
@@ -158,7 +158,7 @@ async fn order_cache(settings: &Settings, pool: &PgPool) -> anyhow::Result<Arc<d
         return Ok(Arc::new(NoCache));
     }
     let cache = RedisOrderCache::new(
-        settings.redis_url().expose_secret(),
+        settings.redis_url()?.expose_secret(),
         CacheSettings {
             ttl: Duration::from_secs(settings.cache.ttl_seconds),
             timeout: Duration::from_millis(settings.cache.timeout_ms),

@@ -116,22 +116,19 @@ impl Settings {
                 "ADMIN_EMAIL and ADMIN_PASSWORD must be set together",
             ));
         }
-        urls::database_url(&self.database).map_err(|p| invalid("DATABASE_URL", p))?;
-        urls::redis_url(&self.cache).map_err(|p| invalid("REDIS_URL", p))?;
+        self.database_url()?;
+        self.redis_url()?;
         Ok(self)
     }
 
     /// `DATABASE_URL`, or one built from the split `POSTGRES_*` variables.
-    pub fn database_url(&self) -> SecretString {
-        // `validated` has built it once already; settings that skipped validation get the
-        // same answer or, for an unusable host, a URL that fails to connect.
-        urls::database_url(&self.database)
-            .unwrap_or_else(|_| SecretString::from("postgres://invalid-host/"))
+    pub fn database_url(&self) -> Result<SecretString, ConfigError> {
+        urls::database_url(&self.database).map_err(|p| invalid("DATABASE_URL", p))
     }
 
     /// `REDIS_URL`, or one built from the split `REDIS_*` variables.
-    pub fn redis_url(&self) -> SecretString {
-        urls::redis_url(&self.cache).unwrap_or_else(|_| SecretString::from("redis://invalid-host/"))
+    pub fn redis_url(&self) -> Result<SecretString, ConfigError> {
+        urls::redis_url(&self.cache).map_err(|p| invalid("REDIS_URL", p))
     }
 
     /// The lifecycle step as a duration.

@@ -78,18 +78,18 @@ fn the_split_variables_build_encoded_urls_and_the_url_variables_override_them() 
     s.database.password = Some(SecretString::from("p@ss word/:"));
     s.database.host = "db".into();
     assert_eq!(
-        s.database_url().expose_secret(),
+        s.database_url().unwrap().expose_secret(),
         "postgres://postgres:p%40ss%20word%2F%3A@db:5432/trachios"
     );
     s.database.url = Some(SecretString::from("postgres://x/y"));
-    assert_eq!(s.database_url().expose_secret(), "postgres://x/y");
+    assert_eq!(s.database_url().unwrap().expose_secret(), "postgres://x/y");
     assert_eq!(
-        base().redis_url().expose_secret(),
+        base().redis_url().unwrap().expose_secret(),
         "redis://localhost:6379/"
     );
     s.cache.redis_password = Some(SecretString::from("se:cret"));
     assert_eq!(
-        s.redis_url().expose_secret(),
+        s.redis_url().unwrap().expose_secret(),
         "redis://:se%3Acret@localhost:6379/"
     );
 }

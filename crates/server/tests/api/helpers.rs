@@ -55,7 +55,8 @@ pub async fn spawn_on(database_url: &str, step_seconds: f64) -> TestApp {
 
 /// Starts a server with exactly these settings.
 pub async fn spawn_with(settings: Settings) -> TestApp {
-    let database_url = secrecy::ExposeSecret::expose_secret(&settings.database_url()).to_owned();
+    let database_url = settings.database_url().expect("a database URL");
+    let database_url = secrecy::ExposeSecret::expose_secret(&database_url).to_owned();
     let settings = settings.validated().expect("test settings are valid");
     let app = Application::build(settings).await.expect("server builds");
     let base = format!("http://127.0.0.1:{}/api/v1", app.port());
