@@ -16,16 +16,19 @@ pub struct Argon2Hasher {
 
 /// Why the hasher could not be set up.
 #[derive(Debug, thiserror::Error)]
-#[error("argon2 setup failed: {0}")]
-pub struct HasherSetupError(String);
+pub enum HasherSetupError {
+    #[error("invalid argon2 parameters")]
+    Params(#[source] argon2::Error),
+    #[error("hashing the timing equaliser failed")]
+    Dummy(#[source] argon2::password_hash::Error),
+}
 
 impl Argon2Hasher {
     pub fn new() -> Result<Self, HasherSetupError> {
-        let params =
-            Params::new(19 * 1024, 2, 1, None).map_err(|e| HasherSetupError(e.to_string()))?;
+        let params = Params::new(19 * 1024, 2, 1, None).map_err(HasherSetupError::Params)?;
         let dummy_hash = argon2(&params)
             .hash_password(b"timing-equaliser")
-            .map_err(|e| HasherSetupError(e.to_string()))?
+            .map_err(HasherSetupError::Dummy)?
             .to_string();
         Ok(Self { params, dummy_hash })
     }
@@ -52,7 +55,7 @@ impl PasswordHasher for Argon2Hasher {
             argon2(&params)
                 .hash_password(password.expose().as_bytes())
                 .map(|h| PasswordHash::new(h.to_string()))
-                .map_err(|e| DomainError::internal(HasherSetupError(e.to_string())))
+                .map_err(DomainError::internal)
         })
         .await?
     }

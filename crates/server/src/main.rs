@@ -7,7 +7,8 @@ async fn main() -> anyhow::Result<()> {
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(err) => {
-            eprintln!("trachios: refusing to start: {err}");
+            let reason = trachios_domain::error_chain(&err);
+            eprintln!("trachios: refusing to start: {reason}");
             std::process::exit(2);
         }
     };
