@@ -28,6 +28,27 @@ async fn customer(users: &PgUserRepository, email: &str) -> UserId {
         .id
 }
 
+/// A fresh database's pool, its repositories and one customer, `a@x.io`.
+struct Fixture {
+    pool: PgPool,
+    users: PgUserRepository,
+    orders: PgOrderRepository,
+    a: UserId,
+}
+
+async fn fixture() -> Fixture {
+    let pool = fresh_pool().await;
+    let users = PgUserRepository::new(pool.clone());
+    let orders = PgOrderRepository::new(pool.clone());
+    let a = customer(&users, "a@x.io").await;
+    Fixture {
+        pool,
+        users,
+        orders,
+        a,
+    }
+}
+
 fn new_order(customer_id: UserId, due_in: Duration) -> NewOrder {
     Order::place(
         customer_id,
@@ -69,10 +90,9 @@ async fn users_round_trip_and_duplicate_emails_conflict() {
 
 #[tokio::test]
 async fn orders_are_listed_newest_first_per_customer() {
-    let pool = fresh_pool().await;
-    let users = PgUserRepository::new(pool.clone());
-    let orders = PgOrderRepository::new(pool);
-    let a = customer(&users, "a@x.io").await;
+    let Fixture {
+        users, orders, a, ..
+    } = fixture().await;
     let b = customer(&users, "b@x.io").await;
     let first = orders
         .insert(new_order(a, Duration::seconds(60)))
@@ -107,10 +127,9 @@ async fn orders_are_listed_newest_first_per_customer() {
 
 #[tokio::test]
 async fn a_transition_applies_once_and_a_stale_version_loses() {
-    let pool = fresh_pool().await;
-    let users = PgUserRepository::new(pool.clone());
-    let orders = PgOrderRepository::new(pool.clone());
-    let a = customer(&users, "a@x.io").await;
+    let Fixture {
+        pool, orders, a, ..
+    } = fixture().await;
     let order = orders
         .insert(new_order(a, Duration::seconds(60)))
         .await
@@ -153,10 +172,9 @@ async fn a_transition_applies_once_and_a_stale_version_loses() {
 
 #[tokio::test]
 async fn advance_due_moves_only_due_orders_one_step_and_records_system_events() {
-    let pool = fresh_pool().await;
-    let users = PgUserRepository::new(pool.clone());
-    let orders = PgOrderRepository::new(pool.clone());
-    let a = customer(&users, "a@x.io").await;
+    let Fixture {
+        pool, orders, a, ..
+    } = fixture().await;
     let due = orders
         .insert(new_order(a, Duration::seconds(-1)))
         .await
@@ -217,10 +235,7 @@ async fn advance_due_moves_only_due_orders_one_step_and_records_system_events() 
 
 #[tokio::test]
 async fn concurrent_workers_never_move_the_same_order_twice() {
-    let pool = fresh_pool().await;
-    let users = PgUserRepository::new(pool.clone());
-    let orders = PgOrderRepository::new(pool.clone());
-    let a = customer(&users, "a@x.io").await;
+    let Fixture { orders, a, .. } = fixture().await;
     for _ in 0..200 {
         orders
             .insert(new_order(a, Duration::seconds(-1)))
@@ -273,10 +288,9 @@ async fn an_unreachable_database_is_unavailable_not_a_crash() {
 
 #[tokio::test]
 async fn an_order_is_stored_exactly_as_the_domain_placed_it() {
-    let pool = fresh_pool().await;
-    let users = PgUserRepository::new(pool.clone());
-    let orders = PgOrderRepository::new(pool.clone());
-    let a = customer(&users, "a@x.io").await;
+    let Fixture {
+        pool, orders, a, ..
+    } = fixture().await;
     let mut placed = new_order(a, Duration::seconds(60));
     // Whatever the domain decides is what is stored: here, an unusual start.
     placed.status = OrderStatus::Dispatched;
@@ -307,10 +321,7 @@ async fn an_order_is_stored_exactly_as_the_domain_placed_it() {
 
 #[tokio::test]
 async fn the_lifecycle_follows_the_step_table_it_is_given() {
-    let pool = fresh_pool().await;
-    let users = PgUserRepository::new(pool.clone());
-    let orders = PgOrderRepository::new(pool.clone());
-    let a = customer(&users, "a@x.io").await;
+    let Fixture { orders, a, .. } = fixture().await;
     let due = orders
         .insert(new_order(a, Duration::seconds(-1)))
         .await
