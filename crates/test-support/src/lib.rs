@@ -5,7 +5,9 @@
 mod databases;
 mod logging;
 mod redis_server;
+mod tools;
 
 pub use databases::{base_database_url, fresh_database};
 pub use logging::init_test_logging;
 pub use redis_server::{redis_cli, shared_redis_url, PrivateRedis};
+pub use tools::psql;

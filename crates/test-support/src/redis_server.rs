@@ -113,18 +113,12 @@ impl PrivateRedis {
 
 /// Runs `redis-cli -p PORT ARGS…`, failing the test when it fails.
 pub async fn redis_cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string()])
-        .args(args)
-        .output()
-        .await
-        .expect("redis-cli is installed (apt-get install redis-server)");
-    assert!(
-        out.status.success(),
-        "redis-cli {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    let port = port.to_string();
+    let all: Vec<&str> = ["-p", port.as_str()]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    crate::tools::run_tool("redis-cli", &all).await
 }
 
 fn free_port() -> u16 {

@@ -194,27 +194,15 @@ async fn a_database_outage_is_503_and_the_service_recovers() {
     // Renaming the database away makes every new connection fail, as an outage would.
     let admin_url =
         trachios_postgres::with_database(&trachios_test_support::base_database_url(), "postgres");
-    let psql = |sql: String| {
-        let admin_url = admin_url.clone();
-        async move {
-            let status = tokio::process::Command::new("psql")
-                .args([
-                    admin_url.as_str(),
-                    "-v",
-                    "ON_ERROR_STOP=1",
-                    "-qc",
-                    sql.as_str(),
-                ])
-                .status()
-                .await
-                .expect("psql is installed");
-            assert!(status.success(), "psql failed ({status}): {sql}");
-        }
-    };
-    psql(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false")).await;
-    psql(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-    ))
+    psql(
+        &admin_url,
+        &format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS false"),
+    )
+    .await;
+    psql(
+        &admin_url,
+        &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"),
+    )
     .await;
     let res = app
         .request(Method::GET, "/my-orders", Some(&token), None)
@@ -225,7 +213,11 @@ async fn a_database_outage_is_503_and_the_service_recovers() {
         "a 503 says when to retry"
     );
     assert_json_error(res, StatusCode::SERVICE_UNAVAILABLE).await;
-    psql(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true")).await;
+    psql(
+        &admin_url,
+        &format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS true"),
+    )
+    .await;
     let recovered = eventually(std::time::Duration::from_secs(10), || async {
         app.request(Method::GET, "/my-orders", Some(&token), None)
             .await

@@ -7,7 +7,7 @@ use trachios_postgres::{build_pool, PgPool, PoolSettings};
 use trachios_server::config::Profile;
 use trachios_server::{Application, Settings};
 
-pub use trachios_test_support::{fresh_database, init_test_logging, shared_redis_url};
+pub use trachios_test_support::{fresh_database, init_test_logging, psql, shared_redis_url};
 
 pub const ADMIN_EMAIL: &str = "admin@trachios.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
@@ -186,19 +186,4 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     false
-}
-
-/// The single value a query returns, read with `psql` straight from the database.
-pub async fn psql_scalar(database_url: &str, sql: &str) -> String {
-    let out = tokio::process::Command::new("psql")
-        .args([database_url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql])
-        .output()
-        .await
-        .expect("psql is installed");
-    assert!(
-        out.status.success(),
-        "psql failed on {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }

@@ -286,7 +286,7 @@ async fn a_killed_server_resumes_every_order_without_skipping_or_repeating_a_ste
     );
     // While nothing runs, orders fall due and wait.
     let overdue = eventually(Duration::from_secs(10), || async {
-        psql_scalar(
+        psql(
             &client.database_url,
             "SELECT count(*) FROM orders WHERE next_step_at < now()",
         )
@@ -328,7 +328,7 @@ async fn a_killed_server_resumes_every_order_without_skipping_or_repeating_a_ste
 
 /// How many automatic steps have been recorded in the test's database.
 async fn system_event_count(app: &TestApp) -> u64 {
-    psql_scalar(
+    psql(
         &app.database_url,
         "SELECT count(*) FROM order_events WHERE actor = 'system'",
     )
