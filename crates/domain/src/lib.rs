@@ -4,6 +4,7 @@
 pub mod error;
 pub mod ids;
 pub mod input;
+pub mod listing;
 pub mod order;
 pub mod ports;
 pub mod services;
@@ -12,6 +13,7 @@ pub mod user;
 pub use error::{error_chain, BoxError, DomainError};
 pub use ids::{OrderId, UserId};
 pub use input::{Email, ItemDescription, Name, Password};
+pub use listing::{OrderFilter, Page, PageRequest, PageSize, UserFilter};
 pub use order::{
     Actor, ActorKind, AutomaticStep, DueSteps, NewOrder, Order, OrderStatus, StatusChange,
 };

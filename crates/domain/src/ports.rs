@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Caller, DomainError, DueSteps, Email, NewOrder, NewUser, Order, OrderId, Password,
-    PasswordHash, StatusChange, User, UserCredentials, UserId,
+    Caller, DomainError, DueSteps, Email, NewOrder, NewUser, Order, OrderFilter, OrderId, Password,
+    PasswordHash, StatusChange, User, UserCredentials, UserFilter, UserId,
 };
 
 /// Stored accounts.
@@ -17,6 +17,13 @@ pub trait UserRepository: Send + Sync {
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, DomainError>;
     async fn find_credentials(&self, email: &Email)
         -> Result<Option<UserCredentials>, DomainError>;
+    /// Up to `limit` users that match the filter and have ids below `before`, newest first.
+    async fn list(
+        &self,
+        filter: &UserFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<User>, DomainError>;
 }
 
 /// Stored orders and their status history.
@@ -26,10 +33,14 @@ pub trait OrderRepository: Send + Sync {
     /// Stores the order and its creation event exactly as `Order::place` decided them.
     async fn insert(&self, order: NewOrder) -> Result<Order, DomainError>;
     async fn find_by_id(&self, id: OrderId) -> Result<Option<Order>, DomainError>;
-    /// The customer's orders, newest first.
-    async fn list_by_customer(&self, customer_id: UserId) -> Result<Vec<Order>, DomainError>;
-    /// Every order, newest first.
-    async fn list_all(&self) -> Result<Vec<Order>, DomainError>;
+    /// Up to `limit` orders that match the filter and have ids below `before`, newest
+    /// first, read through an index whatever the table's size.
+    async fn list(
+        &self,
+        filter: &OrderFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Order>, DomainError>;
     /// Applies the change, and records its event, if the order still has the expected
     /// version; `None` if it lost the race.
     async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError>;

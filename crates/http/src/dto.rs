@@ -93,7 +93,3 @@ impl From<Order> for OrderResponse {
         }
     }
 }
-
-pub fn orders(list: Vec<Order>) -> Vec<OrderResponse> {
-    list.into_iter().map(OrderResponse::from).collect()
-}

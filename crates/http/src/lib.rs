@@ -5,6 +5,7 @@ mod auth;
 mod dto;
 mod error;
 mod json_body;
+mod lists;
 pub mod middleware;
 mod routes;
 
@@ -15,6 +16,7 @@ use trachios_domain::ports::TokenService;
 use trachios_domain::services::{AccountService, OrderService};
 
 pub use error::{json_error, ApiError};
+pub use lists::CursorKey;
 
 /// Request bodies above this many bytes are refused with 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -25,6 +27,8 @@ pub struct ApiState {
     pub accounts: AccountService,
     pub orders: OrderService,
     pub tokens: Arc<dyn TokenService>,
+    /// Signs list cursors; every process sharing a deployment must use the same key.
+    pub cursors: CursorKey,
 }
 
 /// Registers every route, the JSON and path error contract, and the shared state.
@@ -33,6 +37,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(state.accounts))
             .app_data(web::Data::new(state.orders))
             .app_data(web::Data::from(state.tokens))
+            .app_data(web::Data::new(state.cursors))
             .app_data(web::PayloadConfig::new(BODY_LIMIT_BYTES))
             .app_data(error::path_config())
             .route("/health", web::get().to(routes::health::health))

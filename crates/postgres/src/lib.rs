@@ -4,6 +4,7 @@
 mod admin;
 mod epoch;
 mod error;
+mod explain;
 mod history;
 mod migrations;
 mod orders;

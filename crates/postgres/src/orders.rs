@@ -1,12 +1,17 @@
 use async_trait::async_trait;
+use diesel::dsl::{AsSelect, SqlTypeOf};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::OrderRepository;
-use trachios_domain::{DomainError, DueSteps, NewOrder, Order, OrderId, StatusChange, UserId};
+use trachios_domain::{
+    DomainError, DueSteps, NewOrder, Order, OrderFilter, OrderId, StatusChange, UserId,
+};
 
 use crate::error::query_error;
-use crate::pool::{connection, PgPool};
+use crate::explain::explain;
+use crate::pool::{connection, sql_limit, PgPool};
 use crate::rows::{into_orders, DbActor, DbStatus, OrderRow};
 use crate::schema::{orders, sql_types};
 
@@ -21,6 +26,51 @@ impl PgOrderRepository {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
+
+    /// PostgreSQL's plan for the query `list` runs with these arguments.
+    pub async fn explain_list(
+        &self,
+        filter: &OrderFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<String, DomainError> {
+        explain(&self.pool, list_query(filter, before, limit)).await
+    }
+}
+
+/// One keyset page: the filter's conditions, ids below `before`, newest first.
+fn list_query(
+    filter: &OrderFilter,
+    before: Option<i64>,
+    limit: usize,
+) -> orders::BoxedQuery<'static, Pg, SqlTypeOf<AsSelect<OrderRow, Pg>>> {
+    let mut query = orders::table
+        .select(OrderRow::as_select())
+        .order(orders::id.desc())
+        .limit(sql_limit(limit))
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(orders::id.lt(before));
+    }
+    if let Some(customer) = filter.customer_id {
+        query = query.filter(orders::customer_id.eq(customer.get()));
+    }
+    // `= ANY` of one value would not be read from (status, id) in id order; `=` is.
+    match filter.statuses.as_slice() {
+        [] => {}
+        [status] => query = query.filter(orders::status.eq(DbStatus(*status))),
+        several => {
+            let statuses: Vec<DbStatus> = several.iter().copied().map(DbStatus).collect();
+            query = query.filter(orders::status.eq_any(statuses));
+        }
+    }
+    if let Some(after) = filter.created_after {
+        query = query.filter(orders::created_at.gt(after));
+    }
+    if let Some(before) = filter.created_before {
+        query = query.filter(orders::created_at.lt(before));
+    }
+    query
 }
 
 /// The order and its creation event, in one statement (one transaction).
@@ -109,23 +159,14 @@ impl OrderRepository for PgOrderRepository {
             .transpose()
     }
 
-    async fn list_by_customer(&self, customer_id: UserId) -> Result<Vec<Order>, DomainError> {
+    async fn list(
+        &self,
+        filter: &OrderFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Order>, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let rows = orders::table
-            .filter(orders::customer_id.eq(customer_id.get()))
-            .order(orders::id.desc())
-            .select(OrderRow::as_select())
-            .load(&mut conn)
-            .await
-            .map_err(query_error)?;
-        into_orders(rows)
-    }
-
-    async fn list_all(&self) -> Result<Vec<Order>, DomainError> {
-        let mut conn = connection(&self.pool).await?;
-        let rows = orders::table
-            .order(orders::id.desc())
-            .select(OrderRow::as_select())
+        let rows = list_query(filter, before, limit)
             .load(&mut conn)
             .await
             .map_err(query_error)?;

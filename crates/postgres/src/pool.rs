@@ -45,3 +45,9 @@ pub fn build_pool(database_url: &str, settings: &PoolSettings) -> Result<PgPool,
 pub(crate) async fn connection(pool: &PgPool) -> Result<PgConn, DomainError> {
     pool.get().await.map_err(crate::error::pool_error)
 }
+
+/// A row count for `LIMIT`; the domain's page sizes are small, so saturating is only a
+/// guard against a caller passing something absurd.
+pub(crate) fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}

@@ -1,12 +1,17 @@
 use async_trait::async_trait;
+use diesel::dsl::{AsSelect, SqlTypeOf};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error};
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::UserRepository;
-use trachios_domain::{DomainError, Email, NewUser, PasswordHash, User, UserCredentials, UserId};
+use trachios_domain::{
+    DomainError, Email, NewUser, PasswordHash, User, UserCredentials, UserFilter, UserId,
+};
 
 use crate::error::query_error;
-use crate::pool::{connection, PgPool};
+use crate::explain::explain;
+use crate::pool::{connection, sql_limit, PgPool};
 use crate::rows::{DbRole, UserRow};
 use crate::schema::users;
 
@@ -23,6 +28,39 @@ impl PgUserRepository {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
     }
+
+    /// PostgreSQL's plan for the query `list` runs with these arguments.
+    pub async fn explain_list(
+        &self,
+        filter: &UserFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<String, DomainError> {
+        explain(&self.pool, list_query(filter, before, limit)).await
+    }
+}
+
+/// One keyset page: the filter's conditions, ids below `before`, newest first.
+fn list_query(
+    filter: &UserFilter,
+    before: Option<i64>,
+    limit: usize,
+) -> users::BoxedQuery<'static, Pg, SqlTypeOf<AsSelect<UserRow, Pg>>> {
+    let mut query = users::table
+        .select(UserRow::as_select())
+        .order(users::id.desc())
+        .limit(sql_limit(limit))
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(users::id.lt(before));
+    }
+    if let Some(role) = filter.role {
+        query = query.filter(users::role.eq(DbRole(role)));
+    }
+    if let Some(email) = &filter.email {
+        query = query.filter(users::email.eq(email.as_str().to_owned()));
+    }
+    query
 }
 
 #[async_trait]
@@ -83,5 +121,19 @@ impl UserRepository for PgUserRepository {
             user: row.into_user()?,
             password_hash,
         }))
+    }
+
+    async fn list(
+        &self,
+        filter: &UserFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<User>, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let rows: Vec<UserRow> = list_query(filter, before, limit)
+            .load(&mut conn)
+            .await
+            .map_err(query_error)?;
+        rows.into_iter().map(UserRow::into_user).collect()
     }
 }

@@ -14,7 +14,7 @@ use trachios_auth::{Argon2Hasher, JwtTokenService};
 use trachios_domain::ports::{Clock, OrderCache, SystemClock, TokenService};
 use trachios_domain::services::{AccountService, LifecycleService, NoCache, OrderService};
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
-use trachios_http::ApiState;
+use trachios_http::{ApiState, CursorKey};
 use trachios_postgres::{build_pool, PgOrderRepository, PgPool, PgUserRepository, PoolSettings};
 use trachios_redis::{CacheSettings, RedisOrderCache};
 
@@ -83,6 +83,7 @@ impl Application {
             accounts,
             orders: order_service,
             tokens,
+            cursors: CursorKey::derive(settings.auth.jwt_secret.expose_secret().as_bytes()),
         };
         let (host, port) = (settings.server.host.as_str(), settings.server.port);
         let listener =

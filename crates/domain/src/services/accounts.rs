@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use crate::ports::{Clock, IssuedToken, PasswordHasher, TokenService, UserRepository};
-use crate::{Caller, DomainError, Email, Name, NewUser, Password, Role, User};
+use crate::{
+    Caller, DomainError, Email, Name, NewUser, Page, PageRequest, Password, Role, User, UserFilter,
+};
 
 /// Registration, login and the caller's own account.
 #[derive(Clone)]
@@ -93,6 +95,26 @@ impl AccountService {
         Ok(LoginOutcome { token, user })
     }
 
+    /// Only admins see other accounts; callers may ask before parsing the filters.
+    pub fn ensure_may_list_users(&self, caller: Caller) -> Result<(), DomainError> {
+        caller.ensure_admin()
+    }
+
+    /// One page of accounts, newest first; admins only.
+    pub async fn list_users(
+        &self,
+        caller: Caller,
+        filter: UserFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>, DomainError> {
+        caller.ensure_admin()?;
+        let rows = self
+            .users
+            .list(&filter, page.before, Page::<User>::fetch_limit(page.size))
+            .await?;
+        Ok(Page::from_overfetch(rows, page.size, |u| u.id.get()))
+    }
+
     /// The caller's own account.
     pub async fn current_user(&self, caller: Caller) -> Result<User, DomainError> {
         self.users
@@ -106,7 +128,7 @@ impl AccountService {
 mod tests {
     use super::*;
     use crate::ports::{MockPasswordHasher, MockTokenService, MockUserRepository};
-    use crate::services::fixtures::{customer, fixed_clock, uid, user, T0};
+    use crate::services::fixtures::{admin, customer, fixed_clock, uid, user, T0};
     use crate::{PasswordHash, UserCredentials};
     use mockall::predicate::*;
 
@@ -263,5 +285,33 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, DomainError::NotFound("user")), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn only_admins_list_users_and_a_full_page_points_below_its_last_user() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_list()
+            .withf(|f, before, limit| {
+                f.role == Some(Role::Admin) && before.is_none() && *limit == 2
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(vec![user(5, Role::Admin), user(2, Role::Admin)]));
+        let svc = service(users, MockPasswordHasher::new(), MockTokenService::new());
+        let filter = UserFilter {
+            role: Some(Role::Admin),
+            email: None,
+        };
+        let page = PageRequest {
+            size: crate::PageSize::new(1).expect("valid size"),
+            before: None,
+        };
+        assert!(matches!(
+            svc.list_users(customer(7), filter.clone(), page).await,
+            Err(DomainError::Forbidden)
+        ));
+        let listed = svc.list_users(admin(1), filter, page).await.unwrap();
+        assert_eq!(listed.items, vec![user(5, Role::Admin)]);
+        assert_eq!(listed.next_before, Some(5));
     }
 }

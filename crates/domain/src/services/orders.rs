@@ -3,7 +3,10 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use crate::ports::{Clock, OrderCache, OrderRepository};
-use crate::{Caller, DomainError, ItemDescription, Order, OrderId, OrderStatus, StatusChange};
+use crate::{
+    Caller, DomainError, ItemDescription, Order, OrderFilter, OrderId, OrderStatus, Page,
+    PageRequest, StatusChange,
+};
 
 /// A change that keeps losing its compare-and-set is given up after this many tries; the
 /// lifecycle moves an order at most three times, so honest contention never gets here.
@@ -67,15 +70,37 @@ impl OrderService {
         Ok(order)
     }
 
-    /// The caller's own orders, newest first.
-    pub async fn list_mine(&self, caller: Caller) -> Result<Vec<Order>, DomainError> {
-        self.orders.list_by_customer(caller.user_id).await
+    /// One page of the caller's own orders, newest first.
+    pub async fn list_mine(
+        &self,
+        caller: Caller,
+        filter: OrderFilter,
+        page: PageRequest,
+    ) -> Result<Page<Order>, DomainError> {
+        self.list(filter.for_customer(caller.user_id), page).await
     }
 
-    /// Every order, newest first; admins only.
-    pub async fn list_all(&self, caller: Caller) -> Result<Vec<Order>, DomainError> {
+    /// One page of every order (or one customer's), newest first; admins only.
+    pub async fn list_all(
+        &self,
+        caller: Caller,
+        filter: OrderFilter,
+        page: PageRequest,
+    ) -> Result<Page<Order>, DomainError> {
         caller.ensure_admin()?;
-        self.orders.list_all().await
+        self.list(filter, page).await
+    }
+
+    async fn list(
+        &self,
+        filter: OrderFilter,
+        page: PageRequest,
+    ) -> Result<Page<Order>, DomainError> {
+        let rows = self
+            .orders
+            .list(&filter, page.before, Page::<Order>::fetch_limit(page.size))
+            .await?;
+        Ok(Page::from_overfetch(rows, page.size, |o| o.id.get()))
     }
 
     /// The owner cancels an order that is not yet delivered.
@@ -88,6 +113,11 @@ impl OrderService {
             }
         }
         Err(DomainError::Contended)
+    }
+
+    /// Only admins list every order; callers may ask before parsing the filters.
+    pub fn ensure_may_list_all(&self, caller: Caller) -> Result<(), DomainError> {
+        caller.ensure_admin()
     }
 
     /// Only admins override statuses; callers may ask before parsing the requested status,
@@ -158,7 +188,6 @@ mod tests {
     use crate::ports::{MockOrderCache, MockOrderRepository};
     use crate::services::fixtures::{admin, customer, fixed_clock, oid, order, uid, T0};
     use crate::Actor;
-    use mockall::predicate::*;
     use OrderStatus::*;
 
     const STEP: Duration = Duration::seconds(15);
@@ -260,34 +289,65 @@ mod tests {
         assert_eq!(svc.get(customer(7), id(1)).await.unwrap().id, id(1));
     }
 
-    #[tokio::test]
-    async fn only_admins_list_every_order() {
-        let mut repo = MockOrderRepository::new();
-        repo.expect_list_all()
-            .times(1)
-            .returning(|| Ok(vec![order(2, 8, Created, 1), order(1, 7, Created, 1)]));
-        let svc = service(repo, quiet_cache());
-        assert!(matches!(
-            svc.list_all(customer(7)).await,
-            Err(DomainError::Forbidden)
-        ));
-        assert_eq!(svc.list_all(admin(1)).await.unwrap().len(), 2);
+    fn page_of(size: usize, before: Option<i64>) -> PageRequest {
+        PageRequest {
+            size: crate::PageSize::new(size).expect("valid size"),
+            before,
+        }
     }
 
     #[tokio::test]
-    async fn list_mine_asks_only_for_the_callers_orders() {
+    async fn only_admins_list_every_order() {
         let mut repo = MockOrderRepository::new();
-        repo.expect_list_by_customer()
-            .with(eq(uid(7)))
-            .returning(|_| Ok(vec![order(1, 7, Created, 1)]));
+        repo.expect_list()
+            .withf(|f, before, limit| f.customer_id.is_none() && before.is_none() && *limit == 101)
+            .times(1)
+            .returning(|_, _, _| Ok(vec![order(2, 8, Created, 1), order(1, 7, Created, 1)]));
+        let svc = service(repo, quiet_cache());
+        assert!(matches!(
+            svc.list_all(customer(7), OrderFilter::default(), page_of(100, None))
+                .await,
+            Err(DomainError::Forbidden)
+        ));
+        let page = svc
+            .list_all(admin(1), OrderFilter::default(), page_of(100, None))
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 2);
+        assert_eq!(page.next_before, None);
+    }
+
+    #[tokio::test]
+    async fn list_mine_asks_only_for_the_callers_orders_whatever_the_filter_says() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_list()
+            .withf(|f, before, limit| {
+                f.customer_id == Some(uid(7))
+                    && f.statuses == [Created]
+                    && *before == Some(50)
+                    && *limit == 3
+            })
+            .returning(|_, _, _| {
+                Ok(vec![
+                    order(9, 7, Created, 1),
+                    order(8, 7, Created, 1),
+                    order(4, 7, Created, 1),
+                ])
+            });
+        let filter = OrderFilter {
+            statuses: vec![Created],
+            customer_id: Some(uid(8)),
+            ..OrderFilter::default()
+        };
+        let page = service(repo, quiet_cache())
+            .list_mine(customer(7), filter, page_of(2, Some(50)))
+            .await
+            .unwrap();
         assert_eq!(
-            service(repo, quiet_cache())
-                .list_mine(customer(7))
-                .await
-                .unwrap()
-                .len(),
-            1
+            page.items.iter().map(|o| o.id.get()).collect::<Vec<_>>(),
+            [9, 8]
         );
+        assert_eq!(page.next_before, Some(8));
     }
 
     #[tokio::test]

@@ -1,10 +1,11 @@
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use trachios_domain::services::OrderService;
 use trachios_domain::{ItemDescription, OrderId, OrderStatus};
 
 use crate::auth::Authenticated;
-use crate::dto::{self, CreateOrderRequest, OrderResponse, SetStatusRequest};
+use crate::dto::{CreateOrderRequest, OrderResponse, SetStatusRequest};
 use crate::json_body::JsonBody;
+use crate::lists::{CursorKey, ListKind, ListRequest};
 use crate::ApiError;
 
 pub(crate) async fn create(
@@ -28,16 +29,28 @@ pub(crate) async fn get(
 
 pub(crate) async fn list_mine(
     orders: web::Data<OrderService>,
+    cursors: web::Data<CursorKey>,
     Authenticated(caller): Authenticated,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(dto::orders(orders.list_mine(caller).await?)))
+    let list = ListRequest::parse(&req, cursors, ListKind::Orders)?;
+    let filter = list.order_filter(false)?;
+    let page = orders.list_mine(caller, filter, list.page).await?;
+    Ok(list.respond(&req, page, OrderResponse::from))
 }
 
 pub(crate) async fn list_all(
     orders: web::Data<OrderService>,
+    cursors: web::Data<CursorKey>,
     Authenticated(caller): Authenticated,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(dto::orders(orders.list_all(caller).await?)))
+    // A customer learns nothing about which parameters would be accepted.
+    orders.ensure_may_list_all(caller)?;
+    let list = ListRequest::parse(&req, cursors, ListKind::Orders)?;
+    let filter = list.order_filter(true)?;
+    let page = orders.list_all(caller, filter, list.page).await?;
+    Ok(list.respond(&req, page, OrderResponse::from))
 }
 
 pub(crate) async fn cancel(

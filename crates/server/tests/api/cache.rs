@@ -12,8 +12,8 @@ use tokio::sync::{oneshot, Mutex};
 use trachios_domain::ports::{OrderRepository, SystemClock};
 use trachios_domain::services::OrderService;
 use trachios_domain::{
-    Caller, DomainError, DueSteps, NewOrder, Order, OrderId, OrderStatus, Role, StatusChange,
-    UserId,
+    Caller, DomainError, DueSteps, NewOrder, Order, OrderFilter, OrderId, OrderStatus, Role,
+    StatusChange, UserId,
 };
 use trachios_postgres::{build_pool, migrate, PgOrderRepository, PoolSettings};
 use trachios_redis::{CacheSettings, RedisOrderCache};
@@ -65,11 +65,13 @@ impl OrderRepository for StallingOrders {
         }
         Ok(found)
     }
-    async fn list_by_customer(&self, customer_id: UserId) -> Result<Vec<Order>, DomainError> {
-        self.inner.list_by_customer(customer_id).await
-    }
-    async fn list_all(&self) -> Result<Vec<Order>, DomainError> {
-        self.inner.list_all().await
+    async fn list(
+        &self,
+        filter: &OrderFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Order>, DomainError> {
+        self.inner.list(filter, before, limit).await
     }
     async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError> {
         self.inner.transition(change).await

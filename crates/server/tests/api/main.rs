@@ -7,6 +7,7 @@ mod cache;
 mod contract;
 mod helpers;
 mod lifecycle;
+mod lists;
 mod orders;
 mod server_process;
 mod shutdown;

@@ -370,7 +370,12 @@ async fn fifty_parallel_clients_get_no_server_errors_and_lose_nothing() {
     let created: usize = results.iter().map(|(c, _)| c.len()).sum();
     assert_eq!(created, 300);
     let (_, all) = app
-        .call(Method::GET, "/orders", Some(&app.admin().await), None)
+        .call(
+            Method::GET,
+            "/orders?limit=1000",
+            Some(&app.admin().await),
+            None,
+        )
         .await;
     assert_eq!(
         all.as_array().unwrap().len(),

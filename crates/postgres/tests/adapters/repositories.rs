@@ -1,62 +1,14 @@
-//! The PostgreSQL adapters against a real server, one fresh database per test.
+//! The repositories' single-row operations and the lifecycle batch.
 
 use chrono::{Duration, SubsecRound, Utc};
 use trachios_domain::ports::{OrderRepository, UserRepository};
 use trachios_domain::{
-    Actor, ActorKind, AutomaticStep, DomainError, DueSteps, Email, ItemDescription, Name, NewOrder,
-    NewUser, Order, OrderId, OrderStatus, PasswordHash, Role, UserId,
+    Actor, ActorKind, AutomaticStep, DomainError, DueSteps, Email, Name, NewUser, OrderStatus,
+    PasswordHash, Role, UserId,
 };
 use trachios_postgres::*;
-use trachios_test_support::{fresh_database, init_test_logging};
 
-async fn fresh_pool() -> PgPool {
-    init_test_logging();
-    let url = fresh_database().await;
-    build_pool(&url, &PoolSettings::default()).expect("pool")
-}
-
-async fn customer(users: &PgUserRepository, email: &str) -> UserId {
-    users
-        .insert(NewUser {
-            name: Name::parse("Jo").unwrap(),
-            email: Email::parse(email).unwrap(),
-            password_hash: PasswordHash::new("phc".into()),
-            role: Role::Customer,
-        })
-        .await
-        .unwrap()
-        .id
-}
-
-/// A fresh database's pool, its repositories and one customer, `a@x.io`.
-struct Fixture {
-    pool: PgPool,
-    users: PgUserRepository,
-    orders: PgOrderRepository,
-    a: UserId,
-}
-
-async fn fixture() -> Fixture {
-    let pool = fresh_pool().await;
-    let users = PgUserRepository::new(pool.clone());
-    let orders = PgOrderRepository::new(pool.clone());
-    let a = customer(&users, "a@x.io").await;
-    Fixture {
-        pool,
-        users,
-        orders,
-        a,
-    }
-}
-
-fn new_order(customer_id: UserId, due_in: Duration) -> NewOrder {
-    Order::place(
-        customer_id,
-        ItemDescription::parse("Laptop").unwrap(),
-        Utc::now(),
-        due_in,
-    )
-}
+use crate::fixture::{customer, fixture, fresh_pool, new_order, Fixture};
 
 #[tokio::test]
 async fn users_round_trip_and_duplicate_emails_conflict() {
@@ -86,43 +38,6 @@ async fn users_round_trip_and_duplicate_emails_conflict() {
     assert!(matches!(dup, DomainError::EmailTaken), "{dup:?}");
     let unknown = UserId::parse(id.get() + 100).unwrap();
     assert!(users.find_by_id(unknown).await.unwrap().is_none());
-}
-
-#[tokio::test]
-async fn orders_are_listed_newest_first_per_customer() {
-    let Fixture {
-        users, orders, a, ..
-    } = fixture().await;
-    let b = customer(&users, "b@x.io").await;
-    let first = orders
-        .insert(new_order(a, Duration::seconds(60)))
-        .await
-        .unwrap();
-    let other = orders
-        .insert(new_order(b, Duration::seconds(60)))
-        .await
-        .unwrap();
-    let second = orders
-        .insert(new_order(a, Duration::seconds(60)))
-        .await
-        .unwrap();
-    assert_eq!((first.status, first.version), (OrderStatus::Created, 1));
-    let mine: Vec<OrderId> = orders
-        .list_by_customer(a)
-        .await
-        .unwrap()
-        .iter()
-        .map(|o| o.id)
-        .collect();
-    assert_eq!(mine, vec![second.id, first.id]);
-    let all: Vec<OrderId> = orders
-        .list_all()
-        .await
-        .unwrap()
-        .iter()
-        .map(|o| o.id)
-        .collect();
-    assert_eq!(all, vec![second.id, other.id, first.id]);
 }
 
 #[tokio::test]

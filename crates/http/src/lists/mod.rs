@@ -1,0 +1,75 @@
+//! Paginated lists: query parameters in, one page and its `Link: rel="next"` out.
+
+mod cursor;
+mod params;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use trachios_domain::{DomainError, OrderFilter, Page, PageRequest, UserFilter};
+
+pub use cursor::CursorKey;
+pub(crate) use cursor::ListKind;
+use params::QueryParams;
+
+/// A list request: which list, its query parameters and the page they ask for.
+pub(crate) struct ListRequest {
+    kind: ListKind,
+    params: QueryParams,
+    key: web::Data<CursorKey>,
+    pub page: PageRequest,
+}
+
+impl ListRequest {
+    pub(crate) fn parse(
+        req: &HttpRequest,
+        key: web::Data<CursorKey>,
+        kind: ListKind,
+    ) -> Result<Self, DomainError> {
+        let params = QueryParams::of(req);
+        let page = params::page_request(&params, &key, kind)?;
+        Ok(Self {
+            kind,
+            params,
+            key,
+            page,
+        })
+    }
+
+    /// The order filters; `customer_id` only where the caller may choose the customer.
+    pub(crate) fn order_filter(&self, customer_allowed: bool) -> Result<OrderFilter, DomainError> {
+        params::order_filter(&self.params, customer_allowed)
+    }
+
+    pub(crate) fn user_filter(&self) -> Result<UserFilter, DomainError> {
+        params::user_filter(&self.params)
+    }
+
+    /// 200 with the page's items, and a link to the next page unless this is the last.
+    pub(crate) fn respond<T, R: Serialize>(
+        &self,
+        req: &HttpRequest,
+        page: Page<T>,
+        to_response: impl Fn(T) -> R,
+    ) -> HttpResponse {
+        let mut response = HttpResponse::Ok();
+        if let Some(before) = page.next_before {
+            let link = self.next_link(req, &self.key.seal(self.kind, before));
+            if let Ok(value) = header::HeaderValue::from_str(&link) {
+                response.insert_header((header::LINK, value));
+            }
+        }
+        let items: Vec<R> = page.items.into_iter().map(to_response).collect();
+        response.json(items)
+    }
+
+    /// `<path?filters&limit&cursor>; rel="next"` (RFC 8288), as an absolute path: it stays
+    /// right behind any proxy that rewrites the host.
+    fn next_link(&self, req: &HttpRequest, cursor: &str) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.extend_pairs(self.params.without(&["limit", "cursor"]));
+        query.append_pair("limit", &self.page.size.get().to_string());
+        query.append_pair("cursor", cursor);
+        format!("<{}?{}>; rel=\"next\"", req.path(), query.finish())
+    }
+}

@@ -1,0 +1,5 @@
+//! The PostgreSQL adapters against a real server, one fresh database per test.
+
+mod fixture;
+mod lists;
+mod repositories;
