@@ -7,18 +7,43 @@ fn invalid(message: impl Into<String>) -> DomainError {
     DomainError::Validation(message.into())
 }
 
+/// NUL is no text: PostgreSQL cannot store it, C libraries end strings at it, and no
+/// keyboard types it. Even where a value is never stored (a login), it is refused by name.
+pub(crate) fn refuse_nul(field: &str, raw: &str) -> Result<(), DomainError> {
+    if raw.contains('\0') {
+        Err(invalid(format!("{field} must not contain NUL characters")))
+    } else {
+        Ok(())
+    }
+}
+
+/// Free text that is stored and shown to people: trimmed, 1–`max` characters, and no
+/// control characters but tab and line breaks. PostgreSQL cannot store NUL at all, and the
+/// other controls only ever hide or garble what an admin reads.
+fn checked_text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+    let trimmed = raw.trim();
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(invalid(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    match trimmed.chars().count() {
+        0 => Err(invalid(format!("{field} must not be empty"))),
+        n if n <= max => Ok(trimmed.to_owned()),
+        _ => Err(invalid(format!("{field} must be at most {max} characters"))),
+    }
+}
+
 /// A user's display name: 1–255 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
 
 impl Name {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let trimmed = raw.trim();
-        match trimmed.chars().count() {
-            0 => Err(invalid("name must not be empty")),
-            1..=255 => Ok(Self(trimmed.to_owned())),
-            _ => Err(invalid("name must be at most 255 characters")),
-        }
+        checked_text("name", raw, 255).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -85,6 +110,7 @@ pub struct Password(String);
 
 impl Password {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        refuse_nul("password", raw)?;
         match raw.chars().count() {
             0..=7 => Err(invalid("password must be at least 8 characters")),
             8..=128 => Ok(Self(raw.to_owned())),
@@ -115,12 +141,7 @@ pub struct ItemDescription(String);
 
 impl ItemDescription {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let trimmed = raw.trim();
-        match trimmed.chars().count() {
-            0 => Err(invalid("item_description must not be empty")),
-            1..=1000 => Ok(Self(trimmed.to_owned())),
-            _ => Err(invalid("item_description must be at most 1000 characters")),
-        }
+        checked_text("item_description", raw, 1000).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -220,6 +241,21 @@ mod tests {
         assert!(Name::parse("   ").is_err());
         assert!(Name::parse(&"n".repeat(255)).is_ok());
         assert!(Name::parse(&"n".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn nul_and_other_controls_are_refused_with_the_field_named() {
+        for raw in ["Jo\0hn", "\u{0}", "a\u{1b}[31mred", "x\u{7f}", "bell\u{7}"] {
+            let err = Name::parse(raw).unwrap_err().to_string();
+            assert!(err.starts_with("name must not contain"), "{raw:?}: {err}");
+            let err = ItemDescription::parse(raw).unwrap_err().to_string();
+            assert!(
+                err.starts_with("item_description must not"),
+                "{raw:?}: {err}"
+            );
+        }
+        assert!(ItemDescription::parse("Desk\n\twith drawers\r\n").is_ok());
+        assert!(Email::parse("a\0b@x.io").is_err());
     }
 
     #[test]

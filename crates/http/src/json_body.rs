@@ -29,17 +29,20 @@ fn is_json(req: &HttpRequest) -> bool {
         .unwrap_or(false)
 }
 
-/// The deserializer's complaint, prefixed with the JSON path when it concerns a field.
+/// The deserializer's complaint, prefixed with the JSON path when it concerns a field
+/// (also for text that is no text: invalid UTF-8 or a lone surrogate inside a string).
 fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> String {
     let path = err.path().to_string();
     let inner = err.into_inner();
-    if inner.is_syntax() || inner.is_eof() {
-        return format!("malformed JSON body: {inner}");
-    }
-    if path == "." {
-        format!("invalid JSON body: {inner}")
+    let kind = if inner.is_syntax() || inner.is_eof() {
+        "malformed"
     } else {
-        format!("invalid JSON body: {path}: {inner}")
+        "invalid"
+    };
+    if path == "." {
+        format!("{kind} JSON body: {inner}")
+    } else {
+        format!("{kind} JSON body: {path}: {inner}")
     }
 }
 

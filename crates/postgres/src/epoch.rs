@@ -2,7 +2,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use trachios_domain::DomainError;
 
-use crate::error::query_error;
+use crate::error::QueryFailure;
 use crate::pool::{connection, PgPool};
 use crate::schema::cache_epoch;
 
@@ -13,5 +13,6 @@ pub async fn cache_epoch(pool: &PgPool) -> Result<String, DomainError> {
         .select(cache_epoch::epoch)
         .first(&mut conn)
         .await
-        .map_err(query_error)
+        .or_failure_on(&mut conn)
+        .await
 }

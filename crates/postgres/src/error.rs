@@ -1,15 +1,65 @@
+use std::time::Duration;
+
 use diesel::result::{DatabaseErrorKind, Error};
+use diesel_async::pooled_connection::PoolableConnection;
 use trachios_domain::DomainError;
 
-use crate::pool::PoolError;
+use crate::pool::{PgConn, PoolError};
 
-/// Maps a query failure into the domain's terms, keeping the cause for the edge to log.
-pub(crate) fn query_error(err: Error) -> DomainError {
-    match err {
-        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-        | Error::BrokenTransactionManager => DomainError::unavailable(err),
-        other => DomainError::internal(other),
+/// How long a failed query's connection is watched for closing: a server that terminates
+/// a session sends its error and closes the socket at once, and the driver notices the
+/// close a moment after it hands the error over.
+const CLOSE_GRACE: Duration = Duration::from_millis(50);
+const CLOSE_POLLS: u32 = 5;
+
+/// Turns a query's failure into the domain's terms, keeping the cause for the edge to log.
+pub(crate) trait QueryFailure<T> {
+    /// A failure that took the connection with it — a restart, a failover, a terminated
+    /// session, a dropped network — is an outage to retry (503), whatever text the server
+    /// sent first; anything else is internal (500).
+    async fn or_failure_on(self, conn: &mut PgConn) -> Result<T, DomainError>;
+}
+
+impl<T> QueryFailure<T> for Result<T, Error> {
+    async fn or_failure_on(self, conn: &mut PgConn) -> Result<T, DomainError> {
+        match self {
+            Ok(value) => Ok(value),
+            Err(err) => Err(query_failure(conn, err).await),
+        }
     }
+}
+
+pub(crate) async fn query_failure(conn: &mut PgConn, err: Error) -> DomainError {
+    if is_transient(&err) || connection_lost(conn).await {
+        DomainError::unavailable(err)
+    } else {
+        DomainError::internal(err)
+    }
+}
+
+/// Failures that say by their kind that the database, not the request, is the problem.
+fn is_transient(err: &Error) -> bool {
+    matches!(
+        err,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::UnableToSendCommand
+                // A primary turned read-only: a failover is under way.
+                | DatabaseErrorKind::ReadOnlyTransaction
+                | DatabaseErrorKind::SerializationFailure,
+            _
+        ) | Error::BrokenTransactionManager
+    )
+}
+
+async fn connection_lost(conn: &mut PgConn) -> bool {
+    for _ in 0..CLOSE_POLLS {
+        if conn.is_broken() {
+            return true;
+        }
+        tokio::time::sleep(CLOSE_GRACE / CLOSE_POLLS).await;
+    }
+    conn.is_broken()
 }
 
 /// Failing to get a connection means PostgreSQL is unreachable or saturated.

@@ -8,7 +8,7 @@ use diesel::QueryResult;
 use diesel_async::RunQueryDsl;
 use trachios_domain::DomainError;
 
-use crate::error::query_error;
+use crate::error::QueryFailure;
 use crate::pool::{connection, PgPool};
 
 /// The plan PostgreSQL chooses for a query, one line of `EXPLAIN` per row.
@@ -32,6 +32,10 @@ where
     Q: QueryFragment<Pg> + QueryId + Send,
 {
     let mut conn = connection(pool).await?;
-    let lines: Vec<String> = Explain(query).load(&mut conn).await.map_err(query_error)?;
+    let lines: Vec<String> = Explain(query)
+        .load(&mut conn)
+        .await
+        .or_failure_on(&mut conn)
+        .await?;
     Ok(lines.join("\n"))
 }

@@ -4,7 +4,7 @@ use diesel_async::RunQueryDsl;
 use trachios_domain::{ActorKind, DomainError, Order, OrderId, OrderStatus, UserId};
 
 use crate::error::corrupt_row;
-use crate::error::query_error;
+use crate::error::QueryFailure;
 use crate::pool::{connection, PgPool};
 use crate::rows::{DbActor, DbStatus, OrderRow};
 use crate::schema::order_events;
@@ -42,7 +42,8 @@ pub async fn order_history(pool: &PgPool, id: OrderId) -> Result<Vec<OrderEvent>
         ))
         .load(&mut conn)
         .await
-        .map_err(query_error)?;
+        .or_failure_on(&mut conn)
+        .await?;
     rows.into_iter()
         .map(|(from, to, actor, actor_id, at)| {
             Ok(OrderEvent {
@@ -84,7 +85,8 @@ pub async fn orders_with_event_counts(
     )
     .load(&mut conn)
     .await
-    .map_err(query_error)?;
+    .or_failure_on(&mut conn)
+    .await?;
     rows.into_iter()
         .map(|r| Ok((r.order.into_order()?, r.events, r.last_to.map(|s| s.0))))
         .collect()

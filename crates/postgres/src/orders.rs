@@ -9,7 +9,7 @@ use trachios_domain::{
     DomainError, DueSteps, NewOrder, Order, OrderFilter, OrderId, StatusChange, UserId,
 };
 
-use crate::error::query_error;
+use crate::error::QueryFailure;
 use crate::explain::explain;
 use crate::pool::{connection, sql_limit, PgPool};
 use crate::rows::{into_orders, DbActor, DbStatus, OrderRow};
@@ -142,7 +142,8 @@ impl OrderRepository for PgOrderRepository {
             .bind::<Nullable<BigInt>, _>(order.actor.user_id().map(UserId::get))
             .get_result::<OrderRow>(&mut conn)
             .await
-            .map_err(query_error)?;
+            .or_failure_on(&mut conn)
+            .await?;
         row.into_order()
     }
 
@@ -154,7 +155,8 @@ impl OrderRepository for PgOrderRepository {
             .first(&mut conn)
             .await
             .optional()
-            .map_err(query_error)?
+            .or_failure_on(&mut conn)
+            .await?
             .map(OrderRow::into_order)
             .transpose()
     }
@@ -169,7 +171,8 @@ impl OrderRepository for PgOrderRepository {
         let rows = list_query(filter, before, limit)
             .load(&mut conn)
             .await
-            .map_err(query_error)?;
+            .or_failure_on(&mut conn)
+            .await?;
         into_orders(rows)
     }
 
@@ -188,7 +191,8 @@ impl OrderRepository for PgOrderRepository {
             .get_result::<OrderRow>(&mut conn)
             .await
             .optional()
-            .map_err(query_error)?
+            .or_failure_on(&mut conn)
+            .await?
             .map(OrderRow::into_order)
             .transpose()
     }
@@ -208,7 +212,8 @@ impl OrderRepository for PgOrderRepository {
             .bind::<Nullable<BigInt>, _>(due.actor.user_id().map(UserId::get))
             .load::<OrderRow>(&mut conn)
             .await
-            .map_err(query_error)?;
+            .or_failure_on(&mut conn)
+            .await?;
         into_orders(rows)
     }
 }

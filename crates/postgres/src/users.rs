@@ -9,7 +9,7 @@ use trachios_domain::{
     DomainError, Email, NewUser, PasswordHash, User, UserCredentials, UserFilter, UserId,
 };
 
-use crate::error::query_error;
+use crate::error::{query_failure, QueryFailure};
 use crate::explain::explain;
 use crate::pool::{connection, sql_limit, PgPool};
 use crate::rows::{DbRole, UserRow};
@@ -67,7 +67,7 @@ fn list_query(
 impl UserRepository for PgUserRepository {
     async fn insert(&self, user: NewUser) -> Result<User, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let row = diesel::insert_into(users::table)
+        let inserted = diesel::insert_into(users::table)
             .values((
                 users::name.eq(user.name.as_str()),
                 users::email.eq(user.email.as_str()),
@@ -76,16 +76,16 @@ impl UserRepository for PgUserRepository {
             ))
             .returning(UserRow::as_returning())
             .get_result(&mut conn)
-            .await
-            .map_err(|err| match err {
-                Error::DatabaseError(DatabaseErrorKind::UniqueViolation, ref info)
-                    if info.constraint_name() == Some(EMAIL_UNIQUE) =>
-                {
-                    DomainError::EmailTaken
-                }
-                other => query_error(other),
-            })?;
-        row.into_user()
+            .await;
+        match inserted {
+            Ok(row) => row.into_user(),
+            Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+                if info.constraint_name() == Some(EMAIL_UNIQUE) =>
+            {
+                Err(DomainError::EmailTaken)
+            }
+            Err(other) => Err(query_failure(&mut conn, other).await),
+        }
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, DomainError> {
@@ -96,7 +96,8 @@ impl UserRepository for PgUserRepository {
             .first(&mut conn)
             .await
             .optional()
-            .map_err(query_error)?
+            .or_failure_on(&mut conn)
+            .await?
             .map(UserRow::into_user)
             .transpose()
     }
@@ -112,7 +113,8 @@ impl UserRepository for PgUserRepository {
             .first(&mut conn)
             .await
             .optional()
-            .map_err(query_error)?
+            .or_failure_on(&mut conn)
+            .await?
         else {
             return Ok(None);
         };
@@ -133,7 +135,8 @@ impl UserRepository for PgUserRepository {
         let rows: Vec<UserRow> = list_query(filter, before, limit)
             .load(&mut conn)
             .await
-            .map_err(query_error)?;
+            .or_failure_on(&mut conn)
+            .await?;
         rows.into_iter().map(UserRow::into_user).collect()
     }
 }

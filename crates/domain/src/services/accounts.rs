@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::input::refuse_nul;
 use crate::ports::{Clock, IssuedToken, PasswordHasher, TokenService, UserRepository};
 use crate::{
     Caller, DomainError, Email, Name, NewUser, Page, PageRequest, Password, Role, User, UserFilter,
@@ -73,6 +74,8 @@ impl AccountService {
         email: &str,
         password: &Password,
     ) -> Result<LoginOutcome, DomainError> {
+        refuse_nul("email", email)?;
+        refuse_nul("password", password.expose())?;
         let credentials = match Email::parse(email) {
             Ok(email) => self.users.find_credentials(&email).await?,
             Err(_) => None,
@@ -313,5 +316,30 @@ mod tests {
         let listed = svc.list_users(admin(1), filter, page).await.unwrap();
         assert_eq!(listed.items, vec![user(5, Role::Admin)]);
         assert_eq!(listed.next_before, Some(5));
+    }
+
+    #[tokio::test]
+    async fn nul_in_a_login_is_a_refusal_naming_the_field_not_a_failed_login() {
+        let svc = service(
+            MockUserRepository::new(),
+            MockPasswordHasher::new(),
+            MockTokenService::new(),
+        );
+        let err = svc
+            .login("a\0@x.io", &Password::for_login("password1"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, DomainError::Validation(m) if m.starts_with("email")),
+            "{err:?}"
+        );
+        let err = svc
+            .login("a@x.io", &Password::for_login("pass\0word1"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, DomainError::Validation(m) if m.starts_with("password")),
+            "{err:?}"
+        );
     }
 }
