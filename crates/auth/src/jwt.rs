@@ -3,13 +3,25 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use serde::{Deserialize, Serialize};
 
 use trachios_domain::ports::{IssuedToken, TokenService};
-use trachios_domain::{Caller, DomainError, Role, User, UserId};
+use trachios_domain::{DomainError, Role, TokenClaims, TokenId, User, UserId};
 
 /// How long a token stays valid, as in the Go service.
 pub const TOKEN_LIFETIME: Duration = Duration::hours(72);
 
+/// Who issues tokens and for whom (RFC 8725 §3.9/3.10): a token signed with the same secret
+/// for another purpose is not accepted as one of ours.
+pub const ISSUER: &str = "trachios";
+pub const AUDIENCE: &str = "trachios-api";
+/// The explicit type of our access tokens (RFC 8725 §3.11, RFC 9068's media type).
+pub const TOKEN_TYPE: &str = "at+jwt";
+
+/// Our jtis are UUIDs; the bound keeps a token id a small key wherever it is stored.
+const MAX_JTI_LEN: usize = 64;
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
+    iss: String,
+    aud: String,
     sub: String,
     role: Role,
     iat: i64,
@@ -33,7 +45,9 @@ impl JwtTokenService {
     pub fn new(secret: &[u8]) -> Result<Self, TokenSetupError> {
         // Pinning the algorithm list is what rejects `alg: none` and key-confusion tokens.
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        validation.set_required_spec_claims(&["exp", "sub", "iat", "iss", "aud"]);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
         validation.leeway = 0;
         validation.validate_exp = true;
         Ok(Self {
@@ -48,30 +62,43 @@ impl TokenService for JwtTokenService {
     fn issue(&self, user: &User, now: DateTime<Utc>) -> Result<IssuedToken, DomainError> {
         let expires_at = now + TOKEN_LIFETIME;
         let claims = Claims {
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
             sub: user.id.to_string(),
             role: user.role,
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             jti: uuid::Uuid::new_v4().to_string(),
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(DomainError::internal)?;
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        let token = encode(&header, &claims, &self.encoding).map_err(DomainError::internal)?;
         Ok(IssuedToken { token, expires_at })
     }
 
-    fn verify(&self, token: &str) -> Result<Caller, DomainError> {
+    fn verify(&self, token: &str) -> Result<TokenClaims, DomainError> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| DomainError::Unauthenticated)?;
-        let user_id = data
-            .claims
+        if data.header.typ.as_deref() != Some(TOKEN_TYPE) {
+            return Err(DomainError::Unauthenticated);
+        }
+        let claims = data.claims;
+        let user_id = claims
             .sub
             .parse::<i64>()
             .ok()
             .and_then(|id| UserId::parse(id).ok())
             .ok_or(DomainError::Unauthenticated)?;
-        Ok(Caller {
+        let expires_at =
+            DateTime::from_timestamp(claims.exp, 0).ok_or(DomainError::Unauthenticated)?;
+        if claims.jti.is_empty() || claims.jti.len() > MAX_JTI_LEN {
+            return Err(DomainError::Unauthenticated);
+        }
+        Ok(TokenClaims {
             user_id,
-            role: data.claims.role,
+            role: claims.role,
+            token_id: TokenId::new(claims.jti),
+            expires_at,
         })
     }
 }
@@ -90,6 +117,7 @@ mod tests {
             name: trachios_domain::Name::parse("Jo").unwrap(),
             email: trachios_domain::Email::parse("jo@x.io").unwrap(),
             role: Role::Admin,
+            disabled: false,
             created_at: now,
             updated_at: now,
         }
@@ -100,7 +128,53 @@ mod tests {
     }
 
     fn claims(exp: i64) -> serde_json::Value {
-        serde_json::json!({"sub": "7", "role": "admin", "iat": Utc::now().timestamp(), "exp": exp, "jti": "x"})
+        serde_json::json!({
+            "iss": ISSUER, "aud": AUDIENCE, "sub": "7", "role": "admin",
+            "iat": Utc::now().timestamp(), "exp": exp, "jti": "x"
+        })
+    }
+
+    /// Our header: HS256 and the access-token type.
+    fn typed() -> Header {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(TOKEN_TYPE.to_owned());
+        header
+    }
+
+    #[test]
+    fn a_token_forged_here_with_the_right_secret_passes_so_the_refusals_below_mean_something() {
+        let token = forge(typed(), claims(Utc::now().timestamp() + 60), SECRET);
+        let verified = JwtTokenService::new(SECRET)
+            .unwrap()
+            .verify(&token)
+            .unwrap();
+        assert_eq!(verified.token_id, TokenId::new("x".into()));
+    }
+
+    #[test]
+    fn another_issuer_audience_or_type_is_rejected() {
+        let svc = JwtTokenService::new(SECRET).unwrap();
+        let exp = Utc::now().timestamp() + 60;
+        for (field, value) in [("iss", "someone-else"), ("aud", "another-api")] {
+            let mut other = claims(exp);
+            other[field] = serde_json::json!(value);
+            let token = forge(typed(), other, SECRET);
+            assert!(
+                matches!(svc.verify(&token), Err(DomainError::Unauthenticated)),
+                "{field}"
+            );
+        }
+        for field in ["iss", "aud", "jti"] {
+            let mut missing = claims(exp);
+            missing.as_object_mut().unwrap().remove(field);
+            let token = forge(typed(), missing, SECRET);
+            assert!(svc.verify(&token).is_err(), "without {field}");
+        }
+        let untyped = forge(Header::new(Algorithm::HS256), claims(exp), SECRET);
+        assert!(matches!(
+            svc.verify(&untyped),
+            Err(DomainError::Unauthenticated)
+        ));
     }
 
     #[test]
@@ -109,13 +183,21 @@ mod tests {
         let now = Utc::now();
         let issued = svc.issue(&user(), now).unwrap();
         assert_eq!(issued.expires_at, now + Duration::hours(72));
+        let verified = svc.verify(&issued.token).unwrap();
         assert_eq!(
-            svc.verify(&issued.token).ok(),
-            Some(Caller {
-                user_id: UserId::parse(7).unwrap(),
-                role: Role::Admin
-            })
+            (
+                verified.user_id,
+                verified.role,
+                verified.expires_at.timestamp()
+            ),
+            (
+                UserId::parse(7).unwrap(),
+                Role::Admin,
+                issued.expires_at.timestamp()
+            )
         );
+        let header = jsonwebtoken::decode_header(&issued.token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some(TOKEN_TYPE));
     }
 
     #[test]
@@ -130,11 +212,7 @@ mod tests {
 
     #[test]
     fn expired_tokens_are_rejected() {
-        let token = forge(
-            Header::default(),
-            claims(Utc::now().timestamp() - 5),
-            SECRET,
-        );
+        let token = forge(typed(), claims(Utc::now().timestamp() - 5), SECRET);
         assert!(matches!(
             JwtTokenService::new(SECRET).unwrap().verify(&token),
             Err(DomainError::Unauthenticated)
@@ -143,8 +221,9 @@ mod tests {
 
     #[test]
     fn tokens_without_exp_are_rejected() {
-        let claims = serde_json::json!({"sub": "7", "role": "admin", "iat": 1, "jti": "x"});
-        let token = forge(Header::default(), claims, SECRET);
+        let mut claims = claims(0);
+        claims.as_object_mut().unwrap().remove("exp");
+        let token = forge(typed(), claims, SECRET);
         assert!(matches!(
             JwtTokenService::new(SECRET).unwrap().verify(&token),
             Err(DomainError::Unauthenticated)
@@ -154,7 +233,7 @@ mod tests {
     #[test]
     fn a_wrong_signature_is_rejected() {
         let token = forge(
-            Header::default(),
+            typed(),
             claims(Utc::now().timestamp() + 60),
             b"another-secret-another-secret-xx",
         );
@@ -168,15 +247,17 @@ mod tests {
     fn other_algorithms_and_alg_none_are_rejected() {
         let svc = JwtTokenService::new(SECRET).unwrap();
         let valid = claims(Utc::now().timestamp() + 60);
-        let hs512 = forge(Header::new(Algorithm::HS512), valid.clone(), SECRET);
+        let mut hs512 = typed();
+        hs512.alg = Algorithm::HS512;
+        let hs512 = forge(hs512, valid.clone(), SECRET);
         assert!(matches!(
             svc.verify(&hs512),
             Err(DomainError::Unauthenticated)
         ));
-        let good = forge(Header::default(), valid, SECRET);
+        let good = forge(typed(), valid, SECRET);
         let payload = good.split('.').nth(1).unwrap();
-        // {"alg":"none","typ":"JWT"}
-        let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{payload}.");
+        // {"alg":"none","typ":"at+jwt"}
+        let none = format!("eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.{payload}.");
         assert!(matches!(
             svc.verify(&none),
             Err(DomainError::Unauthenticated)

@@ -17,4 +17,7 @@ pub use listing::{OrderFilter, Page, PageRequest, PageSize, UserFilter};
 pub use order::{
     Actor, ActorKind, AutomaticStep, DueSteps, NewOrder, Order, OrderStatus, StatusChange,
 };
-pub use user::{Caller, NewUser, PasswordHash, Role, User, UserCredentials};
+pub use user::{
+    AccountStatus, Caller, NewUser, PasswordHash, Role, Session, TokenClaims, TokenId, User,
+    UserChange, UserCredentials,
+};

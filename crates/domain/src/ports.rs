@@ -4,8 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    Caller, DomainError, DueSteps, Email, NewOrder, NewUser, Order, OrderFilter, OrderId, Password,
-    PasswordHash, StatusChange, User, UserCredentials, UserFilter, UserId,
+    AccountStatus, DomainError, DueSteps, Email, NewOrder, NewUser, Order, OrderFilter, OrderId,
+    Password, PasswordHash, StatusChange, TokenClaims, TokenId, User, UserChange, UserCredentials,
+    UserFilter, UserId,
 };
 
 /// Stored accounts.
@@ -17,6 +18,14 @@ pub trait UserRepository: Send + Sync {
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, DomainError>;
     async fn find_credentials(&self, email: &Email)
         -> Result<Option<UserCredentials>, DomainError>;
+    /// Applies the change and returns the account as it is now; `None` if there is no such
+    /// account.
+    async fn update(
+        &self,
+        id: UserId,
+        change: UserChange,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, DomainError>;
     /// Up to `limit` users that match the filter and have ids below `before`, newest first.
     async fn list(
         &self,
@@ -85,8 +94,28 @@ pub struct IssuedToken {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait TokenService: Send + Sync {
     fn issue(&self, user: &User, now: DateTime<Utc>) -> Result<IssuedToken, DomainError>;
-    /// The identity a token proves; `Unauthenticated` for anything not valid now.
-    fn verify(&self, token: &str) -> Result<Caller, DomainError>;
+    /// What a token proves; `Unauthenticated` for anything not valid now.
+    fn verify(&self, token: &str) -> Result<TokenClaims, DomainError>;
+}
+
+/// The state of accounts that every request's token is checked against: roles, disabled
+/// accounts and logged-out tokens, shared by every process.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AccountStates: Send + Sync {
+    /// The account behind a token as it is now; `None` when the account no longer exists.
+    async fn status(
+        &self,
+        user_id: UserId,
+        token_id: &TokenId,
+    ) -> Result<Option<AccountStatus>, DomainError>;
+    /// Rejects the token from now until it expires, in every process.
+    async fn revoke(
+        &self,
+        user_id: UserId,
+        token_id: &TokenId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), DomainError>;
 }
 
 /// The current time.

@@ -41,8 +41,17 @@ pub struct User {
     pub name: Name,
     pub email: Email,
     pub role: Role,
+    /// A disabled account cannot log in, and its tokens stop working.
+    pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// What an admin changes about an account; `None` leaves that part as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    pub disabled: Option<bool>,
 }
 
 /// A PHC-format password hash; Debug output never shows it.
@@ -79,6 +88,48 @@ pub struct NewUser {
     pub email: Email,
     pub password_hash: PasswordHash,
     pub role: Role,
+}
+
+/// Which token a request presented (the JWT's `jti`), so that it alone can be revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenId(String);
+
+impl TokenId {
+    pub fn new(jti: String) -> Self {
+        Self(jti)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a valid token says: whose it is, what role it was issued for, which token it is
+/// and until when it is good. The role is a claim from the past; the account's current
+/// state decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims {
+    pub user_id: UserId,
+    pub role: Role,
+    pub token_id: TokenId,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An account as it stands now, seen through one of its tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountStatus {
+    pub role: Role,
+    pub disabled: bool,
+    pub token_revoked: bool,
+}
+
+/// A request's authenticated session: the caller with their current role, and the token
+/// it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub caller: Caller,
+    pub token_id: TokenId,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// The authenticated identity behind a request, as proven by its token.

@@ -1,42 +1,63 @@
-use std::future::{ready, Ready};
-
 use actix_web::error::InternalError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest};
-use trachios_domain::ports::TokenService;
-use trachios_domain::{Caller, DomainError};
+use futures_util::future::LocalBoxFuture;
+use trachios_domain::services::SessionService;
+use trachios_domain::{Caller, DomainError, Session};
 
 use crate::{json_error, ApiError};
 
-/// The caller proven by the request's `Authorization: Bearer` token.
+/// The caller behind the request's `Authorization: Bearer` token, with the account's
+/// current role; a logged-out token or a disabled or deleted account is a 401.
 #[derive(Debug, Clone, Copy)]
 pub struct Authenticated(pub Caller);
 
+/// The whole session, for handlers that act on the token itself (logout).
+#[derive(Debug, Clone)]
+pub struct AuthenticatedSession(pub Session);
+
 impl FromRequest for Authenticated {
     type Error = actix_web::Error;
-    type Future = Ready<Result<Self, actix_web::Error>>;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(authenticate(req).map(Authenticated))
+        let session = authenticate(req);
+        Box::pin(async move { Ok(Authenticated(session.await?.caller)) })
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Caller, actix_web::Error> {
-    let tokens = req
-        .app_data::<web::Data<dyn TokenService>>()
-        .ok_or_else(|| ApiError(DomainError::internal("token service not configured")))?;
-    let Some(token) = bearer_token(req) else {
-        // RFC 6750: a request without credentials gets a bare challenge, no error code.
-        let mut response = json_error(StatusCode::UNAUTHORIZED, "missing bearer token");
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-        return Err(InternalError::from_response("missing bearer token", response).into());
-    };
-    tokens.verify(token).map_err(|err| {
-        tracing::info!(reason = "invalid_token", "authentication failed");
-        ApiError(err).into()
+impl FromRequest for AuthenticatedSession {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let session = authenticate(req);
+        Box::pin(async move { Ok(AuthenticatedSession(session.await?)) })
+    }
+}
+
+/// Everything taken from the request up front, so that the future owns what it needs.
+fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Session, actix_web::Error>> {
+    let sessions = req.app_data::<web::Data<SessionService>>().cloned();
+    let token = bearer_token(req).map(str::to_owned);
+    Box::pin(async move {
+        let sessions = sessions
+            .ok_or_else(|| ApiError(DomainError::internal("session service not configured")))?;
+        let Some(token) = token else {
+            // RFC 6750: a request without credentials gets a bare challenge, no error code.
+            let mut response = json_error(StatusCode::UNAUTHORIZED, "missing bearer token");
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+            return Err(InternalError::from_response("missing bearer token", response).into());
+        };
+        sessions.authenticate(&token).await.map_err(|err| {
+            if matches!(err, DomainError::Unauthenticated) {
+                tracing::info!(reason = "invalid_token", "authentication failed");
+            }
+            ApiError(err).into()
+        })
     })
 }
 

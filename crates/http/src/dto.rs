@@ -29,12 +29,20 @@ pub struct SetStatusRequest {
     pub status: String,
 }
 
+/// `PATCH /users/{id}`: each field is optional; what is left out stays as it is.
+#[derive(Debug, Deserialize)]
+pub struct UpdateUserRequest {
+    pub role: Option<String>,
+    pub disabled: Option<bool>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct UserResponse {
     pub id: i64,
     pub name: String,
     pub email: String,
     pub role: Role,
+    pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -46,6 +54,7 @@ impl From<User> for UserResponse {
             name: u.name.to_string(),
             email: u.email.to_string(),
             role: u.role,
+            disabled: u.disabled,
             created_at: u.created_at,
             updated_at: u.updated_at,
         }

@@ -83,10 +83,15 @@ pub fn json_error(status: StatusCode, message: &str) -> HttpResponse {
 }
 
 pub(crate) fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err: PathError, _req| {
+    web::PathConfig::default().error_handler(|err: PathError, req| {
+        let what = if req.path().contains("/users/") {
+            "user"
+        } else {
+            "order"
+        };
         let response = json_error(
             StatusCode::BAD_REQUEST,
-            "order id must be a positive integer",
+            &format!("{what} id must be a positive integer"),
         );
         actix_web::error::InternalError::from_response(err, response).into()
     })

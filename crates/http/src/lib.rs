@@ -9,11 +9,8 @@ mod lists;
 pub mod middleware;
 mod routes;
 
-use std::sync::Arc;
-
 use actix_web::web;
-use trachios_domain::ports::TokenService;
-use trachios_domain::services::{AccountService, OrderService};
+use trachios_domain::services::{AccountService, OrderService, SessionService, UserAdminService};
 
 pub use error::{json_error, ApiError};
 pub use lists::CursorKey;
@@ -25,8 +22,9 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct ApiState {
     pub accounts: AccountService,
+    pub sessions: SessionService,
+    pub user_admin: UserAdminService,
     pub orders: OrderService,
-    pub tokens: Arc<dyn TokenService>,
     /// Signs list cursors; every process sharing a deployment must use the same key.
     pub cursors: CursorKey,
 }
@@ -36,7 +34,8 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(state.accounts))
             .app_data(web::Data::new(state.orders))
-            .app_data(web::Data::from(state.tokens))
+            .app_data(web::Data::new(state.sessions))
+            .app_data(web::Data::new(state.user_admin))
             .app_data(web::Data::new(state.cursors))
             .app_data(web::PayloadConfig::new(BODY_LIMIT_BYTES))
             .app_data(error::path_config())

@@ -1,6 +1,7 @@
 //! PostgreSQL adapters: the user and order repositories on diesel-async, the connection
 //! pool and the embedded migrations.
 
+mod accounts;
 mod admin;
 mod epoch;
 mod error;
@@ -13,6 +14,7 @@ mod rows;
 pub mod schema;
 mod users;
 
+pub use accounts::PgAccountStates;
 pub use admin::{
     create_database_from_template, create_database_if_missing, databases_with_prefix,
     drop_database, with_database, AdminError,

@@ -54,6 +54,7 @@ pub(crate) struct UserRow {
     pub role: DbRole,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub disabled: bool,
 }
 
 impl UserRow {
@@ -63,10 +64,20 @@ impl UserRow {
             name: Name::parse(&self.name).map_err(corrupt_row)?,
             email: Email::parse(&self.email).map_err(corrupt_row)?,
             role: self.role.0,
+            disabled: self.disabled,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
     }
+}
+
+/// An admin's change to an account; `None` fields are left as they are.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = users)]
+pub(crate) struct UserChangeRow {
+    pub role: Option<DbRole>,
+    pub disabled: Option<bool>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Queryable, QueryableByName, Selectable)]

@@ -54,6 +54,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        user_id -> Int8,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::UserRole;
 
@@ -67,10 +75,18 @@ diesel::table! {
         role -> UserRole,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        disabled -> Bool,
     }
 }
 
 diesel::joinable!(order_events -> orders (order_id));
 diesel::joinable!(orders -> users (customer_id));
+diesel::joinable!(revoked_tokens -> users (user_id));
 
-diesel::allow_tables_to_appear_in_same_query!(cache_epoch, order_events, orders, users,);
+diesel::allow_tables_to_appear_in_same_query!(
+    cache_epoch,
+    order_events,
+    orders,
+    revoked_tokens,
+    users,
+);

@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -6,13 +7,14 @@ use diesel::result::{DatabaseErrorKind, Error};
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::UserRepository;
 use trachios_domain::{
-    DomainError, Email, NewUser, PasswordHash, User, UserCredentials, UserFilter, UserId,
+    DomainError, Email, NewUser, PasswordHash, User, UserChange, UserCredentials, UserFilter,
+    UserId,
 };
 
 use crate::error::{query_failure, QueryFailure};
 use crate::explain::explain;
 use crate::pool::{connection, sql_limit, PgPool};
-use crate::rows::{DbRole, UserRow};
+use crate::rows::{DbRole, UserChangeRow, UserRow};
 use crate::schema::users;
 
 /// The unique index behind "email already registered" (PostgreSQL's name for `UNIQUE`).
@@ -123,6 +125,31 @@ impl UserRepository for PgUserRepository {
             user: row.into_user()?,
             password_hash,
         }))
+    }
+
+    async fn update(
+        &self,
+        id: UserId,
+        change: UserChange,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        // Only the fields the change names are set, in one statement: no read-modify-write
+        // race with another admin changing the other field.
+        diesel::update(users::table.find(id.get()))
+            .set(UserChangeRow {
+                role: change.role.map(DbRole),
+                disabled: change.disabled,
+                updated_at: at,
+            })
+            .returning(UserRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .optional()
+            .or_failure_on(&mut conn)
+            .await?
+            .map(UserRow::into_user)
+            .transpose()
     }
 
     async fn list(

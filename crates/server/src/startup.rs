@@ -11,14 +11,26 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use trachios_auth::{Argon2Hasher, JwtTokenService};
-use trachios_domain::ports::{Clock, OrderCache, SystemClock, TokenService};
-use trachios_domain::services::{AccountService, LifecycleService, NoCache, OrderService};
+use trachios_domain::ports::{Clock, OrderCache, SystemClock, TokenService, UserRepository};
+use trachios_domain::services::{
+    AccountService, LifecycleService, NoCache, OrderService, SessionService, UserAdminService,
+};
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
 use trachios_http::{ApiState, CursorKey};
-use trachios_postgres::{build_pool, PgOrderRepository, PgPool, PgUserRepository, PoolSettings};
+use trachios_memory::CachedAccountStates;
+use trachios_postgres::{
+    build_pool, PgAccountStates, PgOrderRepository, PgPool, PgUserRepository, PoolSettings,
+};
 use trachios_redis::{CacheSettings, RedisOrderCache};
 
 use crate::{lifecycle, seed, Settings};
+
+/// How long a process trusts what it last read about an account (role, disabled, logged-out
+/// token): a change made through any process takes effect everywhere within this time,
+/// well inside the contract's 5 s, and a hot token costs one lookup per interval.
+const ACCOUNT_STATE_TTL: Duration = Duration::from_secs(2);
+/// Tokens whose account state one process remembers at most (about 100 bytes each).
+const ACCOUNT_STATE_CAPACITY: u64 = 100_000;
 
 /// A built, listening service: the HTTP server and the lifecycle worker.
 pub struct Application {
@@ -58,9 +70,16 @@ impl Application {
         );
         let step = chrono::Duration::from_std(settings.order_step())
             .context("ORDER_STEP_SECONDS is too large")?;
-        let users = Arc::new(PgUserRepository::new(pool.clone()));
+        let users: Arc<dyn UserRepository> = Arc::new(PgUserRepository::new(pool.clone()));
         let orders = Arc::new(PgOrderRepository::new(pool.clone()));
 
+        let account_states = Arc::new(CachedAccountStates::new(
+            Arc::new(PgAccountStates::new(pool.clone())),
+            ACCOUNT_STATE_TTL,
+            ACCOUNT_STATE_CAPACITY,
+        ));
+        let sessions = SessionService::new(tokens.clone(), account_states);
+        let user_admin = UserAdminService::new(users.clone(), clock.clone());
         let accounts = AccountService::new(
             users,
             Arc::new(Argon2Hasher::new().context("setting up password hashing")?),
@@ -81,8 +100,9 @@ impl Application {
 
         let state = ApiState {
             accounts,
+            sessions,
+            user_admin,
             orders: order_service,
-            tokens,
             cursors: CursorKey::derive(settings.auth.jwt_secret.expose_secret().as_bytes()),
         };
         let (host, port) = (settings.server.host.as_str(), settings.server.port);

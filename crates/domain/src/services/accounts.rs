@@ -2,9 +2,7 @@ use std::sync::Arc;
 
 use crate::input::refuse_nul;
 use crate::ports::{Clock, IssuedToken, PasswordHasher, TokenService, UserRepository};
-use crate::{
-    Caller, DomainError, Email, Name, NewUser, Page, PageRequest, Password, Role, User, UserFilter,
-};
+use crate::{Caller, DomainError, Email, Name, NewUser, Password, Role, User};
 
 /// Registration, login and the caller's own account.
 #[derive(Clone)]
@@ -88,7 +86,8 @@ impl AccountService {
             )
             .await?;
         let user = match credentials {
-            Some(c) if matches => c.user,
+            // A disabled account fails exactly like a wrong password.
+            Some(c) if matches && !c.user.disabled => c.user,
             _ => {
                 tracing::info!(reason = "invalid_credentials", "login failed");
                 return Err(DomainError::InvalidCredentials);
@@ -96,26 +95,6 @@ impl AccountService {
         };
         let token = self.tokens.issue(&user, self.clock.now())?;
         Ok(LoginOutcome { token, user })
-    }
-
-    /// Only admins see other accounts; callers may ask before parsing the filters.
-    pub fn ensure_may_list_users(&self, caller: Caller) -> Result<(), DomainError> {
-        caller.ensure_admin()
-    }
-
-    /// One page of accounts, newest first; admins only.
-    pub async fn list_users(
-        &self,
-        caller: Caller,
-        filter: UserFilter,
-        page: PageRequest,
-    ) -> Result<Page<User>, DomainError> {
-        caller.ensure_admin()?;
-        let rows = self
-            .users
-            .list(&filter, page.before, Page::<User>::fetch_limit(page.size))
-            .await?;
-        Ok(Page::from_overfetch(rows, page.size, |u| u.id.get()))
     }
 
     /// The caller's own account.
@@ -131,7 +110,7 @@ impl AccountService {
 mod tests {
     use super::*;
     use crate::ports::{MockPasswordHasher, MockTokenService, MockUserRepository};
-    use crate::services::fixtures::{admin, customer, fixed_clock, uid, user, T0};
+    use crate::services::fixtures::{customer, fixed_clock, uid, user, T0};
     use crate::{PasswordHash, UserCredentials};
     use mockall::predicate::*;
 
@@ -249,6 +228,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_disabled_account_fails_like_a_wrong_password_even_with_the_right_one() {
+        let mut users = MockUserRepository::new();
+        users.expect_find_credentials().returning(|_| {
+            let mut disabled = credentials();
+            disabled.user.disabled = true;
+            Ok(Some(disabled))
+        });
+        let mut hasher = MockPasswordHasher::new();
+        hasher.expect_verify().times(1).returning(|_, _| Ok(true));
+        let err = service(users, hasher, MockTokenService::new())
+            .login("a@x.io", &Password::for_login("password1"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::InvalidCredentials), "{err:?}");
+    }
+
+    #[tokio::test]
     async fn unknown_email_still_costs_one_verification_and_fails_alike() {
         let mut users = MockUserRepository::new();
         users.expect_find_credentials().returning(|_| Ok(None));
@@ -288,34 +284,6 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, DomainError::NotFound("user")), "{err:?}");
-    }
-
-    #[tokio::test]
-    async fn only_admins_list_users_and_a_full_page_points_below_its_last_user() {
-        let mut users = MockUserRepository::new();
-        users
-            .expect_list()
-            .withf(|f, before, limit| {
-                f.role == Some(Role::Admin) && before.is_none() && *limit == 2
-            })
-            .times(1)
-            .returning(|_, _, _| Ok(vec![user(5, Role::Admin), user(2, Role::Admin)]));
-        let svc = service(users, MockPasswordHasher::new(), MockTokenService::new());
-        let filter = UserFilter {
-            role: Some(Role::Admin),
-            email: None,
-        };
-        let page = PageRequest {
-            size: crate::PageSize::new(1).expect("valid size"),
-            before: None,
-        };
-        assert!(matches!(
-            svc.list_users(customer(7), filter.clone(), page).await,
-            Err(DomainError::Forbidden)
-        ));
-        let listed = svc.list_users(admin(1), filter, page).await.unwrap();
-        assert_eq!(listed.items, vec![user(5, Role::Admin)]);
-        assert_eq!(listed.next_before, Some(5));
     }
 
     #[tokio::test]

@@ -31,6 +31,7 @@ pub fn user(id: i64, role: Role) -> User {
         name: Name::parse("Jo").expect("valid name"),
         email: Email::parse(&format!("u{id}@x.io")).expect("valid email"),
         role,
+        disabled: false,
         created_at: T0,
         updated_at: T0,
     }

@@ -4,11 +4,15 @@ mod accounts;
 mod lifecycle;
 mod no_cache;
 mod orders;
+mod sessions;
+mod user_admin;
 
 pub use accounts::{AccountService, LoginOutcome};
 pub use lifecycle::LifecycleService;
 pub use no_cache::NoCache;
 pub use orders::OrderService;
+pub use sessions::SessionService;
+pub use user_admin::UserAdminService;
 
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -12,7 +12,9 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
         .service(resource("/register").route(web::post().to(accounts::register)))
         .service(resource("/login").route(web::post().to(accounts::login)))
         .service(resource("/user").route(web::get().to(accounts::current_user)))
+        .service(resource("/logout").route(web::post().to(accounts::logout)))
         .service(resource("/users").route(web::get().to(accounts::list_users)))
+        .service(resource("/users/{id}").route(web::patch().to(accounts::update_user)))
         .service(
             resource("/orders")
                 .route(web::post().to(orders::create))

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server on a random port, a fresh PostgreSQL database per
 //! test, and plain HTTP.
 
+mod account_control;
 mod accounts;
 mod authorization;
 mod cache;

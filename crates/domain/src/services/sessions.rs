@@ -1,0 +1,160 @@
+use std::sync::Arc;
+
+use crate::ports::{AccountStates, TokenService};
+use crate::{DomainError, Session};
+
+/// Turns a bearer token into a session, checking the account behind it as it is now, and
+/// ends sessions.
+#[derive(Clone)]
+pub struct SessionService {
+    tokens: Arc<dyn TokenService>,
+    states: Arc<dyn AccountStates>,
+}
+
+impl SessionService {
+    pub fn new(tokens: Arc<dyn TokenService>, states: Arc<dyn AccountStates>) -> Self {
+        Self { tokens, states }
+    }
+
+    /// The session a token opens: a valid signature is not enough — the account must still
+    /// exist and be enabled, and the token must not have been logged out. The caller gets
+    /// the account's current role, not the one the token was issued with.
+    pub async fn authenticate(&self, token: &str) -> Result<Session, DomainError> {
+        let claims = self.tokens.verify(token)?;
+        let status = self
+            .states
+            .status(claims.user_id, &claims.token_id)
+            .await?
+            .ok_or(DomainError::Unauthenticated)?;
+        if status.disabled || status.token_revoked {
+            return Err(DomainError::Unauthenticated);
+        }
+        Ok(Session {
+            caller: crate::Caller {
+                user_id: claims.user_id,
+                role: status.role,
+            },
+            token_id: claims.token_id,
+            expires_at: claims.expires_at,
+        })
+    }
+
+    /// Ends this session: its token is refused from now on, the account's other tokens
+    /// keep working.
+    pub async fn logout(&self, session: &Session) -> Result<(), DomainError> {
+        self.states
+            .revoke(
+                session.caller.user_id,
+                &session.token_id,
+                session.expires_at,
+            )
+            .await?;
+        tracing::info!(user_id = session.caller.user_id.get(), "logged out");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{MockAccountStates, MockTokenService};
+    use crate::services::fixtures::{uid, T0};
+    use crate::{AccountStatus, Role, TokenClaims, TokenId};
+    use mockall::predicate::*;
+
+    fn tokens_for(role: Role) -> MockTokenService {
+        let mut tokens = MockTokenService::new();
+        tokens.expect_verify().returning(move |raw| match raw {
+            "good" => Ok(TokenClaims {
+                user_id: uid(7),
+                role,
+                token_id: TokenId::new("t1".into()),
+                expires_at: T0,
+            }),
+            _ => Err(DomainError::Unauthenticated),
+        });
+        tokens
+    }
+
+    fn states_saying(status: Option<AccountStatus>) -> MockAccountStates {
+        let mut states = MockAccountStates::new();
+        states
+            .expect_status()
+            .with(eq(uid(7)), eq(TokenId::new("t1".into())))
+            .returning(move |_, _| Ok(status));
+        states
+    }
+
+    fn status(role: Role, disabled: bool, token_revoked: bool) -> Option<AccountStatus> {
+        Some(AccountStatus {
+            role,
+            disabled,
+            token_revoked,
+        })
+    }
+
+    async fn authenticate(
+        claimed: Role,
+        now: Option<AccountStatus>,
+    ) -> Result<Session, DomainError> {
+        SessionService::new(Arc::new(tokens_for(claimed)), Arc::new(states_saying(now)))
+            .authenticate("good")
+            .await
+    }
+
+    #[tokio::test]
+    async fn the_current_role_counts_not_the_one_in_the_token() {
+        let session = authenticate(Role::Admin, status(Role::Customer, false, false))
+            .await
+            .unwrap();
+        assert_eq!(session.caller.role, Role::Customer);
+        assert_eq!(session.token_id, TokenId::new("t1".into()));
+    }
+
+    #[tokio::test]
+    async fn disabled_deleted_and_logged_out_accounts_are_unauthenticated() {
+        for now in [
+            status(Role::Admin, true, false),
+            status(Role::Admin, false, true),
+            None,
+        ] {
+            let err = authenticate(Role::Admin, now).await.unwrap_err();
+            assert!(
+                matches!(err, DomainError::Unauthenticated),
+                "{now:?}: {err:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_token_never_reaches_the_account_state() {
+        let svc = SessionService::new(
+            Arc::new(tokens_for(Role::Admin)),
+            Arc::new(MockAccountStates::new()),
+        );
+        let err = svc.authenticate("forged").await.unwrap_err();
+        assert!(matches!(err, DomainError::Unauthenticated));
+    }
+
+    #[tokio::test]
+    async fn logout_revokes_exactly_this_token_until_it_expires() {
+        let mut states = MockAccountStates::new();
+        states
+            .expect_revoke()
+            .with(eq(uid(7)), eq(TokenId::new("t1".into())), eq(T0))
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let session = Session {
+            caller: crate::Caller {
+                user_id: uid(7),
+                role: Role::Customer,
+            },
+            token_id: TokenId::new("t1".into()),
+            expires_at: T0,
+        };
+        SessionService::new(Arc::new(MockTokenService::new()), Arc::new(states))
+            .logout(&session)
+            .await
+            .unwrap();
+    }
+}

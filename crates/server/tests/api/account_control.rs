@@ -1,0 +1,251 @@
+//! Account control: logout, role changes and disabled accounts take effect on every
+//! process within 5 s; a deleted account's token is a 401, not a 500.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{header, Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::*;
+
+/// The contract's bound for a change to reach every process.
+const WITHIN: Duration = Duration::from_secs(5);
+
+impl TestApp {
+    async fn status_of(&self, method: Method, path: &str, token: &str) -> StatusCode {
+        self.request(method, path, Some(token), None).await.status()
+    }
+
+    async fn patch_user(
+        &self,
+        admin: &str,
+        id: i64,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
+        self.call(
+            Method::PATCH,
+            &format!("/users/{id}"),
+            Some(admin),
+            Some(body),
+        )
+        .await
+    }
+
+    async fn token_for(&self, email: &str) -> String {
+        let (status, body) = self.login(email, "password-123").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Waits until `path` answers `expected` with `token`, and returns how long that took.
+async fn takes_effect(app: &TestApp, path: &str, token: &str, expected: StatusCode) -> Duration {
+    let started = Instant::now();
+    let seen = eventually(WITHIN, || async {
+        app.status_of(Method::GET, path, token).await == expected
+    })
+    .await;
+    assert!(seen, "{path} did not answer {expected} within {WITHIN:?}");
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn logout_revokes_only_the_presented_token_on_every_process() {
+    let first = spawn_app().await;
+    let second = spawn_on(&first.database_url, 3600.0).await;
+    let (kept, _) = first.customer("jo@x.io").await;
+    let ended = first.token_for("jo@x.io").await;
+    // The other process has seen (and remembered) the token as good.
+    assert_eq!(
+        second.status_of(Method::GET, "/user", &ended).await,
+        StatusCode::OK
+    );
+
+    let res = first
+        .request(Method::POST, "/logout", Some(&ended), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        first.status_of(Method::GET, "/user", &ended).await,
+        StatusCode::UNAUTHORIZED
+    );
+    takes_effect(&second, "/user", &ended, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(
+        first.status_of(Method::POST, "/logout", &ended).await,
+        StatusCode::UNAUTHORIZED
+    );
+    for app in [&first, &second] {
+        assert_eq!(
+            app.status_of(Method::GET, "/user", &kept).await,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        first
+            .status_of(Method::POST, "/logout", "not-a-token")
+            .await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_role_change_reaches_every_process_within_five_seconds() {
+    let first = spawn_app().await;
+    let second = spawn_on(&first.database_url, 3600.0).await;
+    let admin = first.admin().await;
+    let (token, id) = first.customer("jo@x.io").await;
+    assert_eq!(
+        second.status_of(Method::GET, "/orders", &token).await,
+        StatusCode::FORBIDDEN
+    );
+
+    let (status, user) = first.patch_user(&admin, id, json!({"role": "admin"})).await;
+    assert_eq!(status, StatusCode::OK, "{user}");
+    assert_eq!(
+        (user["role"].as_str(), user["disabled"].as_bool()),
+        (Some("admin"), Some(false))
+    );
+    // The token was issued to a customer; the account's role now decides.
+    takes_effect(&second, "/orders", &token, StatusCode::OK).await;
+
+    let (status, _) = first
+        .patch_user(&admin, id, json!({"role": "customer"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let took = takes_effect(&second, "/orders", &token, StatusCode::FORBIDDEN).await;
+    eprintln!("demotion reached the other process after {took:?}");
+    assert_eq!(
+        first.status_of(Method::GET, "/users", &token).await,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_account_loses_its_tokens_and_cannot_log_in_until_enabled() {
+    let first = spawn_app().await;
+    let second = spawn_on(&first.database_url, 3600.0).await;
+    let admin = first.admin().await;
+    let (token, id) = first.customer("jo@x.io").await;
+    first.create_order(&token, "Desk").await;
+
+    let (status, user) = first
+        .patch_user(&admin, id, json!({"disabled": true}))
+        .await;
+    assert_eq!(
+        (status, user["disabled"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    assert_eq!(user["role"], "customer", "what the change leaves out stays");
+    takes_effect(&second, "/my-orders", &token, StatusCode::UNAUTHORIZED).await;
+    let (status, refused) = second.login("jo@x.io", "password-123").await;
+    let (_, wrong) = second.login("jo@x.io", "wrong-password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refused, wrong,
+        "a disabled account looks like a wrong password"
+    );
+    let (_, listed) = first
+        .call(Method::GET, "/users?email=jo@x.io", Some(&admin), None)
+        .await;
+    assert_eq!(listed[0]["disabled"], true);
+
+    let (status, _) = first
+        .patch_user(&admin, id, json!({"disabled": false}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    takes_effect(&second, "/my-orders", &token, StatusCode::OK).await;
+    let fresh = second.token_for("jo@x.io").await;
+    assert_eq!(
+        second.status_of(Method::GET, "/user", &fresh).await,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn account_changes_are_checked_and_admin_only() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (customer, id) = app.customer("jo@x.io").await;
+    let (_, me) = app.call(Method::GET, "/user", Some(&admin), None).await;
+    let admin_id = me["id"].as_i64().unwrap();
+
+    for body in [json!({"role": "customer"}), json!({"disabled": true})] {
+        let (status, err) = app.patch_user(&admin, admin_id, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {err}");
+        assert!(
+            err["error"].as_str().unwrap().contains("own account"),
+            "{err}"
+        );
+    }
+    let (status, unchanged) = app.patch_user(&admin, admin_id, json!({})).await;
+    assert_eq!(
+        (status, unchanged["role"].as_str()),
+        (StatusCode::OK, Some("admin"))
+    );
+
+    let (status, err) = app.patch_user(&admin, id, json!({"role": "root"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(err["error"].as_str().unwrap().contains("role"), "{err}");
+    let (status, err) = app.patch_user(&admin, id, json!({"disabled": "yes"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(err["error"].as_str().unwrap().contains("disabled"), "{err}");
+    let (status, _) = app
+        .patch_user(&admin, id + 1000, json!({"disabled": true}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, err) = app
+        .call(Method::PATCH, "/users/abc", Some(&admin), Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(err["error"].as_str().unwrap().contains("user id"), "{err}");
+    // A customer learns nothing, not even whether the body would have been valid.
+    let (status, _) = app.patch_user(&customer, id, json!({"role": "root"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, user) = app.call(Method::GET, "/user", Some(&customer), None).await;
+    assert_eq!(
+        (user["role"].as_str(), user["disabled"].as_bool()),
+        (Some("customer"), Some(false))
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_accounts_token_is_a_401_everywhere() {
+    let app = spawn_app().await;
+    let (token, id) = app.customer("jo@x.io").await;
+    psql(
+        &app.database_url,
+        &format!("DELETE FROM users WHERE id = {id}"),
+    )
+    .await;
+    let started = Instant::now();
+    let gone = eventually(WITHIN, || async {
+        app.status_of(Method::GET, "/user", &token).await == StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(gone, "still accepted after {:?}", started.elapsed());
+    let res = app
+        .request(
+            Method::POST,
+            "/orders",
+            Some(&token),
+            Some(json!({"item_description": "Desk"})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_login_response_is_never_stored_by_a_cache() {
+    let app = spawn_app().await;
+    app.customer("jo@x.io").await;
+    let res = app
+        .request(
+            Method::POST,
+            "/login",
+            None,
+            Some(json!({"email": "jo@x.io", "password": "password-123"})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "no-store");
+}
