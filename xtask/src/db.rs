@@ -64,7 +64,7 @@ pub async fn seed(demo_customers: usize) -> anyhow::Result<()> {
     let pool = build_pool(url, &PoolSettings::default())?;
     let users = Arc::new(PgUserRepository::new(pool.clone()));
     let orders: Arc<dyn OrderRepository> = Arc::new(PgOrderRepository::new(pool));
-    let hasher = Arc::new(Argon2Hasher::new()?);
+    let hasher = Arc::new(Argon2Hasher::new(trachios_auth::HashLimits::default())?);
     let tokens = Arc::new(JwtTokenService::new(
         settings.auth.jwt_secret.expose_secret().as_bytes(),
     )?);

@@ -1,7 +1,9 @@
 //! Authentication adapters: HS256 access tokens and argon2id password hashing.
 
+mod gate;
 mod jwt;
 mod password;
 
+pub use gate::{HashLimits, Saturated};
 pub use jwt::{JwtTokenService, TokenSetupError};
 pub use password::{Argon2Hasher, HasherSetupError};

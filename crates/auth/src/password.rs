@@ -3,15 +3,17 @@ use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as
 use async_trait::async_trait;
 
 use trachios_domain::ports::PasswordHasher;
+
+use crate::gate::{HashGate, HashLimits};
 use trachios_domain::{DomainError, Password, PasswordHash};
 
 /// argon2id with the OWASP parameters (m = 19 MiB, t = 2, p = 1), run on tokio's
 /// blocking pool so that a login never stalls the request executor.
-#[derive(Clone)]
 pub struct Argon2Hasher {
     params: Params,
     /// Verified against when the account does not exist, so that it costs the same.
     dummy_hash: String,
+    gate: HashGate,
 }
 
 /// Why the hasher could not be set up.
@@ -24,13 +26,17 @@ pub enum HasherSetupError {
 }
 
 impl Argon2Hasher {
-    pub fn new() -> Result<Self, HasherSetupError> {
+    pub fn new(limits: HashLimits) -> Result<Self, HasherSetupError> {
         let params = Params::new(19 * 1024, 2, 1, None).map_err(HasherSetupError::Params)?;
         let dummy_hash = argon2(&params)
             .hash_password(b"timing-equaliser")
             .map_err(HasherSetupError::Dummy)?
             .to_string();
-        Ok(Self { params, dummy_hash })
+        Ok(Self {
+            params,
+            dummy_hash,
+            gate: HashGate::new(limits),
+        })
     }
 }
 
@@ -49,6 +55,7 @@ async fn blocking<T: Send + 'static>(
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, DomainError> {
+        let _turn = self.gate.admit().await?;
         let params = self.params.clone();
         let password = password.clone();
         blocking(move || {
@@ -65,6 +72,7 @@ impl PasswordHasher for Argon2Hasher {
         password: &Password,
         hash: Option<PasswordHash>,
     ) -> Result<bool, DomainError> {
+        let _turn = self.gate.admit().await?;
         let known = hash.is_some();
         let phc = hash
             .map(|h| h.as_str().to_owned())
@@ -90,7 +98,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let hasher = Argon2Hasher::new().unwrap();
+        let hasher = Argon2Hasher::new(HashLimits::default()).unwrap();
         let pw = Password::parse("correct horse").unwrap();
         let hash = hasher.hash(&pw).await.unwrap();
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
@@ -103,7 +111,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_salted() {
-        let hasher = Argon2Hasher::new().unwrap();
+        let hasher = Argon2Hasher::new(HashLimits::default()).unwrap();
         let pw = Password::parse("correct horse").unwrap();
         assert_ne!(
             hasher.hash(&pw).await.unwrap(),
@@ -113,7 +121,7 @@ mod tests {
 
     #[tokio::test]
     async fn no_account_never_verifies() {
-        let hasher = Argon2Hasher::new().unwrap();
+        let hasher = Argon2Hasher::new(HashLimits::default()).unwrap();
         assert!(!hasher
             .verify(&Password::for_login("timing-equaliser"), None)
             .await

@@ -25,6 +25,9 @@ pub enum DomainError {
     Contended,
     #[error("cannot change order status from {from} to {to}")]
     InvalidTransition { from: OrderStatus, to: OrderStatus },
+    /// The client has used up a limit; the request had no effect.
+    #[error("too many requests; try again in {} s", retry_after_seconds(*.retry_after))]
+    RateLimited { retry_after: std::time::Duration },
     /// A dependency (the database) cannot be reached now; the caller may retry.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] BoxError),
@@ -46,6 +49,13 @@ impl DomainError {
     pub fn chain(&self) -> String {
         error_chain(self)
     }
+}
+
+/// Whole seconds to wait, rounded up and at least one: `Retry-After` has no fractions, and
+/// a client told "0" would retry at once into the same limit.
+pub fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    let whole = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    whole.max(1)
 }
 
 /// An error and every cause under it, joined by `: `.

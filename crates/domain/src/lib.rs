@@ -10,7 +10,7 @@ pub mod ports;
 pub mod services;
 pub mod user;
 
-pub use error::{error_chain, BoxError, DomainError};
+pub use error::{error_chain, retry_after_seconds, BoxError, DomainError};
 pub use ids::{OrderId, UserId};
 pub use input::{Email, ItemDescription, Name, Password};
 pub use listing::{OrderFilter, Page, PageRequest, PageSize, UserFilter};

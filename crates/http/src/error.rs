@@ -1,7 +1,7 @@
 use actix_web::error::PathError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use trachios_domain::DomainError;
+use trachios_domain::{retry_after_seconds, DomainError};
 
 /// What a 503 tells clients to wait before retrying: outages the service rides out
 /// (a database restart, a saturated pool) last seconds.
@@ -36,6 +36,7 @@ impl ResponseError for ApiError {
             DomainError::Forbidden => StatusCode::FORBIDDEN,
             DomainError::NotFound(_) => StatusCode::NOT_FOUND,
             DomainError::EmailTaken | DomainError::Contended => StatusCode::CONFLICT,
+            DomainError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -57,6 +58,12 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         let mut response = json_error(status, &message);
+        if let DomainError::RateLimited { retry_after } = self.0 {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(retry_after_seconds(retry_after)),
+            );
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 header::RETRY_AFTER,

@@ -4,6 +4,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use crate::error::json_error;
+use crate::limits::BodyTimeout;
 use crate::BODY_LIMIT_BYTES;
 
 /// A JSON request body whose errors name the offending field (`email: invalid type …`),
@@ -46,12 +47,27 @@ fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> String {
     }
 }
 
+/// 408, and the connection is closed: whatever of the body is still on its way is not
+/// worth reading.
+fn too_slow(limit: std::time::Duration) -> actix_web::Error {
+    let message = format!(
+        "the request body did not arrive within {} s",
+        limit.as_secs_f64()
+    );
+    let mut response = json_error(StatusCode::REQUEST_TIMEOUT, &message);
+    response
+        .head_mut()
+        .set_connection_type(actix_web::http::ConnectionType::Close);
+    actix_web::error::InternalError::from_response(message, response).into()
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         let json = is_json(req);
+        let timeout = req.app_data::<BodyTimeout>().copied().unwrap_or_default();
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !json {
@@ -60,7 +76,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     "Content-Type must be application/json",
                 ));
             }
-            let bytes = body.await.map_err(|e| {
+            let arrived = match timeout.0 {
+                Some(limit) => tokio::time::timeout(limit, body)
+                    .await
+                    .map_err(|_| too_slow(limit))?,
+                None => body.await,
+            };
+            let bytes = arrived.map_err(|e| {
                 if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
                     reject(
                         StatusCode::PAYLOAD_TOO_LARGE,

@@ -5,14 +5,18 @@ mod auth;
 mod dto;
 mod error;
 mod json_body;
+pub mod limits;
 mod lists;
 pub mod middleware;
 mod routes;
+
+use std::sync::Arc;
 
 use actix_web::web;
 use trachios_domain::services::{AccountService, OrderService, SessionService, UserAdminService};
 
 pub use error::{json_error, ApiError};
+use limits::{BodyTimeout, RateLimits, TrustedProxies};
 pub use lists::CursorKey;
 
 /// Request bodies above this many bytes are refused with 413.
@@ -27,6 +31,9 @@ pub struct ApiState {
     pub orders: OrderService,
     /// Signs list cursors; every process sharing a deployment must use the same key.
     pub cursors: CursorKey,
+    pub rate_limits: Arc<RateLimits>,
+    pub trusted_proxies: TrustedProxies,
+    pub body_timeout: BodyTimeout,
 }
 
 /// Registers every route, the JSON and path error contract, and the shared state.
@@ -37,6 +44,9 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::Data::new(state.sessions))
             .app_data(web::Data::new(state.user_admin))
             .app_data(web::Data::new(state.cursors))
+            .app_data(web::Data::from(state.rate_limits))
+            .app_data(web::Data::new(state.trusted_proxies))
+            .app_data(state.body_timeout)
             .app_data(web::PayloadConfig::new(BODY_LIMIT_BYTES))
             .app_data(error::path_config())
             .route("/health", web::get().to(routes::health::health))

@@ -10,10 +10,13 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use trachios_auth::{Argon2Hasher, JwtTokenService};
+use trachios_auth::{Argon2Hasher, HashLimits, JwtTokenService};
 use trachios_domain::ports::{Clock, OrderCache, SystemClock, TokenService, UserRepository};
 use trachios_domain::services::{
     AccountService, LifecycleService, NoCache, OrderService, SessionService, UserAdminService,
+};
+use trachios_http::limits::{
+    BodyTimeout, RateLimits, RatesPerMinute, TrustedProxies, FORGET_IDLE_EVERY,
 };
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
 use trachios_http::{ApiState, CursorKey};
@@ -38,6 +41,7 @@ pub struct Application {
     server: Server,
     pool: PgPool,
     lifecycle: LifecycleService,
+    rate_limits: Arc<RateLimits>,
     settings: Settings,
 }
 
@@ -82,7 +86,9 @@ impl Application {
         let user_admin = UserAdminService::new(users.clone(), clock.clone());
         let accounts = AccountService::new(
             users,
-            Arc::new(Argon2Hasher::new().context("setting up password hashing")?),
+            Arc::new(
+                Argon2Hasher::new(hash_limits(&settings)).context("setting up password hashing")?,
+            ),
             tokens.clone(),
             clock.clone(),
         );
@@ -98,12 +104,20 @@ impl Application {
                 .context("seeding the admin account")?;
         }
 
+        let rate_limits = Arc::new(RateLimits::new(RatesPerMinute {
+            login: settings.limits.login_rate_per_minute,
+            auth: settings.limits.auth_rate_per_minute,
+            orders: settings.limits.order_rate_per_minute,
+        }));
         let state = ApiState {
             accounts,
             sessions,
             user_admin,
             orders: order_service,
             cursors: CursorKey::derive(settings.auth.jwt_secret.expose_secret().as_bytes()),
+            rate_limits: rate_limits.clone(),
+            trusted_proxies: TrustedProxies::new(settings.trusted_proxies()?),
+            body_timeout: BodyTimeout(settings.request_body_timeout()),
         };
         let (host, port) = (settings.server.host.as_str(), settings.server.port);
         let listener =
@@ -125,6 +139,7 @@ impl Application {
             server,
             pool,
             lifecycle,
+            rate_limits,
             settings,
         })
     }
@@ -142,8 +157,10 @@ impl Application {
             server,
             pool,
             lifecycle,
+            rate_limits,
             settings,
         } = self;
+        let housekeeping = tokio::spawn(forget_idle_clients(rate_limits));
         let handle: ServerHandle = server.handle();
         let (stop_worker, worker_stop) = watch::channel(false);
         let interval = lifecycle::poll_interval(settings.order_step());
@@ -166,9 +183,30 @@ impl Application {
             Ok(Err(err)) => tracing::error!(error = %err, "HTTP server failed"),
             Err(err) => tracing::error!(error = %err, "HTTP server task panicked"),
         }
+        housekeeping.abort();
         pool.close();
         tracing::info!("shutdown complete");
         Ok(())
+    }
+}
+
+/// `HASH_CONCURRENCY` and `HASH_QUEUE`, `0` being no limit.
+fn hash_limits(settings: &Settings) -> HashLimits {
+    let limit = |n: usize| (n > 0).then_some(n);
+    HashLimits {
+        concurrency: limit(settings.limits.hash_concurrency),
+        queue: limit(settings.limits.hash_queue),
+    }
+}
+
+/// Rate-limit state of clients that came back to their full allowance is dropped now and
+/// then, so that it does not accumulate over the life of the process.
+async fn forget_idle_clients(limits: Arc<RateLimits>) {
+    let mut every = tokio::time::interval(FORGET_IDLE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        limits.forget_idle();
     }
 }
 

@@ -6,13 +6,18 @@ use trachios_domain::{Email, Name, Password, Role, UserChange, UserId};
 use crate::auth::{Authenticated, AuthenticatedSession};
 use crate::dto::{LoginRequest, LoginResponse, RegisterRequest, UpdateUserRequest, UserResponse};
 use crate::json_body::JsonBody;
+use crate::limits::{RateLimits, TrustedProxies};
 use crate::lists::{CursorKey, ListKind, ListRequest};
 use crate::ApiError;
 
 pub(crate) async fn register(
     accounts: web::Data<AccountService>,
+    limits: web::Data<RateLimits>,
+    proxies: web::Data<TrustedProxies>,
+    req: HttpRequest,
     JsonBody(body): JsonBody<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    limits.check_register(proxies.client_ip(&req))?;
     let name = Name::parse(&body.name)?;
     let email = Email::parse(&body.email)?;
     let password = Password::parse(&body.password)?;
@@ -22,8 +27,12 @@ pub(crate) async fn register(
 
 pub(crate) async fn login(
     accounts: web::Data<AccountService>,
+    limits: web::Data<RateLimits>,
+    proxies: web::Data<TrustedProxies>,
+    req: HttpRequest,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    limits.check_login(proxies.client_ip(&req), &body.email)?;
     let password = Password::for_login(&body.password);
     let outcome = accounts.login(&body.email, &password).await?;
     // A token must not be kept by a shared cache or the browser's history.

@@ -5,14 +5,17 @@ use trachios_domain::{ItemDescription, OrderId, OrderStatus};
 use crate::auth::Authenticated;
 use crate::dto::{CreateOrderRequest, OrderResponse, SetStatusRequest};
 use crate::json_body::JsonBody;
+use crate::limits::RateLimits;
 use crate::lists::{CursorKey, ListKind, ListRequest};
 use crate::ApiError;
 
 pub(crate) async fn create(
     orders: web::Data<OrderService>,
+    limits: web::Data<RateLimits>,
     Authenticated(caller): Authenticated,
     JsonBody(body): JsonBody<CreateOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    limits.check_order(caller.user_id)?;
     let item = ItemDescription::parse(&body.item_description)?;
     let order = orders.create(caller, item).await?;
     Ok(HttpResponse::Created().json(OrderResponse::from(order)))

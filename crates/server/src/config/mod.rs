@@ -12,8 +12,8 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 pub use sections::{
-    AppSettings, AuthSettings, CacheConfig, DatabaseSettings, LifecycleSettings, LogFormat,
-    Profile, ServerSettings,
+    AppSettings, AuthSettings, CacheConfig, DatabaseSettings, LifecycleSettings, LimitSettings,
+    LogFormat, Profile, ServerSettings,
 };
 pub use sources::ENVIRONMENT;
 
@@ -35,6 +35,7 @@ pub struct Settings {
     pub cache: CacheConfig,
     pub auth: AuthSettings,
     pub lifecycle: LifecycleSettings,
+    pub limits: LimitSettings,
 }
 
 /// A configuration the service refuses to start with; the message names the variable.
@@ -116,9 +117,44 @@ impl Settings {
                 "ADMIN_EMAIL and ADMIN_PASSWORD must be set together",
             ));
         }
+        let body_timeout = self.limits.request_body_timeout_seconds;
+        if !(body_timeout.is_finite() && (0.0..=3600.0).contains(&body_timeout)) {
+            return Err(invalid(
+                "REQUEST_BODY_TIMEOUT_SECONDS",
+                "must be a number of seconds from 0 (off) to 3600",
+            ));
+        }
+        self.trusted_proxies()?;
         self.database_url()?;
         self.redis_url()?;
         Ok(self)
+    }
+
+    /// `TRUSTED_PROXIES` as networks; a single address is a network of one.
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.limits
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "TRUSTED_PROXIES",
+                            format!("{entry:?} is neither an IP address nor a CIDR network"),
+                        )
+                    })
+            })
+            .collect()
+    }
+
+    /// `REQUEST_BODY_TIMEOUT_SECONDS` as a duration; `None` when turned off.
+    pub fn request_body_timeout(&self) -> Option<std::time::Duration> {
+        let seconds = self.limits.request_body_timeout_seconds;
+        (seconds > 0.0).then(|| std::time::Duration::from_secs_f64(seconds))
     }
 
     /// `DATABASE_URL`, or one built from the split `POSTGRES_*` variables.

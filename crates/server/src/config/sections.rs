@@ -147,6 +147,31 @@ section! {
     }
 }
 
+section! {
+    /// What one client may cost the service; `0` turns a limit off. Limits are kept per
+    /// process (see the README).
+    LimitSettings {
+        /// `POST /login` attempts per client IP and email.
+        login_rate_per_minute: u32 = 10, env "LOGIN_RATE_PER_MINUTE";
+        /// `POST /login` and `POST /register` per client IP.
+        auth_rate_per_minute: u32 = 60, env "AUTH_RATE_PER_MINUTE";
+        /// `POST /orders` per user.
+        order_rate_per_minute: u32 = 60, env "ORDER_RATE_PER_MINUTE";
+        /// Password hashes computed at once (each holds 19 MiB).
+        hash_concurrency: usize = available_cores(), env "HASH_CONCURRENCY";
+        /// Requests allowed to wait for a hash; one more answers 503.
+        hash_queue: usize = 256, env "HASH_QUEUE";
+        /// A request body must arrive within this many seconds, else 408.
+        request_body_timeout_seconds: f64 = 10.0, env "REQUEST_BODY_TIMEOUT_SECONDS";
+        /// Proxies whose `X-Forwarded-For` is believed: addresses or CIDRs, comma-separated.
+        trusted_proxies: String = String::new(), env "TRUSTED_PROXIES";
+    }
+}
+
+fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// `REDIS_PASSWORD=` in a `.env` means "not set", as it did for the Go service.
 fn empty_as_none<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where

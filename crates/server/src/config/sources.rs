@@ -10,19 +10,20 @@ use figment::Figment;
 
 use super::{
     AppSettings, AuthSettings, CacheConfig, ConfigError, DatabaseSettings, LifecycleSettings,
-    Profile, ServerSettings, Settings,
+    LimitSettings, Profile, ServerSettings, Settings,
 };
 
 /// Every environment variable the service reads, as `(VARIABLE, section, field)`.
 pub static ENVIRONMENT: std::sync::LazyLock<Vec<(&'static str, &'static str, &'static str)>> =
     std::sync::LazyLock::new(|| {
-        let sections: [(&str, &[(&str, &str)]); 6] = [
+        let sections: [(&str, &[(&str, &str)]); 7] = [
             ("app", AppSettings::ENV),
             ("server", ServerSettings::ENV),
             ("database", DatabaseSettings::ENV),
             ("cache", CacheConfig::ENV),
             ("auth", AuthSettings::ENV),
             ("lifecycle", LifecycleSettings::ENV),
+            ("limits", LimitSettings::ENV),
         ];
         sections
             .into_iter()

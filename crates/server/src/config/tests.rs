@@ -225,7 +225,9 @@ fn sample(variable: &str) -> &'static str {
         "DATABASE_URL" => "postgres://u@h/d",
         "REDIS_URL" => "redis://h/",
         "ADMIN_EMAIL" => "a@x.io",
+        "TRUSTED_PROXIES" => "10.0.0.0/8, 192.0.2.1",
         v if v.ends_with("_PORT") => "4242",
+        v if v.ends_with("_PER_MINUTE") || v.starts_with("HASH_") => "7",
         v if v.ends_with("_SECONDS") || v.ends_with("_MS") || v.ends_with("_SIZE") => "7",
         _ => "a-sample-value-of-more-than-32-bytes",
     }
@@ -270,4 +272,21 @@ fn every_setting_is_documented_in_the_readme() {
             "{variable} is read but not in the README's configuration table"
         );
     }
+}
+
+#[test]
+fn trusted_proxies_are_addresses_or_networks_and_anything_else_is_refused_by_name() {
+    let mut settings = Settings::default();
+    settings.auth.jwt_secret = SecretString::from("a-secret-of-at-least-thirty-two-bytes");
+    settings.limits.trusted_proxies = " 10.0.0.0/8, 192.0.2.1 ,::1".into();
+    let networks = settings
+        .clone()
+        .validated()
+        .unwrap()
+        .trusted_proxies()
+        .unwrap();
+    assert_eq!(networks.len(), 3);
+    settings.limits.trusted_proxies = "10.0.0.0/8, proxy.local".into();
+    let err = settings.validated().unwrap_err().to_string();
+    assert!(err.starts_with("TRUSTED_PROXIES"), "{err}");
 }

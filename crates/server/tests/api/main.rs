@@ -9,6 +9,7 @@ mod contract;
 mod helpers;
 mod inputs;
 mod lifecycle;
+mod limits;
 mod lists;
 mod orders;
 mod outages;

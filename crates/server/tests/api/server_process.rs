@@ -49,6 +49,10 @@ impl ServerProcess {
             .env("JWT_SECRET", JWT_SECRET)
             .env("ORDER_STEP_SECONDS", step_seconds)
             .env("CACHE_ENABLED", "false")
+            // As in the in-process servers: the limits have tests of their own.
+            .env("LOGIN_RATE_PER_MINUTE", "0")
+            .env("AUTH_RATE_PER_MINUTE", "0")
+            .env("ORDER_RATE_PER_MINUTE", "0")
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info,actix_server=warn")
             .stdout(Stdio::piped())

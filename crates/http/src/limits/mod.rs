@@ -1,0 +1,13 @@
+//! What one client may cost the service: request rates, and how long a body may take.
+
+mod client_ip;
+mod rates;
+
+use std::time::Duration;
+
+pub use client_ip::TrustedProxies;
+pub use rates::{RateLimits, RatesPerMinute, FORGET_IDLE_EVERY};
+
+/// A request body must arrive within this; `None` waits as long as the client takes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BodyTimeout(pub Option<Duration>);
