@@ -17,12 +17,16 @@ pub use sections::{
 };
 pub use sources::ENVIRONMENT;
 
-/// Sample values shipped in `.env.example` and the dev/test profiles; prod refuses them.
+/// Sample values shipped in `.env.example` and the dev/test profiles (and the Go service's
+/// well-known defaults); prod refuses them, naming the key.
 pub const SAMPLE_SECRETS: &[(&str, &str)] = &[
     ("ADMIN_PASSWORD", "change-me-admin-password"),
     ("JWT_SECRET", "replace-with-at-least-32-random-bytes"),
     ("JWT_SECRET", "dev-only-secret-change-me-dev-only-secret"),
     ("JWT_SECRET", "test-only-secret-test-only-secret-xx"),
+    ("POSTGRES_PASSWORD", "change-me-postgres-password"),
+    ("POSTGRES_PASSWORD", "postgres"),
+    ("REDIS_PASSWORD", "change-me-redis-password"),
 ];
 
 /// Every setting. Its `Debug` shows no secret (they are `SecretString`s).
@@ -84,6 +88,17 @@ impl Settings {
                 (
                     "ADMIN_PASSWORD",
                     self.auth.admin_password.as_ref().map(|p| p.expose_secret()),
+                ),
+                (
+                    "POSTGRES_PASSWORD",
+                    self.database.password.as_ref().map(|p| p.expose_secret()),
+                ),
+                (
+                    "REDIS_PASSWORD",
+                    self.cache
+                        .redis_password
+                        .as_ref()
+                        .map(|p| p.expose_secret()),
                 ),
             ];
             for (key, value) in secrets {

@@ -46,12 +46,40 @@ fn prod_refuses_every_sample_secret_and_names_its_key() {
                 s.auth.admin_email = Some("admin@x.io".into());
                 s.auth.admin_password = Some(SecretString::from(*sample));
             }
+            "POSTGRES_PASSWORD" => s.database.password = Some(SecretString::from(*sample)),
+            "REDIS_PASSWORD" => s.cache.redis_password = Some(SecretString::from(*sample)),
             other => panic!("no test for sample {other}"),
         }
         let refused = refusal(s);
         assert!(
             refused.starts_with(&format!("{key}:")),
             "{key}={sample}: {refused:?}"
+        );
+    }
+}
+
+#[test]
+fn the_env_example_is_refused_by_the_prod_profile_until_its_samples_are_replaced() {
+    let example = std::fs::read_to_string("../../.env.example").expect(".env.example");
+    assert!(
+        !example
+            .lines()
+            .any(|l| l.trim_start().starts_with("APP_ENV=")),
+        ".env.example must not override the profile: Compose runs prod"
+    );
+    let mut refused_keys = Vec::new();
+    for line in example.lines().filter(|l| !l.starts_with('#')) {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if SAMPLE_SECRETS.contains(&(key, value)) {
+            refused_keys.push(key);
+        }
+    }
+    for key in ["JWT_SECRET", "ADMIN_PASSWORD", "POSTGRES_PASSWORD"] {
+        assert!(
+            refused_keys.contains(&key),
+            "{key} in .env.example is not a refused sample"
         );
     }
 }

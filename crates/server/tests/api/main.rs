@@ -6,6 +6,7 @@ mod accounts;
 mod authorization;
 mod cache;
 mod contract;
+mod deployment;
 mod helpers;
 mod inputs;
 mod lifecycle;

@@ -1,0 +1,132 @@
+//! The deployment files: Compose always runs prod with a Redis password, the image ships
+//! no sample profile, and the service works through the unprivileged role that the
+//! PostgreSQL init script creates — run here against the real server.
+
+use std::process::Stdio;
+
+use reqwest::StatusCode;
+use tokio::process::Command;
+use trachios_test_support::base_database_url;
+
+use crate::helpers::*;
+
+fn repository_file(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn compose_always_runs_prod_with_an_unprivileged_database_role_and_a_redis_password() {
+    let compose = repository_file("docker/docker-compose.yml");
+    assert!(
+        compose.contains("      APP_ENV: prod\n"),
+        "the profile is fixed, not taken from .env"
+    );
+    assert!(!compose.contains("${APP_ENV"), "no profile override");
+    assert!(
+        compose.contains("      POSTGRES_USER: trachios\n"),
+        "the service's own role"
+    );
+    assert!(compose.contains("init-app-role.sh:/docker-entrypoint-initdb.d/"));
+    assert!(
+        compose.contains("- --requirepass\n      - ${REDIS_PASSWORD:?"),
+        "Redis demands a password"
+    );
+    assert!(
+        compose.contains("    user: redis\n"),
+        "Redis runs as its own user"
+    );
+    let dockerfile = repository_file("docker/Dockerfile");
+    assert!(dockerfile.contains("COPY config/default.toml config/prod.toml /app/config/"));
+    assert!(
+        !dockerfile.contains("COPY config /app/config"),
+        "no dev/test profile in the image"
+    );
+}
+
+/// An empty database and a role name of this test's own, dropped at the end.
+struct Scratch {
+    admin_url: String,
+    database: String,
+    role: String,
+}
+
+impl Scratch {
+    async fn drop_all(&self) {
+        trachios_postgres::drop_database(&self.admin_url, &self.database)
+            .await
+            .expect("drop the scratch database");
+        psql(
+            &self.admin_url,
+            &format!("DROP ROLE IF EXISTS \"{}\"", self.role),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn the_service_migrates_and_serves_through_the_role_the_init_script_creates() {
+    let admin_url = trachios_postgres::with_database(&base_database_url(), "postgres");
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let scratch = Scratch {
+        admin_url: admin_url.clone(),
+        database: format!(
+            "trachios_test_{}_deploy_{}",
+            std::process::id(),
+            &unique[..12]
+        ),
+        role: format!("trachios_app_{}", &unique[..12]),
+    };
+    trachios_postgres::create_database_if_missing(&admin_url, &scratch.database)
+        .await
+        .expect("create the scratch database");
+
+    let server = url::Url::parse(&base_database_url()).expect("a database URL");
+    let status = Command::new("sh")
+        .arg(format!(
+            "{}/../../docker/postgres/init-app-role.sh",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .env("PGHOST", server.host_str().unwrap_or("127.0.0.1"))
+        .env("PGPORT", server.port().unwrap_or(5432).to_string())
+        .env("POSTGRES_USER", server.username())
+        .env("POSTGRES_DB", &scratch.database)
+        .env("TRACHIOS_DB_USER", &scratch.role)
+        .env("TRACHIOS_DB_PASSWORD", "an-app-password-for-the-test")
+        .stdout(Stdio::null())
+        .status()
+        .await
+        .expect("sh runs the init script");
+    assert!(status.success(), "the init script succeeded");
+
+    let privileges = psql(
+        &admin_url,
+        &format!(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = '{}'",
+            scratch.role
+        ),
+    )
+    .await;
+    assert_eq!(
+        privileges.trim(),
+        "f|f|f",
+        "the service's role has no special rights"
+    );
+
+    let mut app_url = server.clone();
+    app_url.set_username(&scratch.role).expect("a username");
+    app_url
+        .set_password(Some("an-app-password-for-the-test"))
+        .expect("a password");
+    app_url.set_path(&scratch.database);
+    // The service applies its own migrations at start-up, as the unprivileged role.
+    let app = spawn_with(settings(app_url.as_str(), 3600.0)).await;
+    let (token, _) = app.customer("jo@x.io").await;
+    let order = app.create_order(&token, "Desk").await;
+    assert_eq!(
+        app.order(&token, order["id"].as_i64().unwrap()).await.0,
+        StatusCode::OK
+    );
+    drop(app);
+    scratch.drop_all().await;
+}
