@@ -18,7 +18,7 @@ cargo xtask <command>
   migrate status        list migrations and whether each is applied
   seed                  create the admin from ADMIN_EMAIL / ADMIN_PASSWORD
   seed --demo N         ... plus N demo customers with three orders each
-  bench [lifecycle|cache]  run the benchmarks and print their figures
+  bench [lifecycle|cache|field]  run the benchmarks and print their figures
 ";
 
 fn main() -> anyhow::Result<()> {

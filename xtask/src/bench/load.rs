@@ -8,9 +8,38 @@ use anyhow::Context;
 
 use super::{percentile, ORDERS};
 
+/// What the load asks for: one path again and again, or every order of the cache
+/// benchmark in turn (so that each read is a different order).
+#[derive(Debug, Clone)]
+pub(super) enum Target {
+    /// A path under `/api/v1`, with its query.
+    Path(String),
+    EveryOrder,
+}
+
+impl Target {
+    fn path(&self, n: i64) -> String {
+        match self {
+            Target::Path(path) => format!("/api/v1{path}"),
+            Target::EveryOrder => format!("/api/v1/orders/{}", n % ORDERS + 1),
+        }
+    }
+
+    fn wrk_script(&self) -> String {
+        match self {
+            Target::Path(path) => {
+                format!("request = function() return wrk.format(nil, \"/api/v1{path}\") end\n")
+            }
+            Target::EveryOrder => format!(
+                "local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(nil, \"/api/v1/orders/\" .. (n % {ORDERS} + 1))\nend\n"
+            ),
+        }
+    }
+}
+
 /// Load from wrk when it is installed (it leaves more of the two cores to the server),
-/// else from the built-in client.
-pub(super) async fn load(base: &str, token: &str, distinct_orders: bool) -> anyhow::Result<String> {
+/// else from the built-in client. `base` ends in `/api/v1`.
+pub(super) async fn load(base: &str, token: &str, target: Target) -> anyhow::Result<String> {
     if Command::new("wrk")
         .arg("--version")
         .stdout(Stdio::null())
@@ -18,19 +47,14 @@ pub(super) async fn load(base: &str, token: &str, distinct_orders: bool) -> anyh
         .status()
         .is_ok()
     {
-        return wrk(base, token, distinct_orders);
+        return wrk(base, token, &target);
     }
-    builtin_load(base, token, distinct_orders).await
+    builtin_load(base, token, target).await
 }
 
-fn wrk(base: &str, token: &str, distinct_orders: bool) -> anyhow::Result<String> {
-    let script = std::env::temp_dir().join("trachios-bench.lua");
-    let body = if distinct_orders {
-        format!("local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format(nil, \"/api/v1/orders/\" .. (n % {ORDERS} + 1))\nend\n")
-    } else {
-        "request = function() return wrk.format(nil, \"/api/v1/orders/1\") end\n".to_owned()
-    };
-    std::fs::write(&script, body)?;
+fn wrk(base: &str, token: &str, target: &Target) -> anyhow::Result<String> {
+    let script = std::env::temp_dir().join(format!("trachios-bench-{}.lua", std::process::id()));
+    std::fs::write(&script, target.wrk_script())?;
     let out = Command::new("wrk")
         .args([
             "-t1",
@@ -66,33 +90,31 @@ fn wrk(base: &str, token: &str, distinct_orders: bool) -> anyhow::Result<String>
 }
 
 /// Closed-loop load: 50 clients, each sending its next request when the last answered.
-async fn builtin_load(base: &str, token: &str, distinct_orders: bool) -> anyhow::Result<String> {
+async fn builtin_load(base: &str, token: &str, target: Target) -> anyhow::Result<String> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
-    let next_id = Arc::new(std::sync::atomic::AtomicI64::new(1));
+    let origin = base.trim_end_matches("/api/v1").to_owned();
+    let next = Arc::new(std::sync::atomic::AtomicI64::new(0));
     let duration = Duration::from_secs(8);
     let started = Instant::now();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
-            let (client, base, token, next_id) = (
+            let (client, origin, token, next, target) = (
                 client.clone(),
-                base.to_owned(),
+                origin.clone(),
                 token.to_owned(),
-                next_id.clone(),
+                next.clone(),
+                target.clone(),
             );
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0u64;
                 while started.elapsed() < duration {
-                    let id = if distinct_orders {
-                        next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % ORDERS + 1
-                    } else {
-                        1
-                    };
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let t0 = Instant::now();
                     match client
-                        .get(format!("{base}/orders/{id}"))
+                        .get(format!("{origin}{}", target.path(n)))
                         .bearer_auth(&token)
                         .send()
                         .await

@@ -1,7 +1,8 @@
-//! `cargo xtask bench [lifecycle|cache]`: benchmarks that print figures. They build and
+//! `cargo xtask bench [lifecycle|cache|field]`: benchmarks that print figures. They build and
 //! start the release server, and use a scratch database `trachios_bench`.
 
 mod cache;
+mod field;
 mod lifecycle;
 mod load;
 
@@ -32,11 +33,13 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
     match which {
         None => {
             runtime.block_on(lifecycle::run())?;
-            runtime.block_on(cache::run())
+            runtime.block_on(cache::run())?;
+            runtime.block_on(field::run())
         }
         Some("lifecycle") => runtime.block_on(lifecycle::run()),
         Some("cache") => runtime.block_on(cache::run()),
-        Some(other) => bail!("unknown benchmark {other:?}: lifecycle or cache"),
+        Some("field") => runtime.block_on(field::run()),
+        Some(other) => bail!("unknown benchmark {other:?}: lifecycle, cache or field"),
     }
 }
 
@@ -102,4 +105,36 @@ async fn count(url: &str, query: &str) -> anyhow::Result<i64> {
         .trim()
         .parse()
         .unwrap_or(-1))
+}
+
+/// Registers (once) and logs in an admin of the scratch database.
+pub(super) async fn admin_token(base: &str) -> anyhow::Result<String> {
+    let client = reqwest::Client::new();
+    let email = "bench-admin@x.io";
+    // The bench customer's orders are read as an admin, who may read every order.
+    let registered = client
+        .post(format!("{base}/register"))
+        .json(&serde_json::json!({"name": "Bench", "email": email, "password": "bench-password"}))
+        .send()
+        .await?
+        .status();
+    // 409: the scratch database already has the admin from an earlier scenario.
+    if !(registered.is_success() || registered == reqwest::StatusCode::CONFLICT) {
+        anyhow::bail!("registering the bench admin answered {registered}");
+    }
+    // Promote through the database: there is deliberately no API for it.
+    let url = trachios_postgres::with_database(&server_url(), BENCH_DB);
+    sql(
+        &url,
+        &format!("UPDATE users SET role = 'admin' WHERE email = '{email}'"),
+    )
+    .await?;
+    let login: serde_json::Value = client
+        .post(format!("{base}/login"))
+        .json(&serde_json::json!({"email": email, "password": "bench-password"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(login["token"].as_str().context("login failed")?.to_owned())
 }

@@ -60,7 +60,10 @@ fn prod_refuses_every_sample_secret_and_names_its_key() {
 
 #[test]
 fn the_env_example_is_refused_by_the_prod_profile_until_its_samples_are_replaced() {
-    let example = std::fs::read_to_string("../../.env.example").expect(".env.example");
+    // Absolute: figment's jails change the working directory of concurrent tests.
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.example"))
+            .expect(".env.example");
     assert!(
         !example
             .lines()
