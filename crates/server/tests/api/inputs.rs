@@ -79,6 +79,16 @@ async fn nul_and_broken_text_in_bodies_are_400s_naming_the_field_and_write_nothi
         )
         .await;
     assert_refused_naming(res, "status", "status with NUL").await;
+    let (_, jo) = app.call(Method::GET, "/user", Some(&token), None).await;
+    let res = app
+        .request(
+            Method::PATCH,
+            &format!("/users/{}", jo["id"]),
+            Some(&admin),
+            Some(json!({"role": "admin\u{0}"})),
+        )
+        .await;
+    assert_refused_naming(res, "role", "role with NUL").await;
 
     // Bytes that are not UTF-8, and a lone surrogate, inside a string.
     let res = post_raw(
