@@ -42,7 +42,7 @@ impl TestApp {
 
     /// Every item of a list, following `next` links from `path`; also returns how many
     /// pages it took.
-    async fn every_page(&self, path: &str, token: &str) -> (Vec<i64>, usize) {
+    pub(crate) async fn every_page(&self, path: &str, token: &str) -> (Vec<i64>, usize) {
         let mut res = self.request(Method::GET, path, Some(token), None).await;
         let (mut all, mut pages) = (Vec::new(), 0);
         loop {
