@@ -30,6 +30,12 @@ impl PageSize {
     pub fn get(self) -> usize {
         self.0
     }
+
+    /// How many rows a store fetches for a page of this size: one more, which tells
+    /// whether another page follows without a second query to count.
+    pub fn fetch_limit(self) -> usize {
+        self.0 + 1
+    }
 }
 
 impl Default for PageSize {
@@ -54,18 +60,13 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    /// Stores fetch one item more than a page holds; this turns that into the page and
-    /// tells whether another one follows, without a second query to count.
+    /// Turns what a store fetched (`PageSize::fetch_limit` rows at most) into the page and
+    /// where the next one starts.
     pub fn from_overfetch(mut items: Vec<T>, size: PageSize, id_of: impl Fn(&T) -> i64) -> Self {
         let more = items.len() > size.get();
         items.truncate(size.get());
         let next_before = if more { items.last().map(id_of) } else { None };
         Self { items, next_before }
-    }
-
-    /// How many rows a store fetches for a page of `size`.
-    pub fn fetch_limit(size: PageSize) -> usize {
-        size.get() + 1
     }
 }
 

@@ -98,7 +98,7 @@ impl OrderService {
     ) -> Result<Page<Order>, DomainError> {
         let rows = self
             .orders
-            .list(&filter, page.before, Page::<Order>::fetch_limit(page.size))
+            .list(&filter, page.before, page.size.fetch_limit())
             .await?;
         Ok(Page::from_overfetch(rows, page.size, |o| o.id.get()))
     }

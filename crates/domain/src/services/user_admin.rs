@@ -31,7 +31,7 @@ impl UserAdminService {
         caller.ensure_admin()?;
         let rows = self
             .users
-            .list(&filter, page.before, Page::<User>::fetch_limit(page.size))
+            .list(&filter, page.before, page.size.fetch_limit())
             .await?;
         Ok(Page::from_overfetch(rows, page.size, |u| u.id.get()))
     }

@@ -2,10 +2,30 @@
 //! in which case `X-Forwarded-For` says — read from the right, past every trusted proxy,
 //! because only the entries our own proxies appended can be believed.
 
+use std::future::{ready, Ready};
 use std::net::IpAddr;
 
-use actix_web::HttpRequest;
+use actix_web::{web, FromRequest, HttpRequest};
 use ipnet::IpNet;
+
+/// The address a request comes from, as `TrustedProxies` decides it; `None` only when the
+/// request has no peer (in-process tests).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientIp(pub Option<IpAddr>);
+
+impl FromRequest for ClientIp {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let ip = match req.app_data::<web::Data<TrustedProxies>>() {
+            Some(proxies) => proxies.client_ip(req),
+            // No proxies configured: the peer is the client.
+            None => req.peer_addr().map(|peer| canonical(peer.ip())),
+        };
+        ready(Ok(ClientIp(ip)))
+    }
+}
 
 /// The proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`).
 #[derive(Debug, Clone, Default)]
@@ -22,7 +42,7 @@ impl TrustedProxies {
     }
 
     /// The client's address; `None` only when the request has no peer (in-process tests).
-    pub(crate) fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
+    fn client_ip(&self, req: &HttpRequest) -> Option<IpAddr> {
         let peer = canonical(req.peer_addr()?.ip());
         if !self.trusts(peer) {
             return Some(peer);

@@ -5,6 +5,7 @@ mod rates;
 
 use std::time::Duration;
 
+pub(crate) use client_ip::ClientIp;
 pub use client_ip::TrustedProxies;
 pub use rates::{RateLimits, RatesPerMinute, FORGET_IDLE_EVERY};
 

@@ -6,18 +6,17 @@ use trachios_domain::{Email, Name, Password, Role, UserChange, UserId};
 use crate::auth::{Authenticated, AuthenticatedSession};
 use crate::dto::{LoginRequest, LoginResponse, RegisterRequest, UpdateUserRequest, UserResponse};
 use crate::json_body::JsonBody;
-use crate::limits::{RateLimits, TrustedProxies};
+use crate::limits::{ClientIp, RateLimits};
 use crate::lists::{CursorKey, ListKind, ListRequest};
 use crate::ApiError;
 
 pub(crate) async fn register(
     accounts: web::Data<AccountService>,
     limits: web::Data<RateLimits>,
-    proxies: web::Data<TrustedProxies>,
-    req: HttpRequest,
+    ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    limits.check_register(proxies.client_ip(&req))?;
+    limits.check_register(ip)?;
     let name = Name::parse(&body.name)?;
     let email = Email::parse(&body.email)?;
     let password = Password::parse(&body.password)?;
@@ -28,11 +27,10 @@ pub(crate) async fn register(
 pub(crate) async fn login(
     accounts: web::Data<AccountService>,
     limits: web::Data<RateLimits>,
-    proxies: web::Data<TrustedProxies>,
-    req: HttpRequest,
+    ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    limits.check_login(proxies.client_ip(&req), &body.email)?;
+    limits.check_login(ip, &body.email)?;
     let password = Password::for_login(&body.password);
     let outcome = accounts.login(&body.email, &password).await?;
     // A token must not be kept by a shared cache or the browser's history.
