@@ -23,6 +23,9 @@ pub enum DomainError {
     /// A change kept losing its compare-and-set to concurrent changes.
     #[error("the order is changing too fast; try again")]
     Contended,
+    /// An idempotency key came back with a request other than the one it was first used for.
+    #[error("Idempotency-Key was already used for a different request")]
+    KeyReused,
     #[error("cannot change order status from {from} to {to}")]
     InvalidTransition { from: OrderStatus, to: OrderStatus },
     /// The client has used up a limit; the request had no effect.

@@ -2,6 +2,9 @@
 //! adapters implement and the use-case services written against them.
 
 pub mod error;
+pub mod feed;
+pub mod history;
+pub mod idempotency;
 pub mod ids;
 pub mod input;
 pub mod listing;
@@ -11,6 +14,11 @@ pub mod services;
 pub mod user;
 
 pub use error::{error_chain, retry_after_seconds, BoxError, DomainError};
+pub use feed::{FeedEvent, FeedScope};
+pub use history::OrderEvent;
+pub use idempotency::{
+    Creation, IdempotencyKey, KeyClaim, KeyedInsert, RequestFingerprint, IDEMPOTENCY_KEY_LIFETIME,
+};
 pub use ids::{OrderId, UserId};
 pub use input::{Email, ItemDescription, Name, Password};
 pub use listing::{OrderFilter, Page, PageRequest, PageSize, UserFilter};

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccountStatus, DomainError, DueSteps, Email, NewOrder, NewUser, Order, OrderFilter, OrderId,
-    Password, PasswordHash, StatusChange, TokenClaims, TokenId, User, UserChange, UserCredentials,
-    UserFilter, UserId,
+    AccountStatus, DomainError, DueSteps, Email, FeedEvent, FeedScope, KeyClaim, KeyedInsert,
+    NewOrder, NewUser, Order, OrderEvent, OrderFilter, OrderId, Password, PasswordHash,
+    StatusChange, TokenClaims, TokenId, User, UserChange, UserCredentials, UserFilter, UserId,
 };
 
 /// Stored accounts.
@@ -56,6 +56,44 @@ pub trait OrderRepository: Send + Sync {
     /// Moves up to `limit` orders due at `due.now` one step on, as `due.steps` says, each
     /// exactly once across every process sharing the store, and returns them as they are now.
     async fn advance_due(&self, due: &DueSteps, limit: i64) -> Result<Vec<Order>, DomainError>;
+    /// Every recorded change of the order, oldest first (empty for an unknown order).
+    async fn history(&self, id: OrderId) -> Result<Vec<OrderEvent>, DomainError>;
+    /// Stores the order under the caller's key in the same transaction, unless the key is
+    /// taken and unexpired; then stores nothing and returns what the key's first request
+    /// asked for and got. Concurrent inserts under one key store at most one order.
+    async fn insert_keyed(
+        &self,
+        order: NewOrder,
+        claim: KeyClaim,
+    ) -> Result<KeyedInsert, DomainError>;
+    /// Forgets up to `limit` keys that expired before `now`; returns how many.
+    async fn purge_expired_keys(&self, now: DateTime<Utc>, limit: i64) -> Result<u64, DomainError>;
+}
+
+/// Changes of the orders in one scope, from the moment of subscribing; dropping it ends
+/// the subscription.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ChangeSubscription: Send {
+    /// The next change, or `Idle` when none came within `idle`. Cancel-safe.
+    async fn next(&mut self, idle: std::time::Duration) -> FeedEvent;
+}
+
+/// Where committed changes of orders, made by any process, can be watched.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait ChangeFeed: Send + Sync {
+    fn subscribe(&self, scope: FeedScope) -> Box<dyn ChangeSubscription>;
+}
+
+/// The sending side of a process's change feed, for the adapter that learns of committed
+/// changes (a database listener, or an embedded store after its commit).
+pub trait ChangePublisher: Send + Sync {
+    /// Whether anyone watches this order now; adapters skip work nobody would see.
+    fn wants(&self, order: OrderId, customer: UserId) -> bool;
+    /// Hands committed changes, in commit order, to their subscribers.
+    fn publish(&self, orders: Vec<Order>);
+    /// Tells every subscriber that changes may have been missed.
+    fn gap(&self);
 }
 
 /// A cache of single orders. Every method may fail; callers treat a failure as a miss.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use trachios_domain::services::LoginOutcome;
-use trachios_domain::{Order, OrderStatus, Role, User};
+use trachios_domain::{Order, OrderEvent, OrderStatus, Role, User};
 
 #[derive(Debug, Deserialize)]
 pub struct RegisterRequest {
@@ -99,6 +99,32 @@ impl From<Order> for OrderResponse {
             status: o.status,
             created_at: o.created_at,
             updated_at: o.updated_at,
+        }
+    }
+}
+
+/// One entry of `GET /orders/{id}/history`.
+#[derive(Debug, Serialize)]
+pub struct OrderEventResponse {
+    pub id: i64,
+    pub order_id: i64,
+    pub from_status: Option<OrderStatus>,
+    pub to_status: OrderStatus,
+    pub actor: &'static str,
+    pub actor_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<OrderEvent> for OrderEventResponse {
+    fn from(e: OrderEvent) -> Self {
+        Self {
+            id: e.id,
+            order_id: e.order_id.get(),
+            from_status: e.from,
+            to_status: e.to,
+            actor: e.actor.as_str(),
+            actor_id: e.actor_id.map(|id| id.get()),
+            created_at: e.at,
         }
     }
 }

@@ -4,6 +4,7 @@
 mod auth;
 mod dto;
 mod error;
+mod events;
 mod json_body;
 pub mod limits;
 mod lists;
@@ -13,10 +14,12 @@ mod routes;
 use std::sync::Arc;
 
 use actix_web::web;
-use trachios_domain::services::{AccountService, OrderService, SessionService, UserAdminService};
+use trachios_domain::services::{
+    AccountService, OrderService, SessionService, TrackingService, UserAdminService,
+};
 
 pub use error::{json_error, ApiError};
-use limits::{BodyTimeout, RateLimits, TrustedProxies};
+use limits::{BodyTimeout, RateLimits, StreamSlots, TrustedProxies};
 pub use lists::CursorKey;
 
 /// Request bodies above this many bytes are refused with 413.
@@ -29,9 +32,11 @@ pub struct ApiState {
     pub sessions: SessionService,
     pub user_admin: UserAdminService,
     pub orders: OrderService,
+    pub tracking: TrackingService,
     /// Signs list cursors; every process sharing a deployment must use the same key.
     pub cursors: CursorKey,
     pub rate_limits: Arc<RateLimits>,
+    pub stream_slots: Arc<StreamSlots>,
     pub trusted_proxies: TrustedProxies,
     pub body_timeout: BodyTimeout,
 }
@@ -41,6 +46,8 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(state.accounts))
             .app_data(web::Data::new(state.orders))
+            .app_data(web::Data::new(state.tracking))
+            .app_data(web::Data::from(state.stream_slots))
             .app_data(web::Data::new(state.sessions))
             .app_data(web::Data::new(state.user_admin))
             .app_data(web::Data::new(state.cursors))

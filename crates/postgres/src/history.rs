@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use trachios_domain::{ActorKind, DomainError, Order, OrderId, OrderStatus, UserId};
+use trachios_domain::{DomainError, Order, OrderEvent, OrderId, OrderStatus, UserId};
 
 use crate::error::corrupt_row;
 use crate::error::QueryFailure;
@@ -9,17 +9,8 @@ use crate::pool::{connection, PgPool};
 use crate::rows::{DbActor, DbStatus, OrderRow};
 use crate::schema::order_events;
 
-/// One recorded status change of an order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderEvent {
-    pub from: Option<OrderStatus>,
-    pub to: OrderStatus,
-    pub actor: ActorKind,
-    pub actor_id: Option<UserId>,
-    pub at: DateTime<Utc>,
-}
-
 type EventRow = (
+    i64,
     Option<DbStatus>,
     DbStatus,
     DbActor,
@@ -34,6 +25,7 @@ pub async fn order_history(pool: &PgPool, id: OrderId) -> Result<Vec<OrderEvent>
         .filter(order_events::order_id.eq(id.get()))
         .order(order_events::id.asc())
         .select((
+            order_events::id,
             order_events::from_status,
             order_events::to_status,
             order_events::actor,
@@ -45,8 +37,10 @@ pub async fn order_history(pool: &PgPool, id: OrderId) -> Result<Vec<OrderEvent>
         .or_failure_on(&mut conn)
         .await?;
     rows.into_iter()
-        .map(|(from, to, actor, actor_id, at)| {
+        .map(|(event_id, from, to, actor, actor_id, at)| {
             Ok(OrderEvent {
+                id: event_id,
+                order_id: id,
                 from: from.map(|s| s.0),
                 to: to.0,
                 actor: actor.0,

@@ -2,13 +2,16 @@ use async_trait::async_trait;
 use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bytea, Nullable, Text, Timestamptz};
+use diesel_async::AsyncConnection;
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::OrderRepository;
 use trachios_domain::{
-    DomainError, DueSteps, NewOrder, Order, OrderFilter, OrderId, StatusChange, UserId,
+    DomainError, DueSteps, KeyClaim, KeyedInsert, NewOrder, Order, OrderEvent, OrderFilter,
+    OrderId, RequestFingerprint, StatusChange, UserId,
 };
 
+use crate::changes::announce;
 use crate::error::QueryFailure;
 use crate::explain::explain;
 use crate::pool::{connection, sql_limit, PgPool};
@@ -73,8 +76,9 @@ fn list_query(
     query
 }
 
-/// The order and its creation event, in one statement (one transaction).
-const INSERT_ORDER: &str = "\
+/// The order, its creation event and its notification, in one statement (one transaction).
+const INSERT_ORDER: &str = concat!(
+    "\
 WITH o AS (
     INSERT INTO orders (customer_id, item_description, status, version, next_step_at, created_at, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $6)
@@ -82,11 +86,57 @@ WITH o AS (
 ), e AS (
     INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at)
     SELECT id, NULL, status, $7, $8, created_at FROM o
-)
-SELECT * FROM o";
+), ",
+    announce!("o"),
+    "
+SELECT o.* FROM o, announced"
+);
 
-/// One compare-and-set on the version, and its event, in one statement (one transaction).
-const TRANSITION: &str = "\
+/// Like `INSERT_ORDER`, under an idempotency key claimed in the same statement: the order
+/// is inserted only if the key was free or expired. A concurrent claim of the same key
+/// waits here for the first one's transaction and then finds the key taken.
+const INSERT_KEYED_ORDER: &str = concat!(
+    "\
+WITH claim AS (
+    INSERT INTO idempotency_keys (user_id, key, fingerprint, order_id, created_at, expires_at)
+    VALUES ($1, $9, $10, nextval(pg_get_serial_sequence('orders', 'id')), $6, $11)
+    ON CONFLICT (user_id, key) DO UPDATE
+        SET fingerprint = EXCLUDED.fingerprint, order_id = EXCLUDED.order_id,
+            response = NULL, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+        WHERE idempotency_keys.expires_at <= EXCLUDED.created_at
+    RETURNING order_id
+), o AS (
+    INSERT INTO orders (id, customer_id, item_description, status, version, next_step_at, created_at, updated_at)
+    SELECT order_id, $1, $2, $3, $4, $5, $6, $6 FROM claim
+    RETURNING *
+), e AS (
+    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at)
+    SELECT id, NULL, status, $7, $8, created_at FROM o
+), ",
+    announce!("o"),
+    "
+SELECT o.* FROM o, announced"
+);
+
+/// The answer kept with a freshly claimed key, for its repeats.
+const KEEP_RESPONSE: &str =
+    "UPDATE idempotency_keys SET response = $3::jsonb WHERE user_id = $1 AND key = $2";
+
+/// What a taken key's first request asked for and got.
+const READ_CLAIM: &str = "\
+SELECT fingerprint, response::text AS response
+FROM idempotency_keys WHERE user_id = $1 AND key = $2";
+
+/// A batch of expired keys; each process's housekeeping calls it until it deletes nothing.
+const PURGE_EXPIRED_KEYS: &str = "\
+DELETE FROM idempotency_keys WHERE (user_id, key) IN (
+    SELECT user_id, key FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2
+)";
+
+/// One compare-and-set on the version, its event and its notification, in one statement
+/// (one transaction).
+const TRANSITION: &str = concat!(
+    "\
 WITH o AS (
     UPDATE orders
     SET status = $1, version = $2, next_step_at = $3, updated_at = $4
@@ -95,13 +145,17 @@ WITH o AS (
 ), e AS (
     INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at)
     SELECT id, $7, status, $8, $9, $4 FROM o
-)
-SELECT * FROM o";
+), ",
+    announce!("o"),
+    "
+SELECT o.* FROM o, announced"
+);
 
 /// Claims a batch of due orders (rows another process holds are skipped, not waited for),
-/// moves each by the domain's step table — bound as arrays, one row per step — and records
-/// one event per order, all set-based in one statement.
-const ADVANCE_DUE: &str = "\
+/// moves each by the domain's step table — bound as arrays, one row per step — records one
+/// event per order and notifies the batch in a few payloads, all set-based in one statement.
+const ADVANCE_DUE: &str = concat!(
+    "\
 WITH steps AS (
     SELECT * FROM unnest($3::order_status[], $4::order_status[], $5::timestamptz[])
         AS s(from_status, to_status, next_step_at)
@@ -123,9 +177,12 @@ WITH steps AS (
 ), events AS (
     INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at)
     SELECT id, from_status, status, $6, $7, $1 FROM moved
-)
+), ",
+    announce!("moved"),
+    "
 SELECT id, customer_id, item_description, status, version, next_step_at, created_at, updated_at
-FROM moved";
+FROM moved, announced"
+);
 
 #[async_trait]
 impl OrderRepository for PgOrderRepository {
@@ -197,6 +254,84 @@ impl OrderRepository for PgOrderRepository {
             .transpose()
     }
 
+    async fn history(&self, id: OrderId) -> Result<Vec<OrderEvent>, DomainError> {
+        crate::history::order_history(&self.pool, id).await
+    }
+
+    async fn insert_keyed(
+        &self,
+        order: NewOrder,
+        claim: KeyClaim,
+    ) -> Result<KeyedInsert, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let outcome = conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                let inserted = diesel::sql_query(INSERT_KEYED_ORDER)
+                    .bind::<BigInt, _>(order.customer_id.get())
+                    .bind::<Text, _>(order.item_description.as_str())
+                    .bind::<sql_types::OrderStatus, _>(DbStatus(order.status))
+                    .bind::<BigInt, _>(order.version)
+                    .bind::<Nullable<Timestamptz>, _>(order.next_step_at)
+                    .bind::<Timestamptz, _>(order.created_at)
+                    .bind::<sql_types::OrderActor, _>(DbActor(order.actor.kind()))
+                    .bind::<Nullable<BigInt>, _>(order.actor.user_id().map(UserId::get))
+                    .bind::<Text, _>(claim.key.as_str())
+                    .bind::<Bytea, _>(claim.fingerprint.0.as_slice())
+                    .bind::<Timestamptz, _>(claim.expires_at)
+                    .get_result::<OrderRow>(conn)
+                    .await
+                    .optional()?;
+                let user = order.customer_id.get();
+                match inserted {
+                    Some(row) => {
+                        let order = row
+                            .into_order()
+                            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                        let response = serde_json::to_string(&order)
+                            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                        diesel::sql_query(KEEP_RESPONSE)
+                            .bind::<BigInt, _>(user)
+                            .bind::<Text, _>(claim.key.as_str())
+                            .bind::<Text, _>(response)
+                            .execute(conn)
+                            .await?;
+                        Ok(Claimed::Inserted(order))
+                    }
+                    None => {
+                        let taken = diesel::sql_query(READ_CLAIM)
+                            .bind::<BigInt, _>(user)
+                            .bind::<Text, _>(claim.key.as_str())
+                            .get_result::<ClaimRow>(conn)
+                            .await?;
+                        Ok(Claimed::Taken(taken))
+                    }
+                }
+            })
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        match outcome {
+            Claimed::Inserted(order) => Ok(KeyedInsert::Inserted(order)),
+            Claimed::Taken(taken) => taken.into_keyed(),
+        }
+    }
+
+    async fn purge_expired_keys(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<u64, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let purged = diesel::sql_query(PURGE_EXPIRED_KEYS)
+            .bind::<Timestamptz, _>(now)
+            .bind::<BigInt, _>(limit)
+            .execute(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        Ok(u64::try_from(purged).unwrap_or_default())
+    }
+
     async fn advance_due(&self, due: &DueSteps, limit: i64) -> Result<Vec<Order>, DomainError> {
         let from: Vec<DbStatus> = due.steps.iter().map(|s| DbStatus(s.from)).collect();
         let to: Vec<DbStatus> = due.steps.iter().map(|s| DbStatus(s.to)).collect();
@@ -215,5 +350,35 @@ impl OrderRepository for PgOrderRepository {
             .or_failure_on(&mut conn)
             .await?;
         into_orders(rows)
+    }
+}
+
+enum Claimed {
+    Inserted(Order),
+    Taken(ClaimRow),
+}
+
+#[derive(QueryableByName)]
+struct ClaimRow {
+    #[diesel(sql_type = Bytea)]
+    fingerprint: Vec<u8>,
+    #[diesel(sql_type = Nullable<Text>)]
+    response: Option<String>,
+}
+
+impl ClaimRow {
+    fn into_keyed(self) -> Result<KeyedInsert, DomainError> {
+        let fingerprint = <[u8; 32]>::try_from(self.fingerprint.as_slice())
+            .map_err(|_| DomainError::internal("an idempotency key has a malformed fingerprint"))?;
+        // The first request's transaction writes its answer before it commits, and a
+        // repeat only gets here after that commit; a missing answer means a foreign write.
+        let response = self
+            .response
+            .ok_or_else(|| DomainError::internal("an idempotency key has no kept answer"))?;
+        let kept: Order = serde_json::from_str(&response).map_err(DomainError::internal)?;
+        Ok(KeyedInsert::Taken {
+            fingerprint: RequestFingerprint(fingerprint),
+            kept,
+        })
     }
 }

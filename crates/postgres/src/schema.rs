@@ -22,6 +22,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Int8,
+        key -> Text,
+        fingerprint -> Bytea,
+        order_id -> Int8,
+        response -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::OrderStatus;
     use super::sql_types::OrderActor;
@@ -79,12 +91,15 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(idempotency_keys -> orders (order_id));
+diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(order_events -> orders (order_id));
 diesel::joinable!(orders -> users (customer_id));
 diesel::joinable!(revoked_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     cache_epoch,
+    idempotency_keys,
     order_events,
     orders,
     revoked_tokens,

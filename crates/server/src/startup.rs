@@ -13,20 +13,20 @@ use tokio::task::JoinHandle;
 use trachios_auth::{Argon2Hasher, HashLimits, JwtTokenService};
 use trachios_domain::ports::{Clock, OrderCache, SystemClock, TokenService, UserRepository};
 use trachios_domain::services::{
-    AccountService, LifecycleService, NoCache, OrderService, SessionService, UserAdminService,
+    AccountService, LifecycleService, NoCache, OrderService, SessionService, TrackingService,
+    UserAdminService, WatchTiming,
 };
-use trachios_http::limits::{
-    BodyTimeout, RateLimits, RatesPerMinute, TrustedProxies, FORGET_IDLE_EVERY,
-};
+use trachios_http::limits::{BodyTimeout, RateLimits, RatesPerMinute, StreamSlots, TrustedProxies};
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
 use trachios_http::{ApiState, CursorKey};
-use trachios_memory::CachedAccountStates;
+use trachios_memory::{CachedAccountStates, ChangeHub};
 use trachios_postgres::{
-    build_pool, PgAccountStates, PgOrderRepository, PgPool, PgUserRepository, PoolSettings,
+    build_pool, ChangeListener, ListenerSettings, PgAccountStates, PgOrderRepository, PgPool,
+    PgUserRepository, PoolSettings,
 };
 use trachios_redis::{CacheSettings, RedisOrderCache};
 
-use crate::{lifecycle, seed, Settings};
+use crate::{housekeeping, lifecycle, seed, Settings};
 
 /// How long a process trusts what it last read about an account (role, disabled, logged-out
 /// token): a change made through any process takes effect everywhere within this time,
@@ -35,13 +35,16 @@ const ACCOUNT_STATE_TTL: Duration = Duration::from_secs(2);
 /// Tokens whose account state one process remembers at most (about 100 bytes each).
 const ACCOUNT_STATE_CAPACITY: u64 = 100_000;
 
-/// A built, listening service: the HTTP server and the lifecycle worker.
+/// A built, listening service: the HTTP server, the lifecycle worker, the change listener
+/// and the housekeeping.
 pub struct Application {
     port: u16,
     server: Server,
     pool: PgPool,
     lifecycle: LifecycleService,
-    rate_limits: Arc<RateLimits>,
+    listener: ChangeListener,
+    feed: ChangeHub,
+    chores: housekeeping::Chores,
     settings: Settings,
 }
 
@@ -83,6 +86,22 @@ impl Application {
             ACCOUNT_STATE_CAPACITY,
         ));
         let sessions = SessionService::new(tokens.clone(), account_states);
+        let feed = ChangeHub::new();
+        let tracking = TrackingService::new(
+            orders.clone(),
+            Arc::new(feed.clone()),
+            sessions.clone(),
+            WatchTiming {
+                keep_alive: settings.stream_keep_alive(),
+                recheck: ACCOUNT_STATE_TTL,
+            },
+        );
+        let changes = ChangeListener::new(
+            database_url,
+            pool.clone(),
+            Arc::new(feed.clone()),
+            ListenerSettings::default(),
+        );
         let user_admin = UserAdminService::new(users.clone(), clock.clone());
         let accounts = AccountService::new(
             users,
@@ -109,11 +128,17 @@ impl Application {
             auth: settings.limits.auth_rate_per_minute,
             orders: settings.limits.order_rate_per_minute,
         }));
+        let chores = housekeeping::Chores {
+            rate_limits: rate_limits.clone(),
+            orders: order_service.clone(),
+        };
         let state = ApiState {
             accounts,
             sessions,
             user_admin,
             orders: order_service,
+            tracking,
+            stream_slots: Arc::new(StreamSlots::new(limit(settings.limits.streams_per_user))),
             cursors: CursorKey::derive(settings.auth.jwt_secret.expose_secret().as_bytes()),
             rate_limits: rate_limits.clone(),
             trusted_proxies: TrustedProxies::new(settings.trusted_proxies()?),
@@ -139,7 +164,9 @@ impl Application {
             server,
             pool,
             lifecycle,
-            rate_limits,
+            listener: changes,
+            feed,
+            chores,
             settings,
         })
     }
@@ -149,34 +176,46 @@ impl Application {
         self.port
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets in-flight requests and
-    /// the current lifecycle batch finish, and closes the pool.
+    /// Serves until `shutdown` completes, then ends the event streams, stops accepting,
+    /// lets in-flight requests and the current lifecycle batch finish, and closes the pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let Application {
             port,
             server,
             pool,
             lifecycle,
-            rate_limits,
+            listener,
+            feed,
+            chores,
             settings,
         } = self;
-        let housekeeping = tokio::spawn(forget_idle_clients(rate_limits));
+        let housekeeping = tokio::spawn(housekeeping::run(chores));
         let handle: ServerHandle = server.handle();
-        let (stop_worker, worker_stop) = watch::channel(false);
+        let (stop_workers, workers_stop) = watch::channel(false);
         let interval = lifecycle::poll_interval(settings.order_step());
-        let worker: JoinHandle<()> = tokio::spawn(lifecycle::run(lifecycle, interval, worker_stop));
+        let worker: JoinHandle<()> =
+            tokio::spawn(lifecycle::run(lifecycle, interval, workers_stop.clone()));
+        let listening: JoinHandle<()> = tokio::spawn(listener.run(workers_stop));
         let server_task = tokio::spawn(server);
         tracing::info!(port, profile = %settings.app.profile, step_seconds = settings.lifecycle.order_step_seconds, "trachios listening");
 
         shutdown.await;
-        tracing::info!("shutting down: draining requests");
+        tracing::info!(
+            streams = feed.subscribers(),
+            "shutting down: ending streams, draining requests"
+        );
+        // Streams never end on their own; a graceful stop would otherwise wait them out.
+        feed.close();
         handle.stop(true).await;
-        // The worker may have ended on its own already; then there is nobody to tell.
-        if stop_worker.send(true).is_err() {
-            tracing::debug!("lifecycle worker had already stopped");
+        // The workers may have ended on their own already; then there is nobody to tell.
+        if stop_workers.send(true).is_err() {
+            tracing::debug!("background workers had already stopped");
         }
         if let Err(err) = worker.await {
             tracing::error!(error = %err, "lifecycle worker panicked");
+        }
+        if let Err(err) = listening.await {
+            tracing::error!(error = %err, "change listener panicked");
         }
         match server_task.await {
             Ok(Ok(())) => {}
@@ -192,22 +231,15 @@ impl Application {
 
 /// `HASH_CONCURRENCY` and `HASH_QUEUE`, `0` being no limit.
 fn hash_limits(settings: &Settings) -> HashLimits {
-    let limit = |n: usize| (n > 0).then_some(n);
     HashLimits {
         concurrency: limit(settings.limits.hash_concurrency),
         queue: limit(settings.limits.hash_queue),
     }
 }
 
-/// Rate-limit state of clients that came back to their full allowance is dropped now and
-/// then, so that it does not accumulate over the life of the process.
-async fn forget_idle_clients(limits: Arc<RateLimits>) {
-    let mut every = tokio::time::interval(FORGET_IDLE_EVERY);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        every.tick().await;
-        limits.forget_idle();
-    }
+/// A count limit from the configuration, where `0` means none.
+fn limit(n: usize) -> Option<usize> {
+    (n > 0).then_some(n)
 }
 
 /// The Redis cache when enabled; otherwise a cache that holds nothing.

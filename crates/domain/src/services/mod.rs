@@ -5,6 +5,7 @@ mod lifecycle;
 mod no_cache;
 mod orders;
 mod sessions;
+mod tracking;
 mod user_admin;
 
 pub use accounts::{AccountService, LoginOutcome};
@@ -12,6 +13,7 @@ pub use lifecycle::LifecycleService;
 pub use no_cache::NoCache;
 pub use orders::OrderService;
 pub use sessions::SessionService;
+pub use tracking::{OrderWatch, TrackingService, WatchItem, WatchTiming};
 pub use user_admin::UserAdminService;
 
 #[cfg(test)]

@@ -4,8 +4,9 @@ use chrono::Duration;
 
 use crate::ports::{Clock, OrderCache, OrderRepository};
 use crate::{
-    Caller, DomainError, ItemDescription, Order, OrderFilter, OrderId, OrderStatus, Page,
-    PageRequest, StatusChange,
+    Caller, Creation, DomainError, IdempotencyKey, ItemDescription, KeyClaim, KeyedInsert, Order,
+    OrderFilter, OrderId, OrderStatus, Page, PageRequest, RequestFingerprint, StatusChange,
+    IDEMPOTENCY_KEY_LIFETIME,
 };
 
 /// A change that keeps losing its compare-and-set is given up after this many tries; the
@@ -52,6 +53,51 @@ impl OrderService {
             "order created"
         );
         Ok(order)
+    }
+
+    /// Places an order for the caller under an idempotency key: the first request with the
+    /// key creates it, a repeat of that request gets the same answer and creates nothing,
+    /// another request under the key is refused.
+    pub async fn create_once(
+        &self,
+        caller: Caller,
+        item: ItemDescription,
+        key: IdempotencyKey,
+        fingerprint: RequestFingerprint,
+    ) -> Result<Creation, DomainError> {
+        let now = self.clock.now();
+        let new = Order::place(caller.user_id, item, now, self.step);
+        let claim = KeyClaim {
+            key,
+            fingerprint,
+            expires_at: now + IDEMPOTENCY_KEY_LIFETIME,
+        };
+        match self.orders.insert_keyed(new, claim).await? {
+            KeyedInsert::Inserted(order) => {
+                self.remember(std::slice::from_ref(&order)).await;
+                tracing::info!(
+                    order_id = order.id.get(),
+                    customer_id = order.customer_id.get(),
+                    "order created"
+                );
+                Ok(Creation::Created(order))
+            }
+            KeyedInsert::Taken {
+                fingerprint: first,
+                kept,
+            } if first == fingerprint => {
+                tracing::info!(order_id = kept.id.get(), "order creation replayed");
+                Ok(Creation::Replayed(kept))
+            }
+            KeyedInsert::Taken { .. } => Err(DomainError::KeyReused),
+        }
+    }
+
+    /// Forgets idempotency keys past their lifetime, a batch at a time.
+    pub async fn purge_expired_keys(&self, batch: i64) -> Result<u64, DomainError> {
+        self.orders
+            .purge_expired_keys(self.clock.now(), batch)
+            .await
     }
 
     /// One order, for its owner or an admin.
@@ -235,6 +281,77 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((created.customer_id, created.status), (uid(7), Created));
+    }
+
+    fn key(raw: &str) -> IdempotencyKey {
+        IdempotencyKey::parse(raw).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_keyed_creation_stores_the_key_for_24_hours_with_the_order() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_insert_keyed()
+            .withf(|n, claim| {
+                n.customer_id == uid(7)
+                    && claim.key.as_str() == "k-1"
+                    && claim.fingerprint == RequestFingerprint([1; 32])
+                    && claim.expires_at == T0 + chrono::Duration::hours(24)
+            })
+            .times(1)
+            .returning(|_, _| Ok(KeyedInsert::Inserted(order(1, 7, Created, 1))));
+        let created = service(repo, quiet_cache())
+            .create_once(
+                customer(7),
+                ItemDescription::parse("Laptop").unwrap(),
+                key("k-1"),
+                RequestFingerprint([1; 32]),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(created, Creation::Created(o) if o.id == oid(1)));
+    }
+
+    #[tokio::test]
+    async fn a_repeat_of_the_same_request_replays_the_kept_order() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_insert_keyed().returning(|_, _| {
+            Ok(KeyedInsert::Taken {
+                fingerprint: RequestFingerprint([1; 32]),
+                kept: order(1, 7, Created, 1),
+            })
+        });
+        let mut cache = MockOrderCache::new();
+        cache.expect_replace().never();
+        let replayed = service(repo, cache)
+            .create_once(
+                customer(7),
+                ItemDescription::parse("Laptop").unwrap(),
+                key("k-1"),
+                RequestFingerprint([1; 32]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(replayed, Creation::Replayed(order(1, 7, Created, 1)));
+    }
+
+    #[tokio::test]
+    async fn a_key_reused_for_another_request_is_refused() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_insert_keyed().returning(|_, _| {
+            Ok(KeyedInsert::Taken {
+                fingerprint: RequestFingerprint([1; 32]),
+                kept: order(1, 7, Created, 1),
+            })
+        });
+        let outcome = service(repo, quiet_cache())
+            .create_once(
+                customer(7),
+                ItemDescription::parse("Phone").unwrap(),
+                key("k-1"),
+                RequestFingerprint([2; 32]),
+            )
+            .await;
+        assert!(matches!(outcome, Err(DomainError::KeyReused)));
     }
 
     #[tokio::test]

@@ -1,13 +1,16 @@
-//! What one client may cost the service: request rates, and how long a body may take.
+//! What one client may cost the service: request rates, open streams, and how long a body
+//! may take.
 
 mod client_ip;
 mod rates;
+mod streams;
 
 use std::time::Duration;
 
 pub(crate) use client_ip::ClientIp;
 pub use client_ip::TrustedProxies;
 pub use rates::{RateLimits, RatesPerMinute, FORGET_IDLE_EVERY};
+pub use streams::{StreamSlot, StreamSlots};
 
 /// A request body must arrive within this; `None` waits as long as the client takes.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,6 +1,7 @@
 pub(crate) mod accounts;
 pub(crate) mod health;
 pub(crate) mod orders;
+pub(crate) mod tracking;
 
 use actix_web::{web, HttpResponse};
 
@@ -20,8 +21,13 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(orders::create))
                 .route(web::get().to(orders::list_all)),
         )
+        // Before `/orders/{id}`, which would otherwise read `stream` as an id.
+        .service(resource("/orders/stream").route(web::get().to(tracking::watch_all)))
         .service(resource("/my-orders").route(web::get().to(orders::list_mine)))
+        .service(resource("/my-orders/stream").route(web::get().to(tracking::watch_mine)))
         .service(resource("/orders/{id}").route(web::get().to(orders::get)))
+        .service(resource("/orders/{id}/history").route(web::get().to(tracking::history)))
+        .service(resource("/orders/{id}/stream").route(web::get().to(tracking::watch_order)))
         .service(resource("/orders/{id}/cancel").route(web::put().to(orders::cancel)))
         .service(resource("/orders/{id}/status").route(web::put().to(orders::set_status)));
 }

@@ -1,6 +1,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
 use trachios_domain::services::OrderService;
-use trachios_domain::{ItemDescription, OrderId, OrderStatus};
+use trachios_domain::{
+    Creation, DomainError, IdempotencyKey, ItemDescription, OrderId, OrderStatus,
+    RequestFingerprint,
+};
 
 use crate::auth::Authenticated;
 use crate::dto::{CreateOrderRequest, OrderResponse, SetStatusRequest};
@@ -13,12 +17,47 @@ pub(crate) async fn create(
     orders: web::Data<OrderService>,
     limits: web::Data<RateLimits>,
     Authenticated(caller): Authenticated,
+    req: HttpRequest,
     JsonBody(body): JsonBody<CreateOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(&req)?;
     limits.check_order(caller.user_id)?;
     let item = ItemDescription::parse(&body.item_description)?;
-    let order = orders.create(caller, item).await?;
-    Ok(HttpResponse::Created().json(OrderResponse::from(order)))
+    let Some(key) = key else {
+        let order = orders.create(caller, item).await?;
+        return Ok(HttpResponse::Created().json(OrderResponse::from(order)));
+    };
+    let fingerprint = fingerprint(&body);
+    match orders.create_once(caller, item, key, fingerprint).await? {
+        Creation::Created(order) => Ok(HttpResponse::Created().json(OrderResponse::from(order))),
+        Creation::Replayed(order) => Ok(HttpResponse::Created()
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(OrderResponse::from(order))),
+    }
+}
+
+/// The `Idempotency-Key` header, if the request has one.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, DomainError> {
+    let mut values = req.headers().get_all("idempotency-key");
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(DomainError::Validation(
+            "Idempotency-Key must be given once".into(),
+        ));
+    }
+    // Bytes that are not visible ASCII fail here, with the message that names the rule.
+    IdempotencyKey::parse(value.to_str().unwrap_or("\u{0}")).map(Some)
+}
+
+/// What the request asks for, as the key's first use is compared with its repeats: the
+/// fields that mean something, not the bytes (whitespace or unknown fields differ freely).
+fn fingerprint(body: &CreateOrderRequest) -> RequestFingerprint {
+    let mut digest = Sha256::new();
+    digest.update(b"POST /orders\0item_description\0");
+    digest.update(body.item_description.as_bytes());
+    RequestFingerprint(digest.finalize().into())
 }
 
 pub(crate) async fn get(

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 pub use sections::{
     AppSettings, AuthSettings, CacheConfig, DatabaseSettings, LifecycleSettings, LimitSettings,
-    LogFormat, Profile, ServerSettings,
+    LogFormat, Profile, ServerSettings, StreamSettings,
 };
 pub use sources::ENVIRONMENT;
 
@@ -40,6 +40,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub lifecycle: LifecycleSettings,
     pub limits: LimitSettings,
+    pub streams: StreamSettings,
 }
 
 /// A configuration the service refuses to start with; the message names the variable.
@@ -139,6 +140,13 @@ impl Settings {
                 "must be a number of seconds from 0 (off) to 3600",
             ));
         }
+        let keep_alive = self.streams.keep_alive_seconds;
+        if !(keep_alive.is_finite() && (0.05..=300.0).contains(&keep_alive)) {
+            return Err(invalid(
+                "STREAM_KEEP_ALIVE_SECONDS",
+                "must be a number of seconds from 0.05 to 300",
+            ));
+        }
         self.trusted_proxies()?;
         self.database_url()?;
         self.redis_url()?;
@@ -170,6 +178,12 @@ impl Settings {
     pub fn request_body_timeout(&self) -> Option<std::time::Duration> {
         let seconds = self.limits.request_body_timeout_seconds;
         (seconds > 0.0).then(|| std::time::Duration::from_secs_f64(seconds))
+    }
+
+    /// `STREAM_KEEP_ALIVE_SECONDS` as a duration.
+    pub fn stream_keep_alive(&self) -> std::time::Duration {
+        std::time::Duration::try_from_secs_f64(self.streams.keep_alive_seconds)
+            .unwrap_or(std::time::Duration::from_secs(15))
     }
 
     /// `DATABASE_URL`, or one built from the split `POSTGRES_*` variables.

@@ -163,8 +163,18 @@ section! {
         hash_queue: usize = 256, env "HASH_QUEUE";
         /// A request body must arrive within this many seconds, else 408.
         request_body_timeout_seconds: f64 = 10.0, env "REQUEST_BODY_TIMEOUT_SECONDS";
+        /// Open event streams per user (and process).
+        streams_per_user: usize = 8, env "STREAMS_PER_USER";
         /// Proxies whose `X-Forwarded-For` is believed: addresses or CIDRs, comma-separated.
         trusted_proxies: String = String::new(), env "TRUSTED_PROXIES";
+    }
+}
+
+section! {
+    /// Live order streams.
+    StreamSettings {
+        /// An idle stream gets a `: keep-alive` comment this often.
+        keep_alive_seconds: f64 = 15.0, env "STREAM_KEEP_ALIVE_SECONDS";
     }
 }
 

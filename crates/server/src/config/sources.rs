@@ -10,13 +10,13 @@ use figment::Figment;
 
 use super::{
     AppSettings, AuthSettings, CacheConfig, ConfigError, DatabaseSettings, LifecycleSettings,
-    LimitSettings, Profile, ServerSettings, Settings,
+    LimitSettings, Profile, ServerSettings, Settings, StreamSettings,
 };
 
 /// Every environment variable the service reads, as `(VARIABLE, section, field)`.
 pub static ENVIRONMENT: std::sync::LazyLock<Vec<(&'static str, &'static str, &'static str)>> =
     std::sync::LazyLock::new(|| {
-        let sections: [(&str, &[(&str, &str)]); 7] = [
+        let sections: [(&str, &[(&str, &str)]); 8] = [
             ("app", AppSettings::ENV),
             ("server", ServerSettings::ENV),
             ("database", DatabaseSettings::ENV),
@@ -24,6 +24,7 @@ pub static ENVIRONMENT: std::sync::LazyLock<Vec<(&'static str, &'static str, &'s
             ("auth", AuthSettings::ENV),
             ("lifecycle", LifecycleSettings::ENV),
             ("limits", LimitSettings::ENV),
+            ("streams", StreamSettings::ENV),
         ];
         sections
             .into_iter()

@@ -258,7 +258,9 @@ fn sample(variable: &str) -> &'static str {
         "ADMIN_EMAIL" => "a@x.io",
         "TRUSTED_PROXIES" => "10.0.0.0/8, 192.0.2.1",
         v if v.ends_with("_PORT") => "4242",
-        v if v.ends_with("_PER_MINUTE") || v.starts_with("HASH_") => "7",
+        v if v.ends_with("_PER_MINUTE") || v.ends_with("_PER_USER") || v.starts_with("HASH_") => {
+            "7"
+        }
         v if v.ends_with("_SECONDS") || v.ends_with("_MS") || v.ends_with("_SIZE") => "7",
         _ => "a-sample-value-of-more-than-32-bytes",
     }

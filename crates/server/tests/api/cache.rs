@@ -12,8 +12,8 @@ use tokio::sync::{oneshot, Mutex};
 use trachios_domain::ports::{OrderRepository, SystemClock};
 use trachios_domain::services::OrderService;
 use trachios_domain::{
-    Caller, DomainError, DueSteps, NewOrder, Order, OrderFilter, OrderId, OrderStatus, Role,
-    StatusChange, UserId,
+    Caller, DomainError, DueSteps, KeyClaim, KeyedInsert, NewOrder, Order, OrderEvent, OrderFilter,
+    OrderId, OrderStatus, Role, StatusChange, UserId,
 };
 use trachios_postgres::{build_pool, migrate, PgOrderRepository, PoolSettings};
 use trachios_redis::{CacheSettings, RedisOrderCache};
@@ -78,6 +78,23 @@ impl OrderRepository for StallingOrders {
     }
     async fn advance_due(&self, due: &DueSteps, limit: i64) -> Result<Vec<Order>, DomainError> {
         self.inner.advance_due(due, limit).await
+    }
+    async fn history(&self, id: OrderId) -> Result<Vec<OrderEvent>, DomainError> {
+        self.inner.history(id).await
+    }
+    async fn insert_keyed(
+        &self,
+        order: NewOrder,
+        claim: KeyClaim,
+    ) -> Result<KeyedInsert, DomainError> {
+        self.inner.insert_keyed(order, claim).await
+    }
+    async fn purge_expired_keys(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> Result<u64, DomainError> {
+        self.inner.purge_expired_keys(now, limit).await
     }
 }
 

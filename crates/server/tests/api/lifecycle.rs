@@ -2,8 +2,9 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use trachios_domain::OrderEvent;
 use trachios_domain::{OrderId, OrderStatus};
-use trachios_postgres::{order_history, OrderEvent};
+use trachios_postgres::order_history;
 
 use crate::helpers::*;
 use crate::server_process::ServerProcess;

@@ -21,7 +21,12 @@ impl ServerProcess {
     /// Starts the binary on a port it picks itself (no race for a free port) and waits
     /// until it says where it listens.
     pub async fn start(database_url: &str, step_seconds: &str) -> Self {
-        Self::on_port(database_url, step_seconds, 0).await
+        Self::on_port(database_url, step_seconds, 0, &[]).await
+    }
+
+    /// Like `start`, with more environment variables (`(name, value)`).
+    pub async fn start_with(database_url: &str, step_seconds: &str, env: &[(&str, &str)]) -> Self {
+        Self::on_port(database_url, step_seconds, 0, env).await
     }
 
     /// Starts another process on the port an earlier one (`base`) used, so that clients of
@@ -33,10 +38,15 @@ impl ServerProcess {
             .and_then(|p| p.split('/').next())
             .and_then(|p| p.parse().ok())
             .expect("a base URL with a port");
-        Self::on_port(database_url, step_seconds, port).await
+        Self::on_port(database_url, step_seconds, port, &[]).await
     }
 
-    async fn on_port(database_url: &str, step_seconds: &str, port: u16) -> Self {
+    async fn on_port(
+        database_url: &str,
+        step_seconds: &str,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_trachios-server"))
             .env("APP_ENV", "test")
             .env(
@@ -55,6 +65,7 @@ impl ServerProcess {
             .env("ORDER_RATE_PER_MINUTE", "0")
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info,actix_server=warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

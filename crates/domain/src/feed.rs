@@ -1,0 +1,27 @@
+//! The change feed: every committed change of an order, as every process learns of it.
+
+use std::sync::Arc;
+
+use crate::{Order, OrderId, UserId};
+
+/// Which orders a subscriber hears about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FeedScope {
+    Order(OrderId),
+    Customer(UserId),
+    All,
+}
+
+/// What a subscription yields next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedEvent {
+    /// An order as it was right after one committed change.
+    Changed(Arc<Order>),
+    /// Nothing happened for the feed's keep-alive interval.
+    Idle,
+    /// Changes may have been missed (the subscriber fell behind, or the feed lost its
+    /// source for a while): whoever needs every change must re-read.
+    Gap,
+    /// The feed is closing (the process is shutting down); nothing follows.
+    Closed,
+}

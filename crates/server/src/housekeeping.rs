@@ -1,0 +1,48 @@
+//! Chores each process does now and then so that nothing it keeps grows without bound.
+
+use std::sync::Arc;
+
+use trachios_domain::services::OrderService;
+use trachios_http::limits::{RateLimits, FORGET_IDLE_EVERY};
+
+/// Expired idempotency keys deleted per statement: short statements, so that the purge
+/// never holds locks long or competes with requests for long.
+const PURGE_BATCH: i64 = 1000;
+
+pub struct Chores {
+    pub rate_limits: Arc<RateLimits>,
+    pub orders: OrderService,
+}
+
+/// Every `FORGET_IDLE_EVERY`: drops the rate-limit state of clients back at their full
+/// allowance, and purges expired idempotency keys (any process may; they share the work).
+pub async fn run(chores: Chores) {
+    let mut every = tokio::time::interval(FORGET_IDLE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        chores.rate_limits.forget_idle();
+        purge_expired_keys(&chores.orders).await;
+    }
+}
+
+async fn purge_expired_keys(orders: &OrderService) {
+    let mut purged = 0;
+    loop {
+        match orders.purge_expired_keys(PURGE_BATCH).await {
+            Ok(n) => {
+                purged += n;
+                if n < PURGE_BATCH as u64 {
+                    break;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err.chain(), "purging expired idempotency keys failed; retrying later");
+                break;
+            }
+        }
+    }
+    if purged > 0 {
+        tracing::info!(count = purged, "expired idempotency keys purged");
+    }
+}
