@@ -1,5 +1,6 @@
 //! Project automation: `cargo xtask <command>` (see `cargo xtask help`).
 
+mod bare_sse;
 mod bench;
 mod db;
 mod process;
@@ -18,7 +19,7 @@ cargo xtask <command>
   migrate status        list migrations and whether each is applied
   seed                  create the admin from ADMIN_EMAIL / ADMIN_PASSWORD
   seed --demo N         ... plus N demo customers with three orders each
-  bench [lifecycle|cache|field]  run the benchmarks and print their figures
+  bench [WHICH]         run the benchmarks (lifecycle, cache, field, tracking) and print their figures
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -42,6 +43,11 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(db::seed(demo))
         }
         Some("bench") => bench::run(&runtime, args.get(1).map(String::as_str)),
+        // Started by `bench tracking` as its reference; not meant to be run by hand.
+        Some("bare-sse") => {
+            let port = args.get(1).context("bare-sse PORT")?.parse()?;
+            bare_sse::serve(port)
+        }
         Some("help") | Some("--help") | None => {
             print!("{USAGE}");
             Ok(())

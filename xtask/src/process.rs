@@ -21,21 +21,35 @@ impl ReleaseServer {
             bail!("building the release server failed");
         }
         let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = free_port()?;
         let mut cmd = Command::new(format!("{target}/release/trachios-server"));
         cmd.env("APP_ENV", "test")
             .env("DATABASE_URL", database_url)
             .env("SERVER_HOST", "127.0.0.1")
             .env("SERVER_PORT", port.to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .env("RUST_LOG", "warn");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().context("starting the release server")?;
+        Self::spawn(cmd, port).await
+    }
+
+    /// The bare actix-web event-stream server of `bare_sse` (this very binary), as a
+    /// reference for what the framework alone costs.
+    pub async fn bare_sse() -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.args(["bare-sse", &port.to_string()]);
+        Self::spawn(cmd, port).await
+    }
+
+    /// Starts `cmd`, which serves `/api/v1/health` on `port`, and waits until it answers.
+    async fn spawn(mut cmd: Command, port: u16) -> anyhow::Result<Self> {
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting a server")?;
         let server = Self {
             child,
             base: format!("http://127.0.0.1:{port}/api/v1"),
@@ -49,7 +63,7 @@ impl ReleaseServer {
             .is_err()
         {
             if Instant::now() > deadline {
-                bail!("the release server did not start");
+                bail!("the server did not start");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -85,6 +99,12 @@ impl ReleaseServer {
             eprintln!("xtask: could not reap the release server: {err}");
         }
     }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 impl Drop for ReleaseServer {

@@ -11,8 +11,10 @@ use trachios_domain::ports::{ChangeFeed, ChangePublisher, ChangeSubscription};
 use trachios_domain::{FeedEvent, FeedScope, Order, OrderId, UserId};
 
 /// Changes one subscriber may have queued before it counts as fallen behind; it is then
-/// told of a gap instead of holding an unbounded backlog.
-pub const SUBSCRIBER_BACKLOG: usize = 256;
+/// told of a gap instead of holding an unbounded backlog. Several of the largest batches a
+/// publisher hands over at once fit (a lifecycle batch reaches a subscriber of every order
+/// whole); the queue takes memory only for what is actually queued.
+pub const SUBSCRIBER_BACKLOG: usize = 16_384;
 
 /// Routes each change to the subscribers of its order, of its customer, and of everything:
 /// a change costs work only for those who watch it, whatever the number of streams.
@@ -310,6 +312,16 @@ mod tests {
         assert_eq!(slow.next(IDLE).await, FeedEvent::Gap);
         // What was queued before it fell behind is still there, oldest first.
         assert!(matches!(slow.next(IDLE).await, FeedEvent::Changed(o) if o.version == 1));
+    }
+
+    #[tokio::test]
+    async fn a_whole_lifecycle_batch_reaches_a_subscriber_of_every_order() {
+        let hub = ChangeHub::new();
+        let mut all = hub.subscribe(FeedScope::All);
+        hub.publish((1..=8192).map(|id| order(id, 7, 2)).collect());
+        let heard = heard(&mut all).await;
+        assert_eq!(heard.len(), 8192, "no gap, nothing dropped");
+        assert_eq!(heard.last(), Some(&(8192, 2)));
     }
 
     #[tokio::test]

@@ -76,3 +76,13 @@ pub(crate) fn corrupt_row(err: DomainError) -> DomainError {
 #[derive(Debug, thiserror::Error)]
 #[error("a stored row breaks a domain rule")]
 struct CorruptRow(#[source] DomainError);
+
+/// The one row a write returns, from all the rows it returned. Writes are read with
+/// `load`, never `get_result`: diesel-async's `get_result` hands over the first row as soon
+/// as it arrives — before the statement's CTEs have finished and before the implicit
+/// transaction commits at the protocol's Sync — so a failure after that row (the session
+/// terminated while waiting for NOTIFY's commit lock, a crash) went unnoticed and a write
+/// was acknowledged that never committed. `load` reads to ReadyForQuery, which carries it.
+pub(crate) fn written<T>(rows: Vec<T>) -> Option<T> {
+    rows.into_iter().next()
+}

@@ -24,7 +24,9 @@ pub use admin::{
 pub use changes::{parse_payload, OrderChanged, CHANNEL};
 pub use epoch::cache_epoch;
 pub use history::{order_history, orders_with_event_counts};
-pub use listener::{ChangeListener, ListenerSettings, LISTENER_APPLICATION_NAME};
+pub use listener::{
+    ChangeListener, ListenerSettings, LISTENER_APPLICATION_NAME, MAX_ORDERS_PER_PUBLISH,
+};
 pub use migrations::{migrate, migration_status, revert_last, MigrationError, MigrationState};
 pub use orders::PgOrderRepository;
 pub use pool::{build_pool, BuildError, PgPool, PoolSettings};

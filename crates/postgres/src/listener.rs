@@ -45,7 +45,11 @@ impl Default for ListenerSettings {
 /// The name the listener's session has in `pg_stat_activity`.
 pub const LISTENER_APPLICATION_NAME: &str = "trachios-listener";
 /// Notifications handled together: one read of their orders' fixed fields for all.
-const DRAIN_AT_ONCE: usize = 256;
+const DRAIN_AT_ONCE: usize = 128;
+/// The most orders one `publish` call hands over: what the notifications drained at once
+/// can carry (64 each), and the size of the chunks a catch-up is published in. A
+/// subscriber's queue must hold at least this much, or a single batch would cut it off.
+pub const MAX_ORDERS_PER_PUBLISH: usize = DRAIN_AT_ONCE * 64;
 /// Versions remembered, so that a change re-read after a reconnection and heard before it
 /// is published once.
 const REMEMBERED_VERSIONS: usize = 100_000;

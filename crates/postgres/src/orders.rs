@@ -12,7 +12,7 @@ use trachios_domain::{
 };
 
 use crate::changes::announce;
-use crate::error::QueryFailure;
+use crate::error::{written, QueryFailure};
 use crate::explain::explain;
 use crate::pool::{connection, sql_limit, PgPool};
 use crate::rows::{into_orders, DbActor, DbStatus, OrderRow};
@@ -197,10 +197,12 @@ impl OrderRepository for PgOrderRepository {
             .bind::<Timestamptz, _>(order.created_at)
             .bind::<sql_types::OrderActor, _>(DbActor(order.actor.kind()))
             .bind::<Nullable<BigInt>, _>(order.actor.user_id().map(UserId::get))
-            .get_result::<OrderRow>(&mut conn)
+            .load::<OrderRow>(&mut conn)
             .await
+            .map(written)
             .or_failure_on(&mut conn)
-            .await?;
+            .await?
+            .ok_or_else(|| DomainError::internal("inserting an order returned no row"))?;
         row.into_order()
     }
 
@@ -245,9 +247,9 @@ impl OrderRepository for PgOrderRepository {
             .bind::<sql_types::OrderStatus, _>(DbStatus(change.from))
             .bind::<sql_types::OrderActor, _>(DbActor(change.actor.kind()))
             .bind::<Nullable<BigInt>, _>(change.actor.user_id().map(UserId::get))
-            .get_result::<OrderRow>(&mut conn)
+            .load::<OrderRow>(&mut conn)
             .await
-            .optional()
+            .map(written)
             .or_failure_on(&mut conn)
             .await?
             .map(OrderRow::into_order)
@@ -278,9 +280,9 @@ impl OrderRepository for PgOrderRepository {
                     .bind::<Text, _>(claim.key.as_str())
                     .bind::<Bytea, _>(claim.fingerprint.0.as_slice())
                     .bind::<Timestamptz, _>(claim.expires_at)
-                    .get_result::<OrderRow>(conn)
+                    .load::<OrderRow>(conn)
                     .await
-                    .optional()?;
+                    .map(written)?;
                 let user = order.customer_id.get();
                 match inserted {
                     Some(row) => {

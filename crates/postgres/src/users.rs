@@ -11,7 +11,7 @@ use trachios_domain::{
     UserId,
 };
 
-use crate::error::{query_failure, QueryFailure};
+use crate::error::{query_failure, written, QueryFailure};
 use crate::explain::explain;
 use crate::pool::{connection, sql_limit, PgPool};
 use crate::rows::{DbRole, UserChangeRow, UserRow};
@@ -77,10 +77,12 @@ impl UserRepository for PgUserRepository {
                 users::role.eq(DbRole(user.role)),
             ))
             .returning(UserRow::as_returning())
-            .get_result(&mut conn)
-            .await;
+            .load(&mut conn)
+            .await
+            .map(written);
         match inserted {
-            Ok(row) => row.into_user(),
+            Ok(Some(row)) => row.into_user(),
+            Ok(None) => Err(DomainError::internal("inserting a user returned no row")),
             Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
                 if info.constraint_name() == Some(EMAIL_UNIQUE) =>
             {
@@ -143,9 +145,9 @@ impl UserRepository for PgUserRepository {
                 updated_at: at,
             })
             .returning(UserRow::as_returning())
-            .get_result(&mut conn)
+            .load(&mut conn)
             .await
-            .optional()
+            .map(written)
             .or_failure_on(&mut conn)
             .await?
             .map(UserRow::into_user)

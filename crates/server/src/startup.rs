@@ -35,6 +35,12 @@ const ACCOUNT_STATE_TTL: Duration = Duration::from_secs(2);
 /// Tokens whose account state one process remembers at most (about 100 bytes each).
 const ACCOUNT_STATE_CAPACITY: u64 = 100_000;
 
+// A lifecycle batch must reach a subscriber of every order whole, not cut it off.
+const _: () = assert!(
+    trachios_postgres::MAX_ORDERS_PER_PUBLISH <= trachios_memory::SUBSCRIBER_BACKLOG,
+    "the change hub's per-subscriber queue must hold the listener's largest publish"
+);
+
 /// A built, listening service: the HTTP server, the lifecycle worker, the change listener
 /// and the housekeeping.
 pub struct Application {

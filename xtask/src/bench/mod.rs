@@ -1,10 +1,11 @@
-//! `cargo xtask bench [lifecycle|cache|field]`: benchmarks that print figures. They build and
+//! `cargo xtask bench [lifecycle|cache|field|tracking]`: benchmarks that print figures. They build and
 //! start the release server, and use a scratch database `trachios_bench`.
 
 mod cache;
 mod field;
 mod lifecycle;
 mod load;
+mod tracking;
 
 use std::process::Command;
 
@@ -34,12 +35,14 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
         None => {
             runtime.block_on(lifecycle::run())?;
             runtime.block_on(cache::run())?;
-            runtime.block_on(field::run())
+            runtime.block_on(field::run())?;
+            runtime.block_on(tracking::run())
         }
         Some("lifecycle") => runtime.block_on(lifecycle::run()),
         Some("cache") => runtime.block_on(cache::run()),
         Some("field") => runtime.block_on(field::run()),
-        Some(other) => bail!("unknown benchmark {other:?}: lifecycle, cache or field"),
+        Some("tracking") => runtime.block_on(tracking::run()),
+        Some(other) => bail!("unknown benchmark {other:?}: lifecycle, cache, field or tracking"),
     }
 }
 

@@ -259,3 +259,47 @@ async fn the_lifecycle_follows_the_step_table_it_is_given() {
         (due.id, OrderStatus::Delivered, None)
     );
 }
+
+#[tokio::test]
+async fn a_write_is_acknowledged_only_once_it_has_committed() {
+    let Fixture { orders, a, url, .. } = fixture().await;
+    let placed = orders
+        .insert(new_order(a, Duration::seconds(60)))
+        .await
+        .unwrap();
+    // A check deferred to the commit, which for a single statement comes after its rows have
+    // gone out (at the protocol's Sync): like a session terminated while it waits for
+    // NOTIFY's commit lock, the commit fails after the client has seen the result.
+    trachios_test_support::psql(
+        &url,
+        "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$; \
+         CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON order_events \
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()",
+    )
+    .await;
+    assert!(orders
+        .insert(new_order(a, Duration::seconds(60)))
+        .await
+        .is_err());
+    let owner = trachios_domain::Caller {
+        user_id: a,
+        role: Role::Customer,
+    };
+    let change = placed
+        .cancel(owner, Utc::now(), Duration::seconds(60))
+        .unwrap();
+    assert!(orders.transition(change).await.is_err());
+    let claim = trachios_domain::KeyClaim {
+        key: trachios_domain::IdempotencyKey::parse("k").unwrap(),
+        fingerprint: trachios_domain::RequestFingerprint([0; 32]),
+        expires_at: Utc::now() + Duration::hours(1),
+    };
+    assert!(orders
+        .insert_keyed(new_order(a, Duration::seconds(60)), claim)
+        .await
+        .is_err());
+    let stored =
+        trachios_test_support::psql(&url, "SELECT count(*), min(status::text) FROM orders").await;
+    assert_eq!(stored.trim(), "1|created", "nothing was written");
+}
