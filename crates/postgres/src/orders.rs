@@ -76,6 +76,21 @@ fn list_query(
     query
 }
 
+/// Binds what `Order::place` decided as `$1`–`$8` of `INSERT_ORDER` and `INSERT_KEYED_ORDER`.
+macro_rules! bind_new_order {
+    ($query:expr, $order:expr) => {
+        $query
+            .bind::<BigInt, _>($order.customer_id.get())
+            .bind::<Text, _>($order.item_description.as_str())
+            .bind::<sql_types::OrderStatus, _>(DbStatus($order.status))
+            .bind::<BigInt, _>($order.version)
+            .bind::<Nullable<Timestamptz>, _>($order.next_step_at)
+            .bind::<Timestamptz, _>($order.created_at)
+            .bind::<sql_types::OrderActor, _>(DbActor($order.actor.kind()))
+            .bind::<Nullable<BigInt>, _>($order.actor.user_id().map(UserId::get))
+    };
+}
+
 /// The order, its creation event and its notification, in one statement (one transaction).
 const INSERT_ORDER: &str = concat!(
     "\
@@ -188,15 +203,7 @@ FROM moved, announced"
 impl OrderRepository for PgOrderRepository {
     async fn insert(&self, order: NewOrder) -> Result<Order, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let row = diesel::sql_query(INSERT_ORDER)
-            .bind::<BigInt, _>(order.customer_id.get())
-            .bind::<Text, _>(order.item_description.as_str())
-            .bind::<sql_types::OrderStatus, _>(DbStatus(order.status))
-            .bind::<BigInt, _>(order.version)
-            .bind::<Nullable<Timestamptz>, _>(order.next_step_at)
-            .bind::<Timestamptz, _>(order.created_at)
-            .bind::<sql_types::OrderActor, _>(DbActor(order.actor.kind()))
-            .bind::<Nullable<BigInt>, _>(order.actor.user_id().map(UserId::get))
+        let row = bind_new_order!(diesel::sql_query(INSERT_ORDER), order)
             .load::<OrderRow>(&mut conn)
             .await
             .map(written)
@@ -268,15 +275,7 @@ impl OrderRepository for PgOrderRepository {
         let mut conn = connection(&self.pool).await?;
         let outcome = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {
-                let inserted = diesel::sql_query(INSERT_KEYED_ORDER)
-                    .bind::<BigInt, _>(order.customer_id.get())
-                    .bind::<Text, _>(order.item_description.as_str())
-                    .bind::<sql_types::OrderStatus, _>(DbStatus(order.status))
-                    .bind::<BigInt, _>(order.version)
-                    .bind::<Nullable<Timestamptz>, _>(order.next_step_at)
-                    .bind::<Timestamptz, _>(order.created_at)
-                    .bind::<sql_types::OrderActor, _>(DbActor(order.actor.kind()))
-                    .bind::<Nullable<BigInt>, _>(order.actor.user_id().map(UserId::get))
+                let inserted = bind_new_order!(diesel::sql_query(INSERT_KEYED_ORDER), order)
                     .bind::<Text, _>(claim.key.as_str())
                     .bind::<Bytea, _>(claim.fingerprint.0.as_slice())
                     .bind::<Timestamptz, _>(claim.expires_at)

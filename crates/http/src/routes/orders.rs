@@ -47,8 +47,9 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, DomainEr
             "Idempotency-Key must be given once".into(),
         ));
     }
-    // Bytes that are not visible ASCII fail here, with the message that names the rule.
-    IdempotencyKey::parse(value.to_str().unwrap_or("\u{0}")).map(Some)
+    // A value with bytes outside visible ASCII reads as empty, which `parse` refuses with
+    // the message that states the rule.
+    IdempotencyKey::parse(value.to_str().unwrap_or_default()).map(Some)
 }
 
 /// What the request asks for, as the key's first use is compared with its repeats: the
