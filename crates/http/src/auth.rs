@@ -61,7 +61,7 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Session, ac
     })
 }
 
-pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
+fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();

@@ -97,6 +97,7 @@ impl Application {
             orders.clone(),
             Arc::new(feed.clone()),
             sessions.clone(),
+            clock.clone(),
             WatchTiming {
                 keep_alive: settings.stream_keep_alive(),
                 recheck: ACCOUNT_STATE_TTL,

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use crate::ports::{AccountStates, TokenService};
-use crate::{DomainError, Session};
+use chrono::{DateTime, Utc};
+
+use crate::{DomainError, Session, TokenId, UserId};
 
 /// Turns a bearer token into a session, checking the account behind it as it is now, and
 /// ends sessions.
@@ -21,9 +23,39 @@ impl SessionService {
     /// the account's current role, not the one the token was issued with.
     pub async fn authenticate(&self, token: &str) -> Result<Session, DomainError> {
         let claims = self.tokens.verify(token)?;
+        self.current(claims.user_id, claims.token_id, claims.expires_at)
+            .await
+    }
+
+    /// The session as it stands now, for holders of a long-lived grant (an event stream)
+    /// that checked the token once: `Unauthenticated` once the token has expired or been
+    /// logged out, or its account has been disabled or deleted; otherwise the caller with
+    /// the account's current role.
+    pub async fn recheck(
+        &self,
+        session: &Session,
+        now: DateTime<Utc>,
+    ) -> Result<Session, DomainError> {
+        if session.expires_at <= now {
+            return Err(DomainError::Unauthenticated);
+        }
+        self.current(
+            session.caller.user_id,
+            session.token_id.clone(),
+            session.expires_at,
+        )
+        .await
+    }
+
+    async fn current(
+        &self,
+        user_id: UserId,
+        token_id: TokenId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Session, DomainError> {
         let status = self
             .states
-            .status(claims.user_id, &claims.token_id)
+            .status(user_id, &token_id)
             .await?
             .ok_or(DomainError::Unauthenticated)?;
         if status.disabled || status.token_revoked {
@@ -31,11 +63,11 @@ impl SessionService {
         }
         Ok(Session {
             caller: crate::Caller {
-                user_id: claims.user_id,
+                user_id,
                 role: status.role,
             },
-            token_id: claims.token_id,
-            expires_at: claims.expires_at,
+            token_id,
+            expires_at,
         })
     }
 
@@ -100,6 +132,45 @@ mod tests {
         SessionService::new(Arc::new(tokens_for(claimed)), Arc::new(states_saying(now)))
             .authenticate("good")
             .await
+    }
+
+    #[tokio::test]
+    async fn a_recheck_follows_the_account_and_the_expiry_without_the_token() {
+        let service = |now| {
+            SessionService::new(
+                Arc::new(MockTokenService::new()),
+                Arc::new(states_saying(now)),
+            )
+        };
+        let session = Session {
+            caller: crate::Caller {
+                user_id: uid(7),
+                role: Role::Admin,
+            },
+            token_id: TokenId::new("t1".into()),
+            expires_at: T0 + chrono::Duration::hours(1),
+        };
+        let demoted = service(status(Role::Customer, false, false))
+            .recheck(&session, T0)
+            .await
+            .unwrap();
+        assert_eq!(demoted.caller.role, Role::Customer);
+        for gone in [
+            status(Role::Admin, true, false),
+            status(Role::Admin, false, true),
+            None,
+        ] {
+            assert!(matches!(
+                service(gone).recheck(&session, T0).await,
+                Err(DomainError::Unauthenticated)
+            ));
+        }
+        assert!(matches!(
+            service(status(Role::Admin, false, false))
+                .recheck(&session, T0 + chrono::Duration::hours(1))
+                .await,
+            Err(DomainError::Unauthenticated)
+        ));
     }
 
     #[tokio::test]

@@ -1,9 +1,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::ports::{ChangeFeed, ChangeSubscription, OrderRepository};
+use crate::ports::{ChangeFeed, ChangeSubscription, Clock, OrderRepository};
 use crate::services::SessionService;
-use crate::{Caller, DomainError, FeedEvent, FeedScope, Order, OrderEvent, OrderId, UserId};
+use crate::{
+    Caller, DomainError, FeedEvent, FeedScope, Order, OrderEvent, OrderId, Session, UserId,
+};
 
 /// How watches pace themselves.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +24,7 @@ pub struct TrackingService {
     orders: Arc<dyn OrderRepository>,
     feed: Arc<dyn ChangeFeed>,
     sessions: SessionService,
+    clock: Arc<dyn Clock>,
     timing: WatchTiming,
 }
 
@@ -30,12 +33,14 @@ impl TrackingService {
         orders: Arc<dyn OrderRepository>,
         feed: Arc<dyn ChangeFeed>,
         sessions: SessionService,
+        clock: Arc<dyn Clock>,
         timing: WatchTiming,
     ) -> Self {
         Self {
             orders,
             feed,
             sessions,
+            clock,
             timing,
         }
     }
@@ -51,15 +56,15 @@ impl TrackingService {
     }
 
     /// One order as it is now (unless the caller has seen this version already) and then
-    /// each later change, ending after a terminal status. `token` is the caller's, checked
-    /// again while the watch lasts.
+    /// each later change, ending after a terminal status. The session is checked again
+    /// while the watch lasts.
     pub async fn watch_order(
         &self,
-        caller: Caller,
-        token: &str,
+        session: Session,
         id: OrderId,
         last_seen: Option<i64>,
     ) -> Result<OrderWatch, DomainError> {
+        let caller = session.caller;
         // Subscribed before the read, so that a change committed after the read is heard.
         let subscription = self.feed.subscribe(FeedScope::Order(id));
         let order = load(&*self.orders, id).await?;
@@ -72,7 +77,7 @@ impl TrackingService {
                 owner: order.customer_id,
                 last_version: order.version,
             },
-            token,
+            session,
         );
         if newer {
             watch.pending = Some(order);
@@ -83,23 +88,24 @@ impl TrackingService {
     }
 
     /// Every change of any of the caller's orders, their creation included, from now on.
-    pub fn watch_mine(&self, caller: Caller, token: &str) -> OrderWatch {
-        let subscription = self.feed.subscribe(FeedScope::Customer(caller.user_id));
-        self.watch(subscription, Target::Customer(caller.user_id), token)
+    pub fn watch_mine(&self, session: Session) -> OrderWatch {
+        let customer = session.caller.user_id;
+        let subscription = self.feed.subscribe(FeedScope::Customer(customer));
+        self.watch(subscription, Target::Customer(customer), session)
     }
 
     /// Every change of every order, from now on; admins only.
-    pub fn watch_all(&self, caller: Caller, token: &str) -> Result<OrderWatch, DomainError> {
-        caller.ensure_admin()?;
+    pub fn watch_all(&self, session: Session) -> Result<OrderWatch, DomainError> {
+        session.caller.ensure_admin()?;
         let subscription = self.feed.subscribe(FeedScope::All);
-        Ok(self.watch(subscription, Target::All, token))
+        Ok(self.watch(subscription, Target::All, session))
     }
 
     fn watch(
         &self,
         subscription: Box<dyn ChangeSubscription>,
         target: Target,
-        token: &str,
+        session: Session,
     ) -> OrderWatch {
         let now = Instant::now();
         OrderWatch {
@@ -109,7 +115,8 @@ impl TrackingService {
             ended: false,
             orders: self.orders.clone(),
             sessions: self.sessions.clone(),
-            token: token.to_owned(),
+            clock: self.clock.clone(),
+            session,
             timing: self.timing,
             checked_at: now,
             spoke_at: now,
@@ -154,7 +161,8 @@ pub struct OrderWatch {
     ended: bool,
     orders: Arc<dyn OrderRepository>,
     sessions: SessionService,
-    token: String,
+    clock: Arc<dyn Clock>,
+    session: Session,
     timing: WatchTiming,
     checked_at: Instant,
     spoke_at: Instant,
@@ -234,10 +242,10 @@ impl OrderWatch {
 
     async fn still_granted(&mut self) -> bool {
         self.checked_at = Instant::now();
-        let caller = match self.sessions.authenticate(&self.token).await {
+        let caller = match self.sessions.recheck(&self.session, self.clock.now()).await {
             Ok(session) => session.caller,
             Err(err) => {
-                tracing::info!(error = %err, "a watch's token no longer grants it; ending the watch");
+                tracing::info!(error = %err, "a watch's session no longer grants it; ending the watch");
                 return false;
             }
         };
@@ -256,9 +264,9 @@ mod tests {
 
     use super::*;
     use crate::ports::{MockAccountStates, MockChangeFeed, MockOrderRepository, MockTokenService};
-    use crate::services::fixtures::{admin, customer, oid, order, uid, T0};
+    use crate::services::fixtures::{admin, customer, fixed_clock, oid, order, uid, T0};
     use crate::OrderStatus::*;
-    use crate::{AccountStatus, Role, TokenClaims, TokenId};
+    use crate::{AccountStatus, Role, TokenId};
 
     /// A subscription that plays back a script, then says the feed closed.
     struct Script(VecDeque<FeedEvent>);
@@ -292,17 +300,10 @@ mod tests {
         feed
     }
 
-    /// Token "t" belongs to user 7; its account's role and disabled flag are read live.
+    /// The account behind every session: its role and disabled flag are read live.
     fn sessions(account: Arc<Mutex<AccountStatus>>) -> SessionService {
-        let mut tokens = MockTokenService::new();
-        tokens.expect_verify().returning(|_| {
-            Ok(TokenClaims {
-                user_id: uid(7),
-                role: Role::Customer,
-                token_id: TokenId::new("t1".into()),
-                expires_at: T0,
-            })
-        });
+        // Watches re-check their session, never a token: nothing is verified again.
+        let tokens = MockTokenService::new();
         let mut states = MockAccountStates::new();
         states
             .expect_status()
@@ -328,8 +329,18 @@ mod tests {
             Arc::new(repo),
             Arc::new(feed),
             sessions(account(role)),
+            fixed_clock(),
             TIMING,
         )
+    }
+
+    /// A session of token t1, valid for a day after the fixed clock's now.
+    fn session(caller: Caller) -> Session {
+        Session {
+            caller,
+            token_id: TokenId::new("t1".into()),
+            expires_at: T0 + chrono::Duration::days(1),
+        }
     }
 
     fn repo_holding(stored: Order) -> MockOrderRepository {
@@ -376,7 +387,7 @@ mod tests {
         );
         let svc = tracking(repo_holding(order(1, 7, Created, 1)), feed, Role::Customer);
         let mut watch = svc
-            .watch_order(customer(7), "t", oid(1), None)
+            .watch_order(session(customer(7)), oid(1), None)
             .await
             .unwrap();
         let items = drain(&mut watch).await;
@@ -399,7 +410,7 @@ mod tests {
             Role::Customer,
         );
         let mut watch = svc
-            .watch_order(customer(7), "t", oid(1), Some(2))
+            .watch_order(session(customer(7)), oid(1), Some(2))
             .await
             .unwrap();
         assert_eq!(statuses(&drain(&mut watch).await), vec![(InTransit, 3)]);
@@ -414,7 +425,7 @@ mod tests {
             Role::Customer,
         );
         let mut watch = svc
-            .watch_order(customer(7), "t", oid(1), Some(4))
+            .watch_order(session(customer(7)), oid(1), Some(4))
             .await
             .unwrap();
         assert_eq!(drain(&mut watch).await, vec![WatchItem::End]);
@@ -425,7 +436,7 @@ mod tests {
         let feed = feed_playing(vec![], FeedScope::Order(oid(1)));
         let svc = tracking(repo_holding(order(1, 8, Created, 1)), feed, Role::Customer);
         assert!(matches!(
-            svc.watch_order(customer(7), "t", oid(1), None).await,
+            svc.watch_order(session(customer(7)), oid(1), None).await,
             Err(DomainError::NotFound("order"))
         ));
     }
@@ -445,7 +456,7 @@ mod tests {
         });
         let svc = tracking(repo, feed, Role::Customer);
         let mut watch = svc
-            .watch_order(customer(7), "t", oid(1), None)
+            .watch_order(session(customer(7)), oid(1), None)
             .await
             .unwrap();
         assert_eq!(
@@ -461,7 +472,7 @@ mod tests {
             FeedScope::Customer(uid(7)),
         );
         let svc = tracking(MockOrderRepository::new(), feed, Role::Customer);
-        let mut watch = svc.watch_mine(customer(7), "t");
+        let mut watch = svc.watch_mine(session(customer(7)));
         assert_eq!(statuses(&drain(&mut watch).await), vec![(Created, 1)]);
     }
 
@@ -473,7 +484,7 @@ mod tests {
             Role::Customer,
         );
         assert!(matches!(
-            svc.watch_all(customer(7), "t"),
+            svc.watch_all(session(customer(7))),
             Err(DomainError::Forbidden)
         ));
     }
@@ -492,11 +503,27 @@ mod tests {
             Arc::new(MockOrderRepository::new()),
             Arc::new(feed),
             sessions(account.clone()),
+            fixed_clock(),
             TIMING,
         );
-        let mut watch = svc.watch_all(admin(7), "t").unwrap();
+        let mut watch = svc.watch_all(session(admin(7))).unwrap();
         assert!(matches!(watch.next().await, WatchItem::Order(_)));
         account.lock().unwrap().role = Role::Customer;
+        assert_eq!(watch.next().await, WatchItem::End);
+    }
+
+    #[tokio::test]
+    async fn a_watch_ends_when_its_token_expires() {
+        let feed = feed_playing(
+            vec![changed(order(1, 7, Created, 1))],
+            FeedScope::Customer(uid(7)),
+        );
+        let svc = tracking(MockOrderRepository::new(), feed, Role::Customer);
+        let expired = Session {
+            expires_at: T0,
+            ..session(customer(7))
+        };
+        let mut watch = svc.watch_mine(expired);
         assert_eq!(watch.next().await, WatchItem::End);
     }
 

@@ -2,7 +2,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use trachios_domain::services::TrackingService;
 use trachios_domain::OrderId;
 
-use crate::auth::{bearer_token, Authenticated};
+use crate::auth::{Authenticated, AuthenticatedSession};
 use crate::dto::OrderEventResponse;
 use crate::events::{event_stream, last_event_id};
 use crate::limits::StreamSlots;
@@ -23,41 +23,33 @@ pub(crate) async fn history(
 pub(crate) async fn watch_order(
     tracking: web::Data<TrackingService>,
     slots: web::Data<StreamSlots>,
-    Authenticated(caller): Authenticated,
+    AuthenticatedSession(session): AuthenticatedSession,
     id: web::Path<i64>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let id = OrderId::parse(id.into_inner())?;
     let last_seen = last_event_id(&req)?;
-    let slot = slots.into_inner().take(caller.user_id)?;
-    let watch = tracking
-        .watch_order(caller, token(&req), id, last_seen)
-        .await?;
+    let slot = slots.into_inner().take(session.caller.user_id)?;
+    let watch = tracking.watch_order(session, id, last_seen).await?;
     Ok(event_stream(watch, slot))
 }
 
 pub(crate) async fn watch_mine(
     tracking: web::Data<TrackingService>,
     slots: web::Data<StreamSlots>,
-    Authenticated(caller): Authenticated,
-    req: HttpRequest,
+    AuthenticatedSession(session): AuthenticatedSession,
 ) -> Result<HttpResponse, ApiError> {
-    let slot = slots.into_inner().take(caller.user_id)?;
-    Ok(event_stream(tracking.watch_mine(caller, token(&req)), slot))
+    let slot = slots.into_inner().take(session.caller.user_id)?;
+    Ok(event_stream(tracking.watch_mine(session), slot))
 }
 
 pub(crate) async fn watch_all(
     tracking: web::Data<TrackingService>,
     slots: web::Data<StreamSlots>,
-    Authenticated(caller): Authenticated,
-    req: HttpRequest,
+    AuthenticatedSession(session): AuthenticatedSession,
 ) -> Result<HttpResponse, ApiError> {
-    let watch = tracking.watch_all(caller, token(&req))?;
-    let slot = slots.into_inner().take(caller.user_id)?;
+    let user = session.caller.user_id;
+    let watch = tracking.watch_all(session)?;
+    let slot = slots.into_inner().take(user)?;
     Ok(event_stream(watch, slot))
-}
-
-/// The token the request was authenticated with; a watch checks it again while it lasts.
-fn token(req: &HttpRequest) -> &str {
-    bearer_token(req).unwrap_or_default()
 }
