@@ -11,7 +11,6 @@ use trachios_domain::{
     OrderId, RequestFingerprint, StatusChange, UserId,
 };
 
-use crate::changes::announce;
 use crate::error::{written, QueryFailure};
 use crate::explain::explain;
 use crate::pool::{connection, sql_limit, PgPool};
@@ -91,27 +90,23 @@ macro_rules! bind_new_order {
     };
 }
 
-/// The order, its creation event and its notification, in one statement (one transaction).
-const INSERT_ORDER: &str = concat!(
-    "\
+/// The order and its creation event, in one statement (one transaction). The event carries
+/// the order's version and due time: the change feed reads orders back from events.
+const INSERT_ORDER: &str = "\
 WITH o AS (
     INSERT INTO orders (customer_id, item_description, status, version, next_step_at, created_at, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $6)
     RETURNING *
 ), e AS (
-    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at)
-    SELECT id, NULL, status, $7, $8, created_at FROM o
-), ",
-    announce!("o"),
-    "
-SELECT o.* FROM o, announced"
-);
+    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
+    SELECT id, NULL, status, $7, $8, created_at, version, next_step_at FROM o
+)
+SELECT * FROM o";
 
 /// Like `INSERT_ORDER`, under an idempotency key claimed in the same statement: the order
 /// is inserted only if the key was free or expired. A concurrent claim of the same key
 /// waits here for the first one's transaction and then finds the key taken.
-const INSERT_KEYED_ORDER: &str = concat!(
-    "\
+const INSERT_KEYED_ORDER: &str = "\
 WITH claim AS (
     INSERT INTO idempotency_keys (user_id, key, fingerprint, order_id, created_at, expires_at)
     VALUES ($1, $9, $10, nextval(pg_get_serial_sequence('orders', 'id')), $6, $11)
@@ -125,13 +120,10 @@ WITH claim AS (
     SELECT order_id, $1, $2, $3, $4, $5, $6, $6 FROM claim
     RETURNING *
 ), e AS (
-    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at)
-    SELECT id, NULL, status, $7, $8, created_at FROM o
-), ",
-    announce!("o"),
-    "
-SELECT o.* FROM o, announced"
-);
+    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
+    SELECT id, NULL, status, $7, $8, created_at, version, next_step_at FROM o
+)
+SELECT * FROM o";
 
 /// The answer kept with a freshly claimed key, for its repeats.
 const KEEP_RESPONSE: &str =
@@ -148,29 +140,23 @@ DELETE FROM idempotency_keys WHERE (user_id, key) IN (
     SELECT user_id, key FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2
 )";
 
-/// One compare-and-set on the version, its event and its notification, in one statement
-/// (one transaction).
-const TRANSITION: &str = concat!(
-    "\
+/// One compare-and-set on the version, and its event, in one statement (one transaction).
+const TRANSITION: &str = "\
 WITH o AS (
     UPDATE orders
     SET status = $1, version = $2, next_step_at = $3, updated_at = $4
     WHERE id = $5 AND version = $6
     RETURNING *
 ), e AS (
-    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at)
-    SELECT id, $7, status, $8, $9, $4 FROM o
-), ",
-    announce!("o"),
-    "
-SELECT o.* FROM o, announced"
-);
+    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
+    SELECT id, $7, status, $8, $9, $4, version, next_step_at FROM o
+)
+SELECT * FROM o";
 
 /// Claims a batch of due orders (rows another process holds are skipped, not waited for),
-/// moves each by the domain's step table — bound as arrays, one row per step — records one
-/// event per order and notifies the batch in a few payloads, all set-based in one statement.
-const ADVANCE_DUE: &str = concat!(
-    "\
+/// moves each by the domain's step table — bound as arrays, one row per step — and records
+/// one event per order, all set-based in one statement.
+const ADVANCE_DUE: &str = "\
 WITH steps AS (
     SELECT * FROM unnest($3::order_status[], $4::order_status[], $5::timestamptz[])
         AS s(from_status, to_status, next_step_at)
@@ -190,14 +176,11 @@ WITH steps AS (
     WHERE o.id = due.id
     RETURNING o.*, due.status AS from_status
 ), events AS (
-    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at)
-    SELECT id, from_status, status, $6, $7, $1 FROM moved
-), ",
-    announce!("moved"),
-    "
+    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
+    SELECT id, from_status, status, $6, $7, $1, version, next_step_at FROM moved
+)
 SELECT id, customer_id, item_description, status, version, next_step_at, created_at, updated_at
-FROM moved, announced"
-);
+FROM moved";
 
 #[async_trait]
 impl OrderRepository for PgOrderRepository {

@@ -46,6 +46,8 @@ diesel::table! {
         actor -> OrderActor,
         actor_id -> Nullable<Int8>,
         created_at -> Timestamptz,
+        version -> Int8,
+        next_step_at -> Nullable<Timestamptz>,
     }
 }
 

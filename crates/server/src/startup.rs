@@ -21,7 +21,7 @@ use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
 use trachios_http::{ApiState, CursorKey};
 use trachios_memory::{CachedAccountStates, ChangeHub};
 use trachios_postgres::{
-    build_pool, ChangeListener, ListenerSettings, PgAccountStates, PgOrderRepository, PgPool,
+    build_pool, ChangeFollower, FollowerSettings, PgAccountStates, PgOrderRepository, PgPool,
     PgUserRepository, PoolSettings,
 };
 use trachios_redis::{CacheSettings, RedisOrderCache};
@@ -38,17 +38,17 @@ const ACCOUNT_STATE_CAPACITY: u64 = 100_000;
 // A lifecycle batch must reach a subscriber of every order whole, not cut it off.
 const _: () = assert!(
     trachios_postgres::MAX_ORDERS_PER_PUBLISH <= trachios_memory::SUBSCRIBER_BACKLOG,
-    "the change hub's per-subscriber queue must hold the listener's largest publish"
+    "the change hub's per-subscriber queue must hold the follower's largest publish"
 );
 
-/// A built, listening service: the HTTP server, the lifecycle worker, the change listener
+/// A built, listening service: the HTTP server, the lifecycle worker, the change follower
 /// and the housekeeping.
 pub struct Application {
     port: u16,
     server: Server,
     pool: PgPool,
     lifecycle: LifecycleService,
-    listener: ChangeListener,
+    follower: ChangeFollower,
     feed: ChangeHub,
     chores: housekeeping::Chores,
     settings: Settings,
@@ -103,11 +103,10 @@ impl Application {
                 recheck: ACCOUNT_STATE_TTL,
             },
         );
-        let changes = ChangeListener::new(
-            database_url,
+        let follower = ChangeFollower::new(
             pool.clone(),
             Arc::new(feed.clone()),
-            ListenerSettings::default(),
+            FollowerSettings::default(),
         );
         let user_admin = UserAdminService::new(users.clone(), clock.clone());
         let accounts = AccountService::new(
@@ -171,7 +170,7 @@ impl Application {
             server,
             pool,
             lifecycle,
-            listener: changes,
+            follower,
             feed,
             chores,
             settings,
@@ -191,7 +190,7 @@ impl Application {
             server,
             pool,
             lifecycle,
-            listener,
+            follower,
             feed,
             chores,
             settings,
@@ -202,7 +201,7 @@ impl Application {
         let interval = lifecycle::poll_interval(settings.order_step());
         let worker: JoinHandle<()> =
             tokio::spawn(lifecycle::run(lifecycle, interval, workers_stop.clone()));
-        let listening: JoinHandle<()> = tokio::spawn(listener.run(workers_stop));
+        let following: JoinHandle<()> = tokio::spawn(follower.run(workers_stop));
         let server_task = tokio::spawn(server);
         tracing::info!(port, profile = %settings.app.profile, step_seconds = settings.lifecycle.order_step_seconds, "trachios listening");
 
@@ -221,8 +220,8 @@ impl Application {
         if let Err(err) = worker.await {
             tracing::error!(error = %err, "lifecycle worker panicked");
         }
-        if let Err(err) = listening.await {
-            tracing::error!(error = %err, "change listener panicked");
+        if let Err(err) = following.await {
+            tracing::error!(error = %err, "change follower panicked");
         }
         match server_task.await {
             Ok(Ok(())) => {}

@@ -1,5 +1,5 @@
 //! The tracking benchmark: memory of idle event streams, how long a committed change takes
-//! to reach its streams, and the lifecycle's throughput with notifications and a listener.
+//! to reach its streams, and the lifecycle's throughput with a follower reading its events.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use trachios_domain::services::{LifecycleService, NoCache};
 use trachios_domain::{Email, FeedEvent, FeedScope, Name, Role, User, UserId};
 use trachios_memory::ChangeHub;
 use trachios_postgres::{
-    build_pool, ChangeListener, ListenerSettings, PgOrderRepository, PoolSettings,
+    build_pool, ChangeFollower, FollowerSettings, PgOrderRepository, PoolSettings,
 };
 
 use super::{insert_orders, percentile, scratch_database, sql};
@@ -28,7 +28,7 @@ const STEADY_SECONDS: usize = 10;
 pub(super) async fn run() -> anyhow::Result<()> {
     idle_streams().await?;
     delivery().await?;
-    lifecycle_with_listener().await
+    lifecycle_with_follower().await
 }
 
 /// `count` customers (ids returned) with a token each, minted as the server would.
@@ -264,9 +264,9 @@ async fn delivery() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The lifecycle backlog as in `bench lifecycle`, now while a listener in this process
-/// hears every notification and a subscriber of every order receives each change.
-async fn lifecycle_with_listener() -> anyhow::Result<()> {
+/// The lifecycle backlog as in `bench lifecycle`, alone and then while a follower in this
+/// process reads every event and a subscriber of every order receives each change.
+async fn lifecycle_with_follower() -> anyhow::Result<()> {
     println!("== lifecycle backlog of 100k due orders, 1 worker, batches of 1000; target >= 10,000 transitions/s");
     let url = scratch_database().await?;
     insert_orders(&url, 100_000, "now() - interval '1 second'").await?;
@@ -278,7 +278,7 @@ async fn lifecycle_with_listener() -> anyhow::Result<()> {
         chrono::Duration::hours(1),
         1000,
     );
-    for listening in [false, true] {
+    for following in [false, true] {
         sql(
             &url,
             "UPDATE orders SET status = 'created', next_step_at = now() - interval '1 second'",
@@ -288,14 +288,13 @@ async fn lifecycle_with_listener() -> anyhow::Result<()> {
         let (stop, stopped) = watch::channel(false);
         let hub = ChangeHub::new();
         let mut heard = None;
-        if listening {
-            let listener = ChangeListener::new(
-                &url,
+        if following {
+            let follower = ChangeFollower::new(
                 pool.clone(),
                 Arc::new(hub.clone()),
-                ListenerSettings::default(),
+                FollowerSettings::default(),
             );
-            tokio::spawn(listener.run(stopped));
+            tokio::spawn(follower.run(stopped));
             tokio::time::sleep(Duration::from_millis(500)).await;
             let mut all = hub.subscribe(FeedScope::All);
             heard = Some(tokio::spawn(async move {
@@ -325,10 +324,10 @@ async fn lifecycle_with_listener() -> anyhow::Result<()> {
         stop.send(true).ok();
         println!(
             "{}: {moved} transitions in {secs:.2} s = {:.0} transitions/s{received}",
-            if listening {
-                "with a listener and a subscriber of every order"
+            if following {
+                "with a follower and a subscriber of every order"
             } else {
-                "notifications, nobody listening"
+                "alone"
             },
             moved as f64 / secs
         );

@@ -1,8 +1,8 @@
 //! The PostgreSQL adapters against a real server, one fresh database per test.
 
 mod accounts;
-mod changes;
 mod fixture;
+mod follower;
 mod idempotency;
 mod lists;
 mod repositories;

@@ -1,0 +1,298 @@
+//! Each process follows `order_events` to feed its live streams: every change writes its
+//! event in its own statement, so the events are an outbox that nothing committed can
+//! bypass, and reading them needs no lock that writers would queue on.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
+use diesel_async::RunQueryDsl;
+use tokio::sync::watch;
+use trachios_domain::ports::ChangePublisher;
+use trachios_domain::{DomainError, ItemDescription, Order, OrderId, UserId};
+
+use crate::error::{corrupt_row, QueryFailure};
+use crate::pool::{connection, PgPool};
+use crate::rows::DbStatus;
+use crate::schema::sql_types;
+
+/// How the follower paces itself.
+#[derive(Debug, Clone)]
+pub struct FollowerSettings {
+    /// How often it looks for new events: the longest a committed change waits before its
+    /// streams hear of it (plus the read itself).
+    pub poll_every: Duration,
+    /// Events read at most per query (at most `MAX_ORDERS_PER_PUBLISH`); a full read is
+    /// followed by another at once.
+    pub batch: i64,
+    /// How long an id skipped in the sequence is watched for a late commit. Ids are handed
+    /// out before commit, so a transaction that commits after a later one leaves a hole
+    /// that fills a moment later; a hole still empty after this was rolled back.
+    pub gap_patience: Duration,
+    /// The longest wait between attempts while the database cannot be read.
+    pub max_backoff: Duration,
+}
+
+impl Default for FollowerSettings {
+    fn default() -> Self {
+        Self {
+            poll_every: Duration::from_millis(100),
+            batch: MAX_ORDERS_PER_PUBLISH as i64,
+            gap_patience: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The most events one poll reads, and so the most orders one `publish` hands over: a
+/// subscriber's queue must hold at least this much, or a single lifecycle batch would cut it
+/// off.
+pub const MAX_ORDERS_PER_PUBLISH: usize = 5000;
+
+/// Holes watched at most: more in-flight transactions than this at once are not expected;
+/// past it, the oldest holes are given up first.
+const MAX_GAPS: usize = 100_000;
+
+/// The events after the cursor, and the holes below it that may still fill, oldest first,
+/// each with the order as its change left it.
+const NEXT_EVENTS: &str = "\
+SELECT e.id AS event_id, e.version, e.to_status AS status, e.next_step_at, e.created_at AS updated_at,
+       o.id AS order_id, o.customer_id, o.item_description, o.created_at
+FROM order_events e JOIN orders o ON o.id = e.order_id
+WHERE e.id > $1 OR e.id = ANY($2)
+ORDER BY e.id
+LIMIT $3";
+
+/// Publishes every committed change, once, in commit order per order, to this process's
+/// feed.
+pub struct ChangeFollower {
+    pool: PgPool,
+    publisher: Arc<dyn ChangePublisher>,
+    settings: FollowerSettings,
+    cursor: Cursor,
+}
+
+impl ChangeFollower {
+    pub fn new(
+        pool: PgPool,
+        publisher: Arc<dyn ChangePublisher>,
+        mut settings: FollowerSettings,
+    ) -> Self {
+        settings.batch = settings.batch.clamp(1, MAX_ORDERS_PER_PUBLISH as i64);
+        Self {
+            pool,
+            publisher,
+            settings,
+            cursor: Cursor::default(),
+        }
+    }
+
+    /// Follows the events until `shutdown` turns true. Changes committed before the first
+    /// successful read are not published (streams start from the moment they connect);
+    /// none committed after it is missed, also across database outages.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut backoff = self.settings.poll_every;
+        let mut started = false;
+        let mut failing = false;
+        while !*shutdown.borrow() {
+            let step = if started {
+                self.poll().await
+            } else {
+                self.start().await.map(|()| 0)
+            };
+            let wait = match step {
+                Ok(read) => {
+                    started = true;
+                    backoff = self.settings.poll_every;
+                    if failing {
+                        tracing::info!("change follower recovered");
+                        failing = false;
+                    }
+                    if read as i64 >= self.settings.batch {
+                        continue;
+                    }
+                    self.settings.poll_every
+                }
+                Err(err) => {
+                    if !failing {
+                        tracing::warn!(error = %err.chain(), "change follower cannot read events; retrying");
+                        failing = true;
+                    }
+                    backoff = (backoff * 2).min(self.settings.max_backoff);
+                    backoff
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => break,
+            }
+        }
+        tracing::info!("change follower stopped");
+    }
+
+    /// Starts after the newest event, watching the ids below it that are not visible yet
+    /// (transactions still committing when the follower starts).
+    async fn start(&mut self) -> Result<(), DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let recent: Vec<EventId> = diesel::sql_query(
+            "SELECT id FROM order_events WHERE id > (SELECT coalesce(max(id), 0) FROM order_events) - 10000 ORDER BY id",
+        )
+        .load(&mut conn)
+        .await
+        .or_failure_on(&mut conn)
+        .await?;
+        let now = Instant::now();
+        let mut ids = recent.into_iter().map(|event| event.id);
+        // Holes below the window's first visible id are too old to matter; those inside it
+        // may be transactions still committing.
+        if let Some(first) = ids.next() {
+            self.cursor.high = first;
+        }
+        for id in ids {
+            self.cursor.saw(id, now);
+        }
+        Ok(())
+    }
+
+    /// Reads the next events and publishes those someone watches; returns how many it read.
+    async fn poll(&mut self) -> Result<usize, DomainError> {
+        let now = Instant::now();
+        self.cursor
+            .forget_older_than(now, self.settings.gap_patience);
+        let gaps: Vec<i64> = self.cursor.gaps.keys().copied().collect();
+        let mut conn = connection(&self.pool).await?;
+        let rows: Vec<EventRow> = diesel::sql_query(NEXT_EVENTS)
+            .bind::<BigInt, _>(self.cursor.high)
+            .bind::<Array<BigInt>, _>(gaps)
+            .bind::<BigInt, _>(self.settings.batch)
+            .load(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        drop(conn);
+        let read = rows.len();
+        let mut changed = Vec::new();
+        for row in rows {
+            self.cursor.saw(row.event_id, now);
+            if self.publisher.wants(
+                OrderId::parse(row.order_id).map_err(corrupt_row)?,
+                UserId::parse(row.customer_id).map_err(corrupt_row)?,
+            ) {
+                changed.push(row.into_order()?);
+            }
+        }
+        if !changed.is_empty() {
+            self.publisher.publish(changed);
+        }
+        Ok(read)
+    }
+}
+
+/// Where the follower is: every id up to `high` has been read, except the holes.
+#[derive(Debug, Default)]
+struct Cursor {
+    high: i64,
+    gaps: BTreeMap<i64, Instant>,
+}
+
+impl Cursor {
+    fn saw(&mut self, id: i64, now: Instant) {
+        if id > self.high {
+            // Ids handed out but not visible yet; bounded, so that a jump in the sequence
+            // (values consumed by a failed bulk insert) cannot flood the map.
+            let first_missing = (self.high + 1).max(id - MAX_GAPS as i64);
+            for missing in first_missing..id {
+                self.gaps.insert(missing, now);
+            }
+            self.high = id;
+        } else {
+            self.gaps.remove(&id);
+        }
+        while self.gaps.len() > MAX_GAPS {
+            self.gaps.pop_first();
+        }
+    }
+
+    fn forget_older_than(&mut self, now: Instant, patience: Duration) {
+        self.gaps
+            .retain(|_, first_seen| now.duration_since(*first_seen) < patience);
+    }
+}
+
+#[derive(QueryableByName)]
+struct EventId {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+#[derive(QueryableByName)]
+struct EventRow {
+    #[diesel(sql_type = BigInt)]
+    event_id: i64,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+    #[diesel(sql_type = sql_types::OrderStatus)]
+    status: DbStatus,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    next_step_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Timestamptz)]
+    updated_at: DateTime<Utc>,
+    #[diesel(sql_type = BigInt)]
+    order_id: i64,
+    #[diesel(sql_type = BigInt)]
+    customer_id: i64,
+    #[diesel(sql_type = Text)]
+    item_description: String,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+}
+
+impl EventRow {
+    /// The order as this event's change left it.
+    fn into_order(self) -> Result<Order, DomainError> {
+        Ok(Order {
+            id: OrderId::parse(self.order_id).map_err(corrupt_row)?,
+            customer_id: UserId::parse(self.customer_id).map_err(corrupt_row)?,
+            item_description: ItemDescription::parse(&self.item_description)
+                .map_err(corrupt_row)?,
+            status: self.status.0,
+            version: self.version,
+            next_step_at: self.next_step_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_skipped_are_watched_until_they_appear_or_grow_old() {
+        let t0 = Instant::now();
+        let mut cursor = Cursor::default();
+        cursor.saw(1, t0);
+        cursor.saw(4, t0);
+        assert_eq!(cursor.high, 4);
+        assert_eq!(cursor.gaps.keys().copied().collect::<Vec<_>>(), vec![2, 3]);
+        cursor.saw(3, t0);
+        assert_eq!(cursor.gaps.keys().copied().collect::<Vec<_>>(), vec![2]);
+        cursor.forget_older_than(t0 + Duration::from_secs(31), Duration::from_secs(30));
+        assert!(cursor.gaps.is_empty());
+    }
+
+    #[test]
+    fn a_jump_in_the_sequence_watches_a_bounded_number_of_holes() {
+        let mut cursor = Cursor::default();
+        cursor.saw(10_000_000, Instant::now());
+        assert_eq!(cursor.gaps.len(), MAX_GAPS);
+        assert_eq!(
+            cursor.gaps.last_key_value().map(|(k, _)| *k),
+            Some(9_999_999)
+        );
+    }
+}

@@ -1,0 +1,147 @@
+//! The change feed's database half: each process follows `order_events` and publishes the
+//! orders as each change left them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use tokio::sync::watch;
+use trachios_domain::ports::{ChangeFeed, ChangeSubscription, OrderRepository};
+use trachios_domain::{Caller, FeedEvent, FeedScope, Order, Role, UserId};
+use trachios_memory::ChangeHub;
+use trachios_postgres::*;
+
+use crate::fixture::{fixture, new_order, Fixture};
+
+const STEP: chrono::Duration = chrono::Duration::seconds(60);
+
+fn owner(id: UserId) -> Caller {
+    Caller {
+        user_id: id,
+        role: Role::Customer,
+    }
+}
+
+/// A hub fed by a running follower on the fixture's database; dropping the sender stops it.
+async fn followed_hub(f: &Fixture) -> (ChangeHub, watch::Sender<bool>) {
+    let hub = ChangeHub::new();
+    let follower = ChangeFollower::new(
+        f.pool.clone(),
+        Arc::new(hub.clone()),
+        FollowerSettings {
+            poll_every: Duration::from_millis(20),
+            ..FollowerSettings::default()
+        },
+    );
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(follower.run(stopped));
+    // Changes committed before its first read are not its business; let it take one.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    (hub, stop)
+}
+
+async fn next_change(sub: &mut Box<dyn ChangeSubscription>) -> Order {
+    match sub.next(Duration::from_secs(5)).await {
+        FeedEvent::Changed(order) => Order::clone(&order),
+        other => panic!("expected a change within 5 s, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_change_is_published_whole_in_version_order() {
+    let f = fixture().await;
+    let (hub, _stop) = followed_hub(&f).await;
+    let mut mine = hub.subscribe(FeedScope::Customer(f.a));
+    let placed = f.orders.insert(new_order(f.a, STEP)).await.unwrap();
+    let cancelled = f
+        .orders
+        .transition(placed.cancel(owner(f.a), Utc::now(), STEP).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(next_change(&mut mine).await, placed);
+    assert_eq!(next_change(&mut mine).await, cancelled);
+}
+
+#[tokio::test]
+async fn a_change_that_commits_after_a_later_one_is_still_published() {
+    let f = fixture().await;
+    let (hub, _stop) = followed_hub(&f).await;
+    let mut all = hub.subscribe(FeedScope::All);
+    // A transaction takes the next event id and holds it uncommitted...
+    let mut slow = AsyncPgConnection::establish(&f.url).await.unwrap();
+    slow.batch_execute(&format!(
+        "BEGIN;
+         INSERT INTO orders (id, customer_id, item_description, next_step_at)
+             VALUES (1000, {a}, 'Late', now() + interval '1 hour');
+         INSERT INTO order_events (order_id, to_status, actor, actor_id, version, next_step_at)
+             VALUES (1000, 'created', 'customer', {a}, 1, now() + interval '1 hour');",
+        a = f.a.get()
+    ))
+    .await
+    .unwrap();
+    // ...while a later one commits and is published first.
+    let quick = f.orders.insert(new_order(f.a, STEP)).await.unwrap();
+    assert_eq!(next_change(&mut all).await, quick);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    slow.batch_execute("COMMIT").await.unwrap();
+    let late = next_change(&mut all).await;
+    assert_eq!((late.id.get(), late.version), (1000, 1));
+}
+
+#[tokio::test]
+async fn changes_committed_while_the_follower_cannot_read_are_published_after() {
+    let f = fixture().await;
+    let (hub, _stop) = followed_hub(&f).await;
+    let mut all = hub.subscribe(FeedScope::All);
+    // Every session of the database goes, the follower's pooled connection included.
+    let mut admin = AsyncPgConnection::establish(&f.url).await.unwrap();
+    diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let mut placed = None;
+    for _ in 0..50 {
+        match f.orders.insert(new_order(f.a, STEP)).await {
+            Ok(order) => {
+                placed = Some(order);
+                break;
+            }
+            // The repository's own connection may have been one of those terminated.
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    let placed = placed.expect("the database accepts writes again");
+    assert_eq!(next_change(&mut all).await, placed);
+}
+
+#[tokio::test]
+async fn a_lifecycle_batch_reaches_a_subscriber_of_every_order_whole() {
+    let f = fixture().await;
+    for _ in 0..1500 {
+        f.orders
+            .insert(new_order(f.a, chrono::Duration::zero()))
+            .await
+            .unwrap();
+    }
+    let (hub, _stop) = followed_hub(&f).await;
+    let mut all = hub.subscribe(FeedScope::All);
+    let moved = f
+        .orders
+        .advance_due(&trachios_domain::DueSteps::at(Utc::now(), STEP), 1000)
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 1000);
+    let mut heard = Vec::new();
+    for _ in 0..1000 {
+        heard.push(next_change(&mut all).await);
+    }
+    heard.sort_by_key(|o| o.id);
+    let mut expected = moved;
+    expected.sort_by_key(|o| o.id);
+    assert_eq!(heard, expected);
+}
