@@ -86,7 +86,7 @@ pub trait ChangeFeed: Send + Sync {
 }
 
 /// The sending side of a process's change feed, for the adapter that learns of committed
-/// changes (a database listener, or an embedded store after its commit).
+/// changes (a follower of the database's events, or an embedded store after its commit).
 pub trait ChangePublisher: Send + Sync {
     /// Whether anyone watches this order now; adapters skip work nobody would see.
     fn wants(&self, order: OrderId, customer: UserId) -> bool;

@@ -81,7 +81,7 @@ struct CorruptRow(#[source] DomainError);
 /// `load`, never `get_result`: diesel-async's `get_result` hands over the first row as soon
 /// as it arrives — before the statement's CTEs have finished and before the implicit
 /// transaction commits at the protocol's Sync — so a failure after that row (the session
-/// terminated while waiting for NOTIFY's commit lock, a crash) went unnoticed and a write
+/// terminated while queued for a commit, a deferred check, a crash) went unnoticed and a write
 /// was acknowledged that never committed. `load` reads to ReadyForQuery, which carries it.
 pub(crate) fn written<T>(rows: Vec<T>) -> Option<T> {
     rows.into_iter().next()

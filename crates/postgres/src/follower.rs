@@ -52,9 +52,10 @@ impl Default for FollowerSettings {
 /// off.
 pub const MAX_ORDERS_PER_PUBLISH: usize = 5000;
 
-/// Holes watched at most: more in-flight transactions than this at once are not expected;
-/// past it, the oldest holes are given up first.
-const MAX_GAPS: usize = 100_000;
+/// Holes watched at most (each is looked up by every read): in-flight ids are bounded by the
+/// pools' connections times the lifecycle batch, far below this; past it, the oldest holes
+/// are given up first.
+const MAX_GAPS: usize = 10_000;
 
 /// The events after the cursor, and the holes below it that may still fill, oldest first,
 /// each with the order as its change left it.

@@ -268,8 +268,8 @@ async fn a_write_is_acknowledged_only_once_it_has_committed() {
         .await
         .unwrap();
     // A check deferred to the commit, which for a single statement comes after its rows have
-    // gone out (at the protocol's Sync): like a session terminated while it waits for
-    // NOTIFY's commit lock, the commit fails after the client has seen the result.
+    // gone out (at the protocol's Sync): like a session terminated while its commit is
+    // queued, the commit fails after the client has seen the result.
     trachios_test_support::psql(
         &url,
         "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS \
