@@ -6,18 +6,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt};
 use diesel_async::RunQueryDsl;
 use tokio::sync::watch;
 use trachios_domain::ports::ChangePublisher;
-use trachios_domain::{DomainError, ItemDescription, Order, OrderId, UserId};
+use trachios_domain::DomainError;
 
-use crate::error::{corrupt_row, QueryFailure};
+use crate::error::QueryFailure;
 use crate::pool::{connection, PgPool};
-use crate::rows::DbStatus;
-use crate::schema::sql_types;
+use crate::rows::OrderRow;
 
 /// How the follower paces itself.
 #[derive(Debug, Clone)]
@@ -60,8 +58,8 @@ const MAX_GAPS: usize = 10_000;
 /// The events after the cursor, and the holes below it that may still fill, oldest first,
 /// each with the order as its change left it.
 const NEXT_EVENTS: &str = "\
-SELECT e.id AS event_id, e.version, e.to_status AS status, e.next_step_at, e.created_at AS updated_at,
-       o.id AS order_id, o.customer_id, o.item_description, o.created_at
+SELECT e.id AS event_id, o.id, o.customer_id, o.item_description, e.to_status AS status,
+       e.version, e.next_step_at, o.created_at, e.created_at AS updated_at
 FROM order_events e JOIN orders o ON o.id = e.order_id
 WHERE e.id > $1 OR e.id = ANY($2)
 ORDER BY e.id
@@ -178,11 +176,9 @@ impl ChangeFollower {
         let mut changed = Vec::new();
         for row in rows {
             self.cursor.saw(row.event_id, now);
-            if self.publisher.wants(
-                OrderId::parse(row.order_id).map_err(corrupt_row)?,
-                UserId::parse(row.customer_id).map_err(corrupt_row)?,
-            ) {
-                changed.push(row.into_order()?);
+            let order = row.order.into_order()?;
+            if self.publisher.wants(order.id, order.customer_id) {
+                changed.push(order);
             }
         }
         if !changed.is_empty() {
@@ -229,43 +225,14 @@ struct EventId {
     id: i64,
 }
 
+/// An event with the order as its change left it: the fixed fields from `orders`, the
+/// changing ones from the event.
 #[derive(QueryableByName)]
 struct EventRow {
     #[diesel(sql_type = BigInt)]
     event_id: i64,
-    #[diesel(sql_type = BigInt)]
-    version: i64,
-    #[diesel(sql_type = sql_types::OrderStatus)]
-    status: DbStatus,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    next_step_at: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Timestamptz)]
-    updated_at: DateTime<Utc>,
-    #[diesel(sql_type = BigInt)]
-    order_id: i64,
-    #[diesel(sql_type = BigInt)]
-    customer_id: i64,
-    #[diesel(sql_type = Text)]
-    item_description: String,
-    #[diesel(sql_type = Timestamptz)]
-    created_at: DateTime<Utc>,
-}
-
-impl EventRow {
-    /// The order as this event's change left it.
-    fn into_order(self) -> Result<Order, DomainError> {
-        Ok(Order {
-            id: OrderId::parse(self.order_id).map_err(corrupt_row)?,
-            customer_id: UserId::parse(self.customer_id).map_err(corrupt_row)?,
-            item_description: ItemDescription::parse(&self.item_description)
-                .map_err(corrupt_row)?,
-            status: self.status.0,
-            version: self.version,
-            next_step_at: self.next_step_at,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        })
-    }
+    #[diesel(embed)]
+    order: OrderRow,
 }
 
 #[cfg(test)]
