@@ -237,6 +237,11 @@ async fn streams_are_for_those_who_may_see_what_they_carry() {
         let body: Value = res.json().await.expect("a JSON error");
         assert!(body["error"].is_string(), "{path}: {body}");
     }
+    // Admins watch any order.
+    let admin = app.admin().await;
+    let mut watched = EventStream::open(&app, &format!("/orders/{id}/stream"), &admin, None).await;
+    let (version, order) = watched.next_order(WAIT).await.expect("the order now");
+    assert_eq!((version, order["id"].as_i64()), (1, Some(id)));
 }
 
 #[tokio::test]
