@@ -19,8 +19,8 @@ pub enum FeedEvent {
     Changed(Arc<Order>),
     /// Nothing happened for the feed's keep-alive interval.
     Idle,
-    /// Changes may have been missed (the subscriber fell behind, or the feed lost its
-    /// source for a while): whoever needs every change must re-read.
+    /// Changes were dropped because the subscriber fell behind: whoever needs every change
+    /// must re-read.
     Gap,
     /// The feed is closing (the process is shutting down); nothing follows.
     Closed,

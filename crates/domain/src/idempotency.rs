@@ -70,14 +70,6 @@ pub enum Creation {
     Replayed(Order),
 }
 
-impl Creation {
-    pub fn order(&self) -> &Order {
-        match self {
-            Creation::Created(order) | Creation::Replayed(order) => order,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

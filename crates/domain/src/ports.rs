@@ -92,8 +92,6 @@ pub trait ChangePublisher: Send + Sync {
     fn wants(&self, order: OrderId, customer: UserId) -> bool;
     /// Hands committed changes, in commit order, to their subscribers.
     fn publish(&self, orders: Vec<Order>);
-    /// Tells every subscriber that changes may have been missed.
-    fn gap(&self);
 }
 
 /// A cache of single orders. Every method may fail; callers treat a failure as a miss.

@@ -40,8 +40,8 @@ struct Inbox {
 }
 
 impl Inbox {
-    fn deliver(&self, event: FeedEvent) {
-        if self.tx.try_send(event).is_err() {
+    fn deliver(&self, order: &Arc<Order>) {
+        if self.tx.try_send(FeedEvent::Changed(order.clone())).is_err() {
             self.fell_behind.store(true, Ordering::Release);
         }
     }
@@ -176,14 +176,8 @@ impl ChangePublisher for ChangeHub {
                         .flat_map(HashMap::values),
                 );
             for inbox in watchers {
-                inbox.deliver(FeedEvent::Changed(order.clone()));
+                inbox.deliver(&order);
             }
-        }
-    }
-
-    fn gap(&self) {
-        for inbox in self.lock().inboxes() {
-            inbox.deliver(FeedEvent::Gap);
         }
     }
 }
@@ -322,16 +316,6 @@ mod tests {
         let heard = heard(&mut all).await;
         assert_eq!(heard.len(), 8192, "no gap, nothing dropped");
         assert_eq!(heard.last(), Some(&(8192, 2)));
-    }
-
-    #[tokio::test]
-    async fn a_gap_reaches_every_subscriber() {
-        let hub = ChangeHub::new();
-        let mut one = hub.subscribe(FeedScope::Order(oid(1)));
-        let mut all = hub.subscribe(FeedScope::All);
-        hub.gap();
-        assert_eq!(one.next(IDLE).await, FeedEvent::Gap);
-        assert_eq!(all.next(IDLE).await, FeedEvent::Gap);
     }
 
     #[tokio::test]

@@ -287,6 +287,19 @@ mod tests {
         IdempotencyKey::parse(raw).unwrap()
     }
 
+    /// A store where every key was first used by a request with this fingerprint, which
+    /// created order 1.
+    fn key_taken_by(fingerprint: RequestFingerprint) -> MockOrderRepository {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_insert_keyed().returning(move |_, _| {
+            Ok(KeyedInsert::Taken {
+                fingerprint,
+                kept: order(1, 7, Created, 1),
+            })
+        });
+        repo
+    }
+
     #[tokio::test]
     async fn a_keyed_creation_stores_the_key_for_24_hours_with_the_order() {
         let mut repo = MockOrderRepository::new();
@@ -313,13 +326,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_repeat_of_the_same_request_replays_the_kept_order() {
-        let mut repo = MockOrderRepository::new();
-        repo.expect_insert_keyed().returning(|_, _| {
-            Ok(KeyedInsert::Taken {
-                fingerprint: RequestFingerprint([1; 32]),
-                kept: order(1, 7, Created, 1),
-            })
-        });
+        let repo = key_taken_by(RequestFingerprint([1; 32]));
         let mut cache = MockOrderCache::new();
         cache.expect_replace().never();
         let replayed = service(repo, cache)
@@ -336,13 +343,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_key_reused_for_another_request_is_refused() {
-        let mut repo = MockOrderRepository::new();
-        repo.expect_insert_keyed().returning(|_, _| {
-            Ok(KeyedInsert::Taken {
-                fingerprint: RequestFingerprint([1; 32]),
-                kept: order(1, 7, Created, 1),
-            })
-        });
+        let repo = key_taken_by(RequestFingerprint([1; 32]));
         let outcome = service(repo, quiet_cache())
             .create_once(
                 customer(7),

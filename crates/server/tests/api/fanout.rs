@@ -55,15 +55,7 @@ async fn a_change_through_one_process_reaches_the_streams_of_the_others_within_a
     let id = created["id"].as_i64().unwrap();
     let mut order_on_c = EventStream::open(c, &format!("/orders/{id}/stream"), &token, None).await;
     assert_eq!(order_on_c.next_order(FAN_OUT).await, Some((1, created)));
-    let (status, cancelled) = a
-        .call(
-            Method::PUT,
-            &format!("/orders/{id}/cancel"),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    let cancelled = a.cancel(&token, id).await;
     let committed = Instant::now();
     assert_eq!(
         mine_on_c.next_order(FAN_OUT).await,

@@ -171,6 +171,34 @@ impl TestApp {
             .await
     }
 
+    /// An admin sets the order's status; the updated order.
+    pub async fn set_status(&self, admin: &str, id: i64, status: &str) -> Value {
+        let (code, body) = self
+            .call(
+                Method::PUT,
+                &format!("/orders/{id}/status"),
+                Some(admin),
+                Some(json!({ "status": status })),
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// The owner cancels the order; the cancelled order.
+    pub async fn cancel(&self, token: &str, id: i64) -> Value {
+        let (code, body) = self
+            .call(
+                Method::PUT,
+                &format!("/orders/{id}/cancel"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        body
+    }
+
     /// A connection pool on the test's database, for looking behind the API.
     pub fn pool(&self) -> &PgPool {
         &self.pool

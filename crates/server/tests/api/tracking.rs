@@ -18,32 +18,6 @@ async fn spawn_streaming(step_seconds: f64, keep_alive: f64) -> TestApp {
     spawn_with(s).await
 }
 
-async fn set_status(app: &TestApp, admin: &str, id: i64, status: &str) -> Value {
-    let (code, body) = app
-        .call(
-            Method::PUT,
-            &format!("/orders/{id}/status"),
-            Some(admin),
-            Some(json!({ "status": status })),
-        )
-        .await;
-    assert_eq!(code, StatusCode::OK, "{body}");
-    body
-}
-
-async fn cancel(app: &TestApp, token: &str, id: i64) -> Value {
-    let (code, body) = app
-        .call(
-            Method::PUT,
-            &format!("/orders/{id}/cancel"),
-            Some(token),
-            None,
-        )
-        .await;
-    assert_eq!(code, StatusCode::OK, "{body}");
-    body
-}
-
 #[tokio::test]
 async fn history_lists_every_change_oldest_first_for_the_owner_and_admins() {
     let app = spawn_app_with_step(0.1).await;
@@ -147,9 +121,9 @@ async fn an_order_stream_sends_the_order_then_each_change_and_ends_after_a_termi
     let mut stream = EventStream::open(&app, &format!("/orders/{id}/stream"), &token, None).await;
     assert_eq!(stream.next_order(WAIT).await, Some((1, created)));
 
-    let dispatched = set_status(&app, &admin, id, "dispatched").await;
+    let dispatched = app.set_status(&admin, id, "dispatched").await;
     assert_eq!(stream.next_order(WAIT).await, Some((2, dispatched)));
-    let cancelled = cancel(&app, &token, id).await;
+    let cancelled = app.cancel(&token, id).await;
     assert_eq!(stream.next_order(WAIT).await, Some((3, cancelled)));
     assert!(
         stream.ended(WAIT).await,
@@ -165,21 +139,21 @@ async fn a_reconnect_with_last_event_id_resumes_after_what_the_client_saw() {
     let id = app.create_order(&token, "Desk").await["id"]
         .as_i64()
         .unwrap();
-    let dispatched = set_status(&app, &admin, id, "dispatched").await;
+    let dispatched = app.set_status(&admin, id, "dispatched").await;
     let path = format!("/orders/{id}/stream");
 
     let mut behind = EventStream::open(&app, &path, &token, Some("1")).await;
     assert_eq!(behind.next_order(WAIT).await, Some((2, dispatched)));
 
     let mut current = EventStream::open(&app, &path, &token, Some("2")).await;
-    let in_transit = set_status(&app, &admin, id, "in_transit").await;
+    let in_transit = app.set_status(&admin, id, "in_transit").await;
     assert_eq!(
         current.next_order(WAIT).await,
         Some((3, in_transit)),
         "the version the client has is not sent again"
     );
 
-    let cancelled = cancel(&app, &token, id).await;
+    let cancelled = app.cancel(&token, id).await;
     assert_eq!(current.next_order(WAIT).await, Some((4, cancelled)));
     let mut finished = EventStream::open(&app, &path, &token, Some("4")).await;
     assert!(
@@ -256,7 +230,7 @@ async fn my_orders_stream_carries_every_change_of_the_callers_orders_only() {
     let theirs = app.create_order(&other, "Not yours").await;
     let first = app.create_order(&token, "Desk").await;
     let second = app.create_order(&token, "Chair").await;
-    let cancelled = cancel(&app, &token, first["id"].as_i64().unwrap()).await;
+    let cancelled = app.cancel(&token, first["id"].as_i64().unwrap()).await;
     for expected in [(1, first), (1, second), (2, cancelled.clone())] {
         assert_eq!(mine.next_order(WAIT).await, Some(expected));
     }
