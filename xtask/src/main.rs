@@ -3,6 +3,7 @@
 mod bare_sse;
 mod bench;
 mod db;
+mod fuzz;
 mod process;
 mod services;
 
@@ -19,6 +20,8 @@ cargo xtask <command>
   migrate status        list migrations and whether each is applied
   seed                  create the admin from ADMIN_EMAIL / ADMIN_PASSWORD
   seed --demo N         ... plus N demo customers with three orders each
+  fuzz [ARGS]           schemathesis against the server and its OpenAPI document (pip install
+                        schemathesis); ARGS go to `schemathesis run`, FUZZ_SEED picks other cases
   bench [WHICH]         run the benchmarks (lifecycle, cache, field, tracking) and print their figures
 ";
 
@@ -42,6 +45,7 @@ fn main() -> anyhow::Result<()> {
             };
             runtime.block_on(db::seed(demo))
         }
+        Some("fuzz") => runtime.block_on(fuzz::run(&args[1..])),
         Some("bench") => bench::run(&runtime, args.get(1).map(String::as_str)),
         // Started by `bench tracking` as its reference; not meant to be run by hand.
         Some("bare-sse") => {

@@ -13,16 +13,31 @@ pub struct ReleaseServer {
 
 impl ReleaseServer {
     pub async fn start(database_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_built(database_url, env, "release").await
+    }
+
+    /// The debug build: what the tests build anyway, so nothing more is compiled.
+    pub async fn start_debug(database_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_built(database_url, env, "debug").await
+    }
+
+    async fn start_built(
+        database_url: &str,
+        env: &[(&str, &str)],
+        profile: &str,
+    ) -> anyhow::Result<Self> {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let built = Command::new(&cargo)
-            .args(["build", "--release", "-q", "-p", "trachios-server"])
-            .status()?;
-        if !built.success() {
-            bail!("building the release server failed");
+        let mut build = Command::new(&cargo);
+        build.args(["build", "-q", "-p", "trachios-server"]);
+        if profile == "release" {
+            build.arg("--release");
+        }
+        if !build.status()?.success() {
+            bail!("building the {profile} server failed");
         }
         let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
         let port = free_port()?;
-        let mut cmd = Command::new(format!("{target}/release/trachios-server"));
+        let mut cmd = Command::new(format!("{target}/{profile}/trachios-server"));
         cmd.env("APP_ENV", "test")
             .env("DATABASE_URL", database_url)
             .env("SERVER_HOST", "127.0.0.1")

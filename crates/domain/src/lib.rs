@@ -23,7 +23,8 @@ pub use ids::{OrderId, UserId};
 pub use input::{Email, ItemDescription, Name, Password};
 pub use listing::{OrderFilter, Page, PageRequest, PageSize, UserFilter};
 pub use order::{
-    Actor, ActorKind, AutomaticStep, DueSteps, NewOrder, Order, OrderStatus, StatusChange,
+    Actor, ActorKind, AdvancedOrder, AutomaticStep, DueSteps, NewOrder, Order, OrderStatus,
+    StatusChange,
 };
 pub use user::{
     AccountStatus, Caller, NewUser, PasswordHash, Role, Session, TokenClaims, TokenId, User,

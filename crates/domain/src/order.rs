@@ -286,6 +286,13 @@ pub struct AutomaticStep {
     pub next_step_at: Option<DateTime<Utc>>,
 }
 
+/// An order as an automatic step left it, and when that step had been due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvancedOrder {
+    pub order: Order,
+    pub was_due_at: DateTime<Utc>,
+}
+
 /// Everything the store needs to move a batch of due orders on at `now`: the whole step
 /// table as data, so that it is applied set-based, and who is recorded as having done it.
 /// Like every change, each step bumps the order's version by one.

@@ -4,9 +4,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccountStatus, DomainError, DueSteps, Email, FeedEvent, FeedScope, KeyClaim, KeyedInsert,
-    NewOrder, NewUser, Order, OrderEvent, OrderFilter, OrderId, Password, PasswordHash,
-    StatusChange, TokenClaims, TokenId, User, UserChange, UserCredentials, UserFilter, UserId,
+    AccountStatus, AdvancedOrder, DomainError, DueSteps, Email, FeedEvent, FeedScope, KeyClaim,
+    KeyedInsert, NewOrder, NewUser, Order, OrderEvent, OrderFilter, OrderId, Password,
+    PasswordHash, StatusChange, TokenClaims, TokenId, User, UserChange, UserCredentials,
+    UserFilter, UserId,
 };
 
 /// Stored accounts.
@@ -55,7 +56,11 @@ pub trait OrderRepository: Send + Sync {
     async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError>;
     /// Moves up to `limit` orders due at `due.now` one step on, as `due.steps` says, each
     /// exactly once across every process sharing the store, and returns them as they are now.
-    async fn advance_due(&self, due: &DueSteps, limit: i64) -> Result<Vec<Order>, DomainError>;
+    async fn advance_due(
+        &self,
+        due: &DueSteps,
+        limit: i64,
+    ) -> Result<Vec<AdvancedOrder>, DomainError>;
     /// Every recorded change of the order, oldest first (empty for an unknown order).
     async fn history(&self, id: OrderId) -> Result<Vec<OrderEvent>, DomainError>;
     /// Stores the order under the caller's key in the same transaction, unless the key is
@@ -168,4 +173,12 @@ impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
+}
+
+/// A dependency that can tell whether it answers right now, for the readiness probe.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait DependencyProbe: Send + Sync {
+    /// `Ok` when one round trip to the dependency succeeded within its timeout.
+    async fn check(&self) -> Result<(), DomainError>;
 }

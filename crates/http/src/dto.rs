@@ -5,42 +5,73 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use trachios_domain::services::LoginOutcome;
 use trachios_domain::{Order, OrderEvent, OrderStatus, Role, User};
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize)]
+use crate::openapi::schemas::{ActorKind, OrderStatusName, RoleName};
+
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
+    /// 1–255 characters after trimming; no control characters but tab and line breaks.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$",
+        example = "John Doe"
+    )]
     pub name: String,
+    /// Compared case-insensitively.
+    #[schema(format = Email, max_length = 255, example = "john@example.com")]
     pub email: String,
+    #[schema(
+        min_length = 8,
+        max_length = 128,
+        pattern = r"^[^\x00]*$",
+        example = "correct horse battery"
+    )]
     pub password: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(example = "john@example.com")]
     pub email: String,
+    #[schema(example = "correct horse battery")]
     pub password: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateOrderRequest {
+    /// 1–1000 characters after trimming; no control characters but tab and line breaks.
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$",
+        example = "MacBook Pro 16-inch M3"
+    )]
     pub item_description: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct SetStatusRequest {
+    #[schema(value_type = OrderStatusName)]
     pub status: String,
 }
 
 /// `PATCH /users/{id}`: each field is optional; what is left out stays as it is.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateUserRequest {
+    #[schema(value_type = Option<RoleName>)]
     pub role: Option<String>,
     pub disabled: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserResponse {
     pub id: i64,
     pub name: String,
     pub email: String,
+    #[schema(value_type = RoleName)]
     pub role: Role,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
@@ -61,9 +92,10 @@ impl From<User> for UserResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LoginResponse {
     pub token: String,
+    #[schema(value_type = String, example = "Bearer")]
     pub token_type: &'static str,
     pub expires_at: DateTime<Utc>,
     pub user: UserResponse,
@@ -80,11 +112,13 @@ impl From<LoginOutcome> for LoginResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Order)]
 pub struct OrderResponse {
     pub id: i64,
     pub customer_id: i64,
     pub item_description: String,
+    #[schema(value_type = OrderStatusName)]
     pub status: OrderStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -104,12 +138,16 @@ impl From<Order> for OrderResponse {
 }
 
 /// One entry of `GET /orders/{id}/history`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = OrderEvent)]
 pub struct OrderEventResponse {
     pub id: i64,
     pub order_id: i64,
+    #[schema(value_type = Option<OrderStatusName>)]
     pub from_status: Option<OrderStatus>,
+    #[schema(value_type = OrderStatusName)]
     pub to_status: OrderStatus,
+    #[schema(value_type = ActorKind)]
     pub actor: &'static str,
     pub actor_id: Option<i64>,
     pub created_at: DateTime<Utc>,

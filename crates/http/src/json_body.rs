@@ -92,6 +92,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                     reject(StatusCode::BAD_REQUEST, "could not read the request body")
                 }
             })?;
+            // serde reads a struct from an array of its fields in order too; every body
+            // of this API is an object, and `[null, null]` must not pass for `{}`.
+            if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+                return Err(reject(
+                    StatusCode::BAD_REQUEST,
+                    "invalid JSON body: expected an object",
+                ));
+            }
             let mut de = serde_json::Deserializer::from_slice(&bytes);
             let value = serde_path_to_error::deserialize(&mut de)
                 .map_err(|e| reject(StatusCode::BAD_REQUEST, &describe(e)))?;

@@ -8,19 +8,25 @@ mod events;
 mod json_body;
 pub mod limits;
 mod lists;
+mod metrics;
 pub mod middleware;
+mod openapi;
 mod routes;
 
 use std::sync::Arc;
 
+use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 use trachios_domain::services::{
-    AccountService, OrderService, SessionService, TrackingService, UserAdminService,
+    AccountService, OrderService, ReadinessService, SessionService, TrackingService,
+    UserAdminService,
 };
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 pub use error::{json_error, ApiError};
 use limits::{BodyTimeout, RateLimits, StreamSlots, TrustedProxies};
 pub use lists::CursorKey;
+pub use metrics::{record_request_metrics, MetricsEndpoint};
 
 /// Request bodies above this many bytes are refused with 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -39,7 +45,15 @@ pub struct ApiState {
     pub stream_slots: Arc<StreamSlots>,
     pub trusted_proxies: TrustedProxies,
     pub body_timeout: BodyTimeout,
+    pub readiness: ReadinessService,
+    pub metrics: MetricsEndpoint,
 }
+
+/// The explorer may only load what this server serves; Swagger UI styles its elements
+/// inline and draws icons from `data:` URIs.
+const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+    frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// Registers every route, the JSON and path error contract, and the shared state.
 pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
@@ -56,8 +70,32 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(state.body_timeout)
             .app_data(web::PayloadConfig::new(BODY_LIMIT_BYTES))
             .app_data(error::path_config())
-            .route("/health", web::get().to(routes::health::health))
+            .app_data(web::Data::new(state.readiness))
+            .app_data(web::Data::new(state.metrics))
+            .configure(routes::register_root)
             .service(web::scope("/api/v1").configure(routes::register))
+            .route(
+                "/docs",
+                web::get().to(|| async {
+                    actix_web::HttpResponse::PermanentRedirect()
+                        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                        .finish()
+                }),
+            )
+            .service(
+                web::scope("/docs")
+                    .wrap(DefaultHeaders::new().add((
+                        actix_web::http::header::CONTENT_SECURITY_POLICY,
+                        DOCS_CONTENT_SECURITY_POLICY,
+                    )))
+                    .service(
+                        SwaggerUi::new("/{_:.*}").config(
+                            Config::new(["/api/v1/openapi.json"])
+                                .validator_url("none")
+                                .try_it_out_enabled(true),
+                        ),
+                    ),
+            )
             .default_service(web::to(error::not_found));
     }
 }

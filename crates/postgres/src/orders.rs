@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -7,8 +8,8 @@ use diesel_async::AsyncConnection;
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::OrderRepository;
 use trachios_domain::{
-    DomainError, DueSteps, KeyClaim, KeyedInsert, NewOrder, Order, OrderEvent, OrderFilter,
-    OrderId, RequestFingerprint, StatusChange, UserId,
+    AdvancedOrder, DomainError, DueSteps, KeyClaim, KeyedInsert, NewOrder, Order, OrderEvent,
+    OrderFilter, OrderId, RequestFingerprint, StatusChange, UserId,
 };
 
 use crate::error::{written, QueryFailure};
@@ -161,7 +162,7 @@ WITH steps AS (
     SELECT * FROM unnest($3::order_status[], $4::order_status[], $5::timestamptz[])
         AS s(from_status, to_status, next_step_at)
 ), due AS (
-    SELECT id, status FROM orders
+    SELECT id, status, next_step_at AS was_due_at FROM orders
     WHERE next_step_at IS NOT NULL AND next_step_at <= $1
     ORDER BY next_step_at
     LIMIT $2
@@ -174,12 +175,12 @@ WITH steps AS (
         next_step_at = steps.next_step_at
     FROM due JOIN steps ON steps.from_status = due.status
     WHERE o.id = due.id
-    RETURNING o.*, due.status AS from_status
+    RETURNING o.*, due.status AS from_status, due.was_due_at
 ), events AS (
     INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
     SELECT id, from_status, status, $6, $7, $1, version, next_step_at FROM moved
 )
-SELECT id, customer_id, item_description, status, version, next_step_at, created_at, updated_at
+SELECT id, customer_id, item_description, status, version, next_step_at, created_at, updated_at, was_due_at
 FROM moved";
 
 #[async_trait]
@@ -316,7 +317,11 @@ impl OrderRepository for PgOrderRepository {
         Ok(u64::try_from(purged).unwrap_or_default())
     }
 
-    async fn advance_due(&self, due: &DueSteps, limit: i64) -> Result<Vec<Order>, DomainError> {
+    async fn advance_due(
+        &self,
+        due: &DueSteps,
+        limit: i64,
+    ) -> Result<Vec<AdvancedOrder>, DomainError> {
         let from: Vec<DbStatus> = due.steps.iter().map(|s| DbStatus(s.from)).collect();
         let to: Vec<DbStatus> = due.steps.iter().map(|s| DbStatus(s.to)).collect();
         let next_step_at: Vec<Option<_>> = due.steps.iter().map(|s| s.next_step_at).collect();
@@ -329,11 +334,28 @@ impl OrderRepository for PgOrderRepository {
             .bind::<Array<Nullable<Timestamptz>>, _>(next_step_at)
             .bind::<sql_types::OrderActor, _>(DbActor(due.actor.kind()))
             .bind::<Nullable<BigInt>, _>(due.actor.user_id().map(UserId::get))
-            .load::<OrderRow>(&mut conn)
+            .load::<AdvancedRow>(&mut conn)
             .await
             .or_failure_on(&mut conn)
             .await?;
-        into_orders(rows)
+        rows.into_iter().map(AdvancedRow::into_advanced).collect()
+    }
+}
+
+#[derive(QueryableByName)]
+struct AdvancedRow {
+    #[diesel(embed)]
+    order: OrderRow,
+    #[diesel(sql_type = Timestamptz)]
+    was_due_at: DateTime<Utc>,
+}
+
+impl AdvancedRow {
+    fn into_advanced(self) -> Result<AdvancedOrder, DomainError> {
+        Ok(AdvancedOrder {
+            order: self.order.into_order()?,
+            was_due_at: self.was_due_at,
+        })
     }
 }
 

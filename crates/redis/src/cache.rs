@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use deadpool_redis::{Config, Connection, Pool, Runtime};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncCommands, Script};
-use trachios_domain::ports::OrderCache;
+use trachios_domain::ports::{DependencyProbe, OrderCache};
 use trachios_domain::{DomainError, Order, OrderId};
 
 use crate::entry::{decode, encode, PUT_IF_NEWER};
@@ -255,5 +255,14 @@ impl OrderCache for RedisOrderCache {
                 Err(err)
             }
         }
+    }
+}
+
+/// Readiness: one `PING` within the cache's timeout (and not while its circuit is open).
+#[async_trait]
+impl DependencyProbe for RedisOrderCache {
+    async fn check(&self) -> Result<(), DomainError> {
+        self.run(|mut conn| async move { redis::cmd("PING").query_async::<()>(&mut conn).await })
+            .await
     }
 }

@@ -1,6 +1,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Counters of what the cache did; read by logs and, later, metrics.
+/// Counters of what the cache did, kept per cache for tests and logs, and counted in the
+/// process's `trachios_cache_operations_total` for `/metrics`.
 #[derive(Debug, Default)]
 pub struct CacheStats {
     hits: AtomicU64,
@@ -23,18 +24,22 @@ pub struct CacheCounts {
 impl CacheStats {
     pub(crate) fn hit(&self) {
         self.hits.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("trachios_cache_operations_total", "result" => "hit").increment(1);
     }
 
     pub(crate) fn miss(&self) {
         self.misses.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("trachios_cache_operations_total", "result" => "miss").increment(1);
     }
 
     pub(crate) fn error(&self) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("trachios_cache_operations_total", "result" => "error").increment(1);
     }
 
     pub(crate) fn skip(&self) {
         self.skipped.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("trachios_cache_operations_total", "result" => "skipped").increment(1);
     }
 
     pub fn counts(&self) -> CacheCounts {

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod housekeeping;
 pub mod lifecycle;
+pub mod metrics;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;

@@ -13,20 +13,20 @@ use tokio::task::JoinHandle;
 use trachios_auth::{Argon2Hasher, HashLimits, JwtTokenService};
 use trachios_domain::ports::{Clock, OrderCache, SystemClock, TokenService, UserRepository};
 use trachios_domain::services::{
-    AccountService, LifecycleService, NoCache, OrderService, SessionService, TrackingService,
-    UserAdminService, WatchTiming,
+    AccountService, CacheBackend, LifecycleService, NoCache, OrderService, ReadinessService,
+    SessionService, TrackingService, UserAdminService, WatchTiming,
 };
 use trachios_http::limits::{BodyTimeout, RateLimits, RatesPerMinute, StreamSlots, TrustedProxies};
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
-use trachios_http::{ApiState, CursorKey};
+use trachios_http::{record_request_metrics, ApiState, CursorKey, MetricsEndpoint};
 use trachios_memory::{CachedAccountStates, ChangeHub};
 use trachios_postgres::{
     build_pool, ChangeFollower, FollowerSettings, PgAccountStates, PgOrderRepository, PgPool,
-    PgUserRepository, PoolSettings,
+    PgProbe, PgUserRepository, PoolSettings,
 };
 use trachios_redis::{CacheSettings, RedisOrderCache};
 
-use crate::{housekeeping, lifecycle, seed, Settings};
+use crate::{housekeeping, lifecycle, metrics, seed, Settings};
 
 /// How long a process trusts what it last read about an account (role, disabled, logged-out
 /// token): a change made through any process takes effect everywhere within this time,
@@ -50,6 +50,7 @@ pub struct Application {
     lifecycle: LifecycleService,
     follower: ChangeFollower,
     feed: ChangeHub,
+    readiness: ReadinessService,
     chores: housekeeping::Chores,
     settings: Settings,
 }
@@ -76,7 +77,7 @@ impl Application {
         .context("building the database pool")?;
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let cache = order_cache(&settings, &pool).await?;
+        let (cache, cache_backend) = order_cache(&settings, &pool).await?;
         let tokens: Arc<dyn TokenService> = Arc::new(
             JwtTokenService::new(settings.auth.jwt_secret.expose_secret().as_bytes())
                 .context("JWT_SECRET")?,
@@ -138,6 +139,15 @@ impl Application {
             rate_limits: rate_limits.clone(),
             orders: order_service.clone(),
         };
+        let readiness = ReadinessService::new(Arc::new(PgProbe::new(pool.clone())), cache_backend);
+        let metrics = MetricsEndpoint::new(
+            metrics::renderer(pool.clone()),
+            settings
+                .server
+                .metrics_token
+                .as_ref()
+                .map(|token| token.expose_secret()),
+        );
         let state = ApiState {
             accounts,
             sessions,
@@ -149,6 +159,8 @@ impl Application {
             rate_limits: rate_limits.clone(),
             trusted_proxies: TrustedProxies::new(settings.trusted_proxies()?),
             body_timeout: BodyTimeout(settings.request_body_timeout()),
+            readiness: readiness.clone(),
+            metrics,
         };
         let (host, port) = (settings.server.host.as_str(), settings.server.port);
         let listener =
@@ -159,6 +171,7 @@ impl Application {
                 .wrap(json_error_fallback())
                 .wrap(from_fn(catch_panics))
                 .wrap(from_fn(request_id))
+                .wrap(from_fn(record_request_metrics))
                 .configure(trachios_http::configure(state.clone()))
         })
         .listen(listener)?
@@ -172,6 +185,7 @@ impl Application {
             lifecycle,
             follower,
             feed,
+            readiness,
             chores,
             settings,
         })
@@ -192,10 +206,12 @@ impl Application {
             lifecycle,
             follower,
             feed,
+            readiness,
             chores,
             settings,
         } = self;
         let housekeeping = tokio::spawn(housekeeping::run(chores));
+        let metrics_upkeep = tokio::spawn(metrics::upkeep());
         let handle: ServerHandle = server.handle();
         let (stop_workers, workers_stop) = watch::channel(false);
         let interval = lifecycle::poll_interval(settings.order_step());
@@ -206,6 +222,15 @@ impl Application {
         tracing::info!(port, profile = %settings.app.profile, step_seconds = settings.lifecycle.order_step_seconds, "trachios listening");
 
         shutdown.await;
+        let drain = settings.shutdown_drain();
+        if !drain.is_zero() {
+            tracing::info!(
+                seconds = drain.as_secs_f64(),
+                "draining: /ready answers 503 while requests are still served"
+            );
+        }
+        readiness.start_draining();
+        tokio::time::sleep(drain).await;
         tracing::info!(
             streams = feed.subscribers(),
             "shutting down: ending streams, draining requests"
@@ -229,6 +254,7 @@ impl Application {
             Err(err) => tracing::error!(error = %err, "HTTP server task panicked"),
         }
         housekeeping.abort();
+        metrics_upkeep.abort();
         pool.close();
         tracing::info!("shutdown complete");
         Ok(())
@@ -248,11 +274,15 @@ fn limit(n: usize) -> Option<usize> {
     (n > 0).then_some(n)
 }
 
-/// The Redis cache when enabled; otherwise a cache that holds nothing.
-async fn order_cache(settings: &Settings, pool: &PgPool) -> anyhow::Result<Arc<dyn OrderCache>> {
+/// The Redis cache when enabled, otherwise a cache that holds nothing; and what readiness
+/// reports about it.
+async fn order_cache(
+    settings: &Settings,
+    pool: &PgPool,
+) -> anyhow::Result<(Arc<dyn OrderCache>, CacheBackend)> {
     if !settings.cache.enabled {
         tracing::info!("order cache disabled");
-        return Ok(Arc::new(NoCache));
+        return Ok((Arc::new(NoCache), CacheBackend::Disabled));
     }
     let cache = RedisOrderCache::new(
         settings.redis_url()?.expose_secret(),
@@ -267,7 +297,8 @@ async fn order_cache(settings: &Settings, pool: &PgPool) -> anyhow::Result<Arc<d
         },
     )
     .context("setting up the Redis cache")?;
-    Ok(Arc::new(cache))
+    let cache = Arc::new(cache);
+    Ok((cache.clone(), CacheBackend::Remote(cache)))
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -2,8 +2,9 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use super::telemetry;
 use crate::ports::{Clock, OrderCache, OrderRepository};
-use crate::{DomainError, DueSteps, Order};
+use crate::{ActorKind, AdvancedOrder, DomainError, DueSteps, Order};
 
 /// Moves due orders one step on. Holds nothing per order: what is due is read from the store.
 #[derive(Clone)]
@@ -47,15 +48,19 @@ impl LifecycleService {
         let due = DueSteps::at(self.clock.now(), self.step);
         let advanced = self.orders.advance_due(&due, self.batch_size).await?;
         if advanced.is_empty() {
-            return Ok(advanced);
+            return Ok(Vec::new());
         }
-        for order in &advanced {
+        let mut moved = Vec::with_capacity(advanced.len());
+        for AdvancedOrder { order, was_due_at } in advanced {
             tracing::info!(order_id = order.id.get(), to = %order.status, actor = "system", "order advanced");
+            telemetry::order_transition(ActorKind::System, order.status);
+            telemetry::lifecycle_lag(due.now - was_due_at);
+            moved.push(order);
         }
-        if let Err(err) = self.cache.replace(&advanced).await {
+        if let Err(err) = self.cache.replace(&moved).await {
             tracing::debug!(error = %err.chain(), "cache update after lifecycle step skipped");
         }
-        Ok(advanced)
+        Ok(moved)
     }
 }
 
@@ -68,12 +73,24 @@ mod tests {
 
     const STEP: Duration = Duration::milliseconds(500);
 
+    fn advanced(order: Order) -> AdvancedOrder {
+        AdvancedOrder {
+            order,
+            was_due_at: T0,
+        }
+    }
+
     #[tokio::test]
     async fn a_tick_advances_what_is_due_now_and_refreshes_the_cache() {
         let mut repo = MockOrderRepository::new();
         repo.expect_advance_due()
             .withf(|due, limit| *due == DueSteps::at(T0, STEP) && *limit == 100)
-            .returning(|_, _| Ok(vec![order(1, 7, Dispatched, 2), order(2, 7, Delivered, 4)]));
+            .returning(|_, _| {
+                Ok(vec![
+                    advanced(order(1, 7, Dispatched, 2)),
+                    advanced(order(2, 7, Delivered, 4)),
+                ])
+            });
         let mut cache = MockOrderCache::new();
         cache
             .expect_replace()
@@ -98,7 +115,7 @@ mod tests {
     async fn a_cache_failure_does_not_fail_the_tick() {
         let mut repo = MockOrderRepository::new();
         repo.expect_advance_due()
-            .returning(|_, _| Ok(vec![order(1, 7, Dispatched, 2)]));
+            .returning(|_, _| Ok(vec![advanced(order(1, 7, Dispatched, 2))]));
         let mut cache = MockOrderCache::new();
         cache
             .expect_replace()

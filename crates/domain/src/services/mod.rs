@@ -4,7 +4,9 @@ mod accounts;
 mod lifecycle;
 mod no_cache;
 mod orders;
+mod readiness;
 mod sessions;
+mod telemetry;
 mod tracking;
 mod user_admin;
 
@@ -12,6 +14,7 @@ pub use accounts::{AccountService, LoginOutcome};
 pub use lifecycle::LifecycleService;
 pub use no_cache::NoCache;
 pub use orders::OrderService;
+pub use readiness::{CacheBackend, CacheState, Readiness, ReadinessService, ReadyStatus};
 pub use sessions::SessionService;
 pub use tracking::{OrderWatch, TrackingService, WatchItem, WatchTiming};
 pub use user_admin::UserAdminService;

@@ -2,11 +2,12 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use super::telemetry;
 use crate::ports::{Clock, OrderCache, OrderRepository};
 use crate::{
-    Caller, Creation, DomainError, IdempotencyKey, ItemDescription, KeyClaim, KeyedInsert, Order,
-    OrderFilter, OrderId, OrderStatus, Page, PageRequest, RequestFingerprint, StatusChange,
-    IDEMPOTENCY_KEY_LIFETIME,
+    ActorKind, Caller, Creation, DomainError, IdempotencyKey, ItemDescription, KeyClaim,
+    KeyedInsert, Order, OrderFilter, OrderId, OrderStatus, Page, PageRequest, RequestFingerprint,
+    StatusChange, IDEMPOTENCY_KEY_LIFETIME,
 };
 
 /// A change that keeps losing its compare-and-set is given up after this many tries; the
@@ -52,6 +53,7 @@ impl OrderService {
             customer_id = order.customer_id.get(),
             "order created"
         );
+        telemetry::order_transition(ActorKind::Customer, OrderStatus::Created);
         Ok(order)
     }
 
@@ -80,6 +82,7 @@ impl OrderService {
                     customer_id = order.customer_id.get(),
                     "order created"
                 );
+                telemetry::order_transition(ActorKind::Customer, OrderStatus::Created);
                 Ok(Creation::Created(order))
             }
             KeyedInsert::Taken {
@@ -205,6 +208,7 @@ impl OrderService {
                     actor_id = actor.user_id().map(|id| id.get()),
                     "order status changed"
                 );
+                telemetry::order_transition(actor.kind(), to);
                 self.remember(std::slice::from_ref(order)).await;
             }
             None => {

@@ -8,8 +8,19 @@ use crate::dto::{LoginRequest, LoginResponse, RegisterRequest, UpdateUserRequest
 use crate::json_body::JsonBody;
 use crate::limits::{ClientIp, RateLimits};
 use crate::lists::{CursorKey, ListKind, ListRequest};
+use crate::openapi::{ErrorBody, UsersQuery};
 use crate::ApiError;
 
+/// Registers a customer account.
+#[utoipa::path(
+    post, path = "/api/v1/register", tag = "accounts", operation_id = "register",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "the new account; its role is always `customer`", body = UserResponse),
+        (status = 409, description = "the email is registered already", body = ErrorBody),
+        (status = 429, description = "too many registrations and logins from this client", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
+    )
+)]
 pub(crate) async fn register(
     accounts: web::Data<AccountService>,
     limits: web::Data<RateLimits>,
@@ -24,6 +35,17 @@ pub(crate) async fn register(
     Ok(HttpResponse::Created().json(UserResponse::from(user)))
 }
 
+/// Exchanges an email and password for a bearer token valid for 72 hours.
+#[utoipa::path(
+    post, path = "/api/v1/login", tag = "accounts", operation_id = "login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "a token for the `Authorization: Bearer` header", body = LoginResponse),
+        (status = 401, description = "wrong email or password, or a disabled account", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 429, description = "too many attempts for this client or email", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
+    )
+)]
 pub(crate) async fn login(
     accounts: web::Data<AccountService>,
     limits: web::Data<RateLimits>,
@@ -39,6 +61,12 @@ pub(crate) async fn login(
         .json(LoginResponse::from(outcome)))
 }
 
+/// The caller's account.
+#[utoipa::path(
+    get, path = "/api/v1/user", tag = "accounts", operation_id = "current_user",
+    security(("bearer" = [])),
+    responses((status = 200, description = "the caller's account", body = UserResponse))
+)]
 pub(crate) async fn current_user(
     accounts: web::Data<AccountService>,
     Authenticated(caller): Authenticated,
@@ -47,6 +75,12 @@ pub(crate) async fn current_user(
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
+/// Revokes the presented token on every process; the user's other tokens keep working.
+#[utoipa::path(
+    post, path = "/api/v1/logout", tag = "accounts", operation_id = "logout",
+    security(("bearer" = [])),
+    responses((status = 204, description = "the token no longer authenticates"))
+)]
 pub(crate) async fn logout(
     sessions: web::Data<SessionService>,
     AuthenticatedSession(session): AuthenticatedSession,
@@ -55,6 +89,17 @@ pub(crate) async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Every account, newest first, one page at a time (admin).
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "users", operation_id = "list_users",
+    security(("bearer" = [])),
+    params(UsersQuery),
+    responses(
+        (status = 200, description = "one page of accounts", body = Vec<UserResponse>,
+            headers(("Link" = String, description = "`<URL>; rel=\"next\"` when more pages follow"))),
+        (status = 403, description = "the caller is not an admin", body = ErrorBody),
+    )
+)]
 pub(crate) async fn list_users(
     users: web::Data<UserAdminService>,
     cursors: web::Data<CursorKey>,
@@ -68,6 +113,18 @@ pub(crate) async fn list_users(
     Ok(list.respond(&req, page, UserResponse::from))
 }
 
+/// Changes an account's role or disables it (admin; not one's own).
+#[utoipa::path(
+    patch, path = "/api/v1/users/{id}", tag = "users", operation_id = "update_user",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "user id")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "the account as it is now", body = UserResponse),
+        (status = 400, description = "an invalid role, or an admin demoting or disabling themselves", body = ErrorBody),
+        (status = 403, description = "the caller is not an admin", body = ErrorBody),
+    )
+)]
 pub(crate) async fn update_user(
     users: web::Data<UserAdminService>,
     Authenticated(caller): Authenticated,

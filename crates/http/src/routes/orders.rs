@@ -11,8 +11,24 @@ use crate::dto::{CreateOrderRequest, OrderResponse, SetStatusRequest};
 use crate::json_body::JsonBody;
 use crate::limits::RateLimits;
 use crate::lists::{CursorKey, ListKind, ListRequest};
+use crate::openapi::{AllOrdersQuery, ErrorBody, MyOrdersQuery};
 use crate::ApiError;
 
+/// Places an order for the caller; with `Idempotency-Key`, a repeat creates nothing.
+#[utoipa::path(
+    post, path = "/api/v1/orders", tag = "orders", operation_id = "create_order",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[\x20-\x7E]*[\x21-\x7E][\x20-\x7E]*$",
+        description = "1–255 printable ASCII characters (HTTP drops leading and trailing spaces); a repeat within 24 hours replays the first answer")),
+    request_body = CreateOrderRequest,
+    responses(
+        (status = 201, description = "the new order (or, replayed, the one the key created)", body = OrderResponse,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is a kept answer"))),
+        (status = 409, description = "a request with this key is still being processed", body = ErrorBody),
+        (status = 422, description = "this key was used with another body", body = ErrorBody),
+        (status = 429, description = "too many orders from this user", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
+    )
+)]
 pub(crate) async fn create(
     orders: web::Data<OrderService>,
     limits: web::Data<RateLimits>,
@@ -61,6 +77,13 @@ fn fingerprint(body: &CreateOrderRequest) -> RequestFingerprint {
     RequestFingerprint(digest.finalize().into())
 }
 
+/// One order (its owner or an admin).
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}", tag = "orders", operation_id = "get_order",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "order id")),
+    responses((status = 200, description = "the order", body = OrderResponse))
+)]
 pub(crate) async fn get(
     orders: web::Data<OrderService>,
     Authenticated(caller): Authenticated,
@@ -70,6 +93,14 @@ pub(crate) async fn get(
     Ok(HttpResponse::Ok().json(OrderResponse::from(order)))
 }
 
+/// The caller's orders, newest first, one page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/my-orders", tag = "orders", operation_id = "list_my_orders",
+    security(("bearer" = [])),
+    params(MyOrdersQuery),
+    responses((status = 200, description = "one page of orders", body = Vec<OrderResponse>,
+        headers(("Link" = String, description = "`<URL>; rel=\"next\"` when more pages follow"))))
+)]
 pub(crate) async fn list_mine(
     orders: web::Data<OrderService>,
     cursors: web::Data<CursorKey>,
@@ -82,6 +113,17 @@ pub(crate) async fn list_mine(
     Ok(list.respond(&req, page, OrderResponse::from))
 }
 
+/// Every order, newest first, one page at a time (admin).
+#[utoipa::path(
+    get, path = "/api/v1/orders", tag = "orders", operation_id = "list_orders",
+    security(("bearer" = [])),
+    params(AllOrdersQuery),
+    responses(
+        (status = 200, description = "one page of orders", body = Vec<OrderResponse>,
+            headers(("Link" = String, description = "`<URL>; rel=\"next\"` when more pages follow"))),
+        (status = 403, description = "the caller is not an admin", body = ErrorBody),
+    )
+)]
 pub(crate) async fn list_all(
     orders: web::Data<OrderService>,
     cursors: web::Data<CursorKey>,
@@ -96,6 +138,16 @@ pub(crate) async fn list_all(
     Ok(list.respond(&req, page, OrderResponse::from))
 }
 
+/// Cancels the caller's order unless it is delivered or cancelled already.
+#[utoipa::path(
+    put, path = "/api/v1/orders/{id}/cancel", tag = "orders", operation_id = "cancel_order",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "order id")),
+    responses(
+        (status = 200, description = "the cancelled order", body = OrderResponse),
+        (status = 400, description = "the order is delivered or cancelled already", body = ErrorBody),
+    )
+)]
 pub(crate) async fn cancel(
     orders: web::Data<OrderService>,
     Authenticated(caller): Authenticated,
@@ -107,6 +159,18 @@ pub(crate) async fn cancel(
     Ok(HttpResponse::Ok().json(OrderResponse::from(order)))
 }
 
+/// Sets any status (admin).
+#[utoipa::path(
+    put, path = "/api/v1/orders/{id}/status", tag = "orders", operation_id = "set_order_status",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "order id")),
+    request_body = SetStatusRequest,
+    responses(
+        (status = 200, description = "the order as it is now", body = OrderResponse),
+        (status = 400, description = "a value outside the five statuses", body = ErrorBody),
+        (status = 403, description = "the caller is not an admin", body = ErrorBody),
+    )
+)]
 pub(crate) async fn set_status(
     orders: web::Data<OrderService>,
     Authenticated(caller): Authenticated,

@@ -6,8 +6,16 @@ use crate::auth::{Authenticated, AuthenticatedSession};
 use crate::dto::OrderEventResponse;
 use crate::events::{event_stream, last_event_id};
 use crate::limits::StreamSlots;
+use crate::openapi::ErrorBody;
 use crate::ApiError;
 
+/// Every change of the order, oldest first (its owner or an admin).
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}/history", tag = "tracking", operation_id = "order_history",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "order id")),
+    responses((status = 200, description = "the order's changes", body = Vec<OrderEventResponse>))
+)]
 pub(crate) async fn history(
     tracking: web::Data<TrackingService>,
     Authenticated(caller): Authenticated,
@@ -20,6 +28,19 @@ pub(crate) async fn history(
     Ok(HttpResponse::Ok().json(body))
 }
 
+/// Server-Sent Events: the order now, then each change; ends after a terminal status.
+#[utoipa::path(
+    get, path = "/api/v1/orders/{id}/stream", tag = "tracking", operation_id = "watch_order",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, minimum = 1, description = "order id"),
+        ("Last-Event-ID" = Option<i64>, Header, minimum = 0, description = "the last version received; only newer ones are sent"),
+    ),
+    responses(
+        (status = 200, description = "`event: order`, `id: <version>`, `data: <Order>` per change; `: keep-alive` comments", content_type = "text/event-stream", body = String),
+        (status = 429, description = "too many open streams for this user", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
+    )
+)]
 pub(crate) async fn watch_order(
     tracking: web::Data<TrackingService>,
     slots: web::Data<StreamSlots>,
@@ -34,6 +55,15 @@ pub(crate) async fn watch_order(
     Ok(event_stream(watch, slot))
 }
 
+/// Server-Sent Events: every change of any of the caller's orders, from now on.
+#[utoipa::path(
+    get, path = "/api/v1/my-orders/stream", tag = "tracking", operation_id = "watch_my_orders",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`event: order` per change; `: keep-alive` comments; never ends by itself", content_type = "text/event-stream", body = String),
+        (status = 429, description = "too many open streams for this user", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
+    )
+)]
 pub(crate) async fn watch_mine(
     tracking: web::Data<TrackingService>,
     slots: web::Data<StreamSlots>,
@@ -43,6 +73,16 @@ pub(crate) async fn watch_mine(
     Ok(event_stream(tracking.watch_mine(session), slot))
 }
 
+/// Server-Sent Events: every change of every order, from now on (admin).
+#[utoipa::path(
+    get, path = "/api/v1/orders/stream", tag = "tracking", operation_id = "watch_all_orders",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`event: order` per change; `: keep-alive` comments; never ends by itself", content_type = "text/event-stream", body = String),
+        (status = 403, description = "the caller is not an admin", body = ErrorBody),
+        (status = 429, description = "too many open streams for this user", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
+    )
+)]
 pub(crate) async fn watch_all(
     tracking: web::Data<TrackingService>,
     slots: web::Data<StreamSlots>,

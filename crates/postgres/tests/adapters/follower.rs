@@ -141,7 +141,7 @@ async fn a_lifecycle_batch_reaches_a_subscriber_of_every_order_whole() {
         heard.push(next_change(&mut all).await);
     }
     heard.sort_by_key(|o| o.id);
-    let mut expected = moved;
+    let mut expected: Vec<_> = moved.into_iter().map(|a| a.order).collect();
     expected.sort_by_key(|o| o.id);
     assert_eq!(heard, expected);
 }

@@ -106,6 +106,12 @@ async fn advance_due_moves_only_due_orders_one_step_and_records_system_events() 
         .unwrap();
     assert_eq!(moved.len(), 1);
     assert_eq!(
+        moved[0].was_due_at,
+        due.next_step_at.unwrap(),
+        "the step reports when it had been due, for the lag metric"
+    );
+    let moved: Vec<_> = moved.into_iter().map(|a| a.order).collect();
+    assert_eq!(
         (moved[0].id, moved[0].status, moved[0].version),
         (due.id, OrderStatus::Dispatched, 2)
     );
@@ -132,7 +138,9 @@ async fn advance_due_moves_only_due_orders_one_step_and_records_system_events() 
             .advance_due(&DueSteps::at(far, Duration::zero()), 100)
             .await
             .unwrap();
-        assert!(moved.iter().any(|o| o.id == due.id && o.status == expected));
+        assert!(moved
+            .iter()
+            .any(|a| a.order.id == due.id && a.order.status == expected));
     }
     let final_state = orders.find_by_id(due.id).await.unwrap().unwrap();
     assert_eq!(
@@ -254,8 +262,9 @@ async fn the_lifecycle_follows_the_step_table_it_is_given() {
     };
     let moved = orders.advance_due(&table, 10).await.unwrap();
     assert_eq!(moved.len(), 1);
+    let moved = &moved[0].order;
     assert_eq!(
-        (moved[0].id, moved[0].status, moved[0].next_step_at),
+        (moved.id, moved.status, moved.next_step_at),
         (due.id, OrderStatus::Delivered, None)
     );
 }

@@ -147,6 +147,13 @@ impl Settings {
                 "must be a number of seconds from 0.05 to 300",
             ));
         }
+        let drain = self.server.shutdown_drain_seconds;
+        if !(drain.is_finite() && (0.0..=300.0).contains(&drain)) {
+            return Err(invalid(
+                "SHUTDOWN_DRAIN_SECONDS",
+                "must be a number of seconds from 0 to 300",
+            ));
+        }
         self.trusted_proxies()?;
         self.database_url()?;
         self.redis_url()?;
@@ -184,6 +191,12 @@ impl Settings {
     pub fn stream_keep_alive(&self) -> std::time::Duration {
         std::time::Duration::try_from_secs_f64(self.streams.keep_alive_seconds)
             .unwrap_or(std::time::Duration::from_secs(15))
+    }
+
+    /// `SHUTDOWN_DRAIN_SECONDS` as a duration.
+    pub fn shutdown_drain(&self) -> std::time::Duration {
+        std::time::Duration::try_from_secs_f64(self.server.shutdown_drain_seconds)
+            .unwrap_or_default()
     }
 
     /// `DATABASE_URL`, or one built from the split `POSTGRES_*` variables.

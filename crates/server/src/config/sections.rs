@@ -87,6 +87,12 @@ section! {
         port: u16 = 8080, env "SERVER_PORT";
         /// How long in-flight requests may take to finish on SIGTERM/SIGINT.
         shutdown_timeout_seconds: u64 = 30, env "SHUTDOWN_TIMEOUT_SECONDS";
+        /// After SIGTERM, how long `/ready` answers `draining` while requests are still
+        /// served, so that a load balancer stops sending before the listener closes.
+        shutdown_drain_seconds: f64 = 5.0, env "SHUTDOWN_DRAIN_SECONDS";
+        /// When set, `/metrics` requires `Authorization: Bearer <METRICS_TOKEN>`.
+        #[serde(deserialize_with = "empty_as_none")]
+        metrics_token: Option<SecretString> = None, env "METRICS_TOKEN";
     }
 }
 

@@ -12,8 +12,8 @@ use tokio::sync::{oneshot, Mutex};
 use trachios_domain::ports::{OrderRepository, SystemClock};
 use trachios_domain::services::OrderService;
 use trachios_domain::{
-    Caller, DomainError, DueSteps, KeyClaim, KeyedInsert, NewOrder, Order, OrderEvent, OrderFilter,
-    OrderId, OrderStatus, Role, StatusChange, UserId,
+    AdvancedOrder, Caller, DomainError, DueSteps, KeyClaim, KeyedInsert, NewOrder, Order,
+    OrderEvent, OrderFilter, OrderId, OrderStatus, Role, StatusChange, UserId,
 };
 use trachios_postgres::{build_pool, migrate, PgOrderRepository, PoolSettings};
 use trachios_redis::{CacheSettings, RedisOrderCache};
@@ -76,7 +76,11 @@ impl OrderRepository for StallingOrders {
     async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError> {
         self.inner.transition(change).await
     }
-    async fn advance_due(&self, due: &DueSteps, limit: i64) -> Result<Vec<Order>, DomainError> {
+    async fn advance_due(
+        &self,
+        due: &DueSteps,
+        limit: i64,
+    ) -> Result<Vec<AdvancedOrder>, DomainError> {
         self.inner.advance_due(due, limit).await
     }
     async fn history(&self, id: OrderId) -> Result<Vec<OrderEvent>, DomainError> {

@@ -41,6 +41,8 @@ async fn malformed_bodies_are_400_json() {
         "{",
         "not json",
         "[]",
+        // serde would read a struct from an array of its fields.
+        r#"["Desk"]"#,
         r#"{"item_description": 5}"#,
         "{}",
         r#"{"item_description": null}"#,
@@ -89,14 +91,22 @@ async fn unknown_routes_and_wrong_methods_are_json() {
         .await
         .unwrap();
     assert_json_error(res, StatusCode::NOT_FOUND).await;
-    for (method, path) in [
-        (Method::DELETE, "/orders/1"),
-        (Method::GET, "/register"),
-        (Method::POST, "/my-orders"),
-        (Method::GET, "/orders/1/cancel"),
-        (Method::PATCH, "/orders/1/status"),
+    for (method, path, allowed) in [
+        (Method::DELETE, "/orders/1", "GET"),
+        (Method::GET, "/register", "POST"),
+        (Method::POST, "/my-orders", "GET"),
+        (Method::GET, "/orders/1/cancel", "PUT"),
+        (Method::PATCH, "/orders/1/status", "PUT"),
+        (Method::DELETE, "/orders", "POST, GET"),
+        (Method::PUT, "/users/1", "PATCH"),
     ] {
         let res = app.request(method.clone(), path, None, None).await;
+        // RFC 9110: a 405 names the methods the resource does answer.
+        let allow = res
+            .headers()
+            .get(header::ALLOW)
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(allow.as_deref(), Some(allowed), "{method} {path}");
         assert_json_error(res, StatusCode::METHOD_NOT_ALLOWED).await;
     }
 }

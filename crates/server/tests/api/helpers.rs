@@ -27,6 +27,7 @@ pub fn settings(database_url: &str, step_seconds: f64) -> Settings {
     s.auth.admin_password = Some(SecretString::from(ADMIN_PASSWORD));
     s.lifecycle.order_step_seconds = step_seconds;
     s.cache.enabled = false;
+    s.server.shutdown_drain_seconds = 0.0;
     // Tests log in and create orders far faster than any person; the limits have tests of
     // their own, which turn them on.
     s.limits.login_rate_per_minute = 0;

@@ -14,6 +14,7 @@ mod inputs;
 mod lifecycle;
 mod limits;
 mod lists;
+mod operations;
 mod orders;
 mod outages;
 mod server_process;

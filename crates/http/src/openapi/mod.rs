@@ -1,0 +1,173 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the DTOs.
+
+mod params;
+mod responses;
+pub(crate) mod schemas;
+
+use std::sync::OnceLock;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::dto;
+use crate::routes::{accounts, health, operations, orders, tracking};
+
+pub(crate) use params::{AllOrdersQuery, MyOrdersQuery, UsersQuery};
+pub(crate) use schemas::ErrorBody;
+
+/// Paths answered both at the root and under `/api/v1`, documented once under `/api/v1`.
+const ALSO_AT_ROOT: &[&str] = &["/health", "/ready"];
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Trachios",
+        description = "Order management: customers place and cancel orders that move by themselves \
+            through created → dispatched → in_transit → delivered; admins see every order and \
+            override statuses. Every non-2xx answer has the body `{\"error\": \"…\"}`.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    paths(
+        health::health,
+        operations::ready,
+        operations::metrics,
+        operations::openapi,
+        accounts::register,
+        accounts::login,
+        accounts::current_user,
+        accounts::logout,
+        accounts::list_users,
+        accounts::update_user,
+        orders::create,
+        orders::list_all,
+        orders::list_mine,
+        orders::get,
+        orders::cancel,
+        orders::set_status,
+        tracking::history,
+        tracking::watch_order,
+        tracking::watch_mine,
+        tracking::watch_all,
+    ),
+    components(schemas(ErrorBody, dto::OrderResponse, dto::UserResponse)),
+    modifiers(&Finishing),
+    tags(
+        (name = "accounts", description = "Registration, login and the caller's account"),
+        (name = "users", description = "Account administration (admin)"),
+        (name = "orders", description = "Placing, reading, cancelling and overriding orders"),
+        (name = "tracking", description = "Order history and live Server-Sent Events streams"),
+        (name = "operations", description = "Probes, metrics and this document"),
+    )
+)]
+struct ApiDoc;
+
+/// The bearer scheme, the common error answers and the root aliases.
+struct Finishing;
+
+impl Modify for Finishing {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The `token` from `POST /api/v1/login`"))
+                    .build(),
+            ),
+        );
+        responses::add_common_errors(doc);
+        for path in ALSO_AT_ROOT {
+            let Some(item) = doc.paths.paths.get(&format!("/api/v1{path}")).cloned() else {
+                continue;
+            };
+            let mut item = item;
+            if let Some(get) = item.get.as_mut() {
+                get.operation_id = get.operation_id.take().map(|id| format!("{id}_at_root"));
+            }
+            doc.paths.paths.insert((*path).to_owned(), item);
+        }
+    }
+}
+
+/// The document as JSON, built once.
+pub(crate) fn document_json() -> &'static str {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        ApiDoc::openapi()
+            .to_json()
+            .unwrap_or_else(|_| r#"{"error":"the API document could not be built"}"#.into())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::document_json;
+    use crate::routes::{API_ROUTES, ROOT_ROUTES};
+
+    fn document() -> Value {
+        serde_json::from_str(document_json()).expect("the document is JSON")
+    }
+
+    #[test]
+    fn the_document_has_every_route_the_server_answers_and_no_other() {
+        let served: BTreeSet<(String, String)> = API_ROUTES
+            .iter()
+            .map(|(path, methods)| (format!("/api/v1{path}"), *methods))
+            .chain(
+                ROOT_ROUTES
+                    .iter()
+                    .map(|(path, methods)| (path.to_string(), *methods)),
+            )
+            .flat_map(|(path, methods)| {
+                methods
+                    .iter()
+                    .map(move |m| (path.clone(), m.to_ascii_lowercase()))
+            })
+            .collect();
+        let doc = document();
+        let documented: BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .expect("a path item")
+                    .keys()
+                    .filter(|k| ["get", "put", "post", "delete", "patch"].contains(&k.as_str()))
+                    .map(move |m| (path.clone(), m.clone()))
+            })
+            .collect();
+        assert_eq!(served, documented);
+    }
+
+    #[test]
+    fn every_error_answer_is_documented_with_the_error_body() {
+        let doc = document();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("a path item") {
+                let responses = operation["responses"].as_object().expect("responses");
+                assert!(responses.contains_key("500"), "{method} {path} lacks 500");
+                for (status, response) in responses {
+                    let readiness = path.ends_with("/ready") && status == "503";
+                    if status.as_str() >= "400" && !readiness {
+                        assert_eq!(
+                            response["content"]["application/json"]["schema"]["$ref"],
+                            "#/components/schemas/ErrorBody",
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+                if operation.get("security").is_some() {
+                    assert!(responses.contains_key("401"), "{method} {path} lacks 401");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Query parameters of the lists, described for the document; `lists::params` parses them.
+
+#![allow(dead_code)] // these types only describe; nothing constructs them
+
+use chrono::{DateTime, Utc};
+use utoipa::IntoParams;
+
+use super::schemas::{OrderStatusName, RoleName};
+
+/// `GET /my-orders`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct MyOrdersQuery {
+    /// Items per page, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// Where the previous page ended: copied from its `Link: rel="next"`, never built.
+    cursor: Option<String>,
+    /// Any of these statuses (repeat the parameter or separate with commas).
+    #[param(style = Form, explode)]
+    status: Option<Vec<OrderStatusName>>,
+    /// Created strictly after this instant (RFC 3339).
+    created_after: Option<DateTime<Utc>>,
+    /// Created strictly before this instant (RFC 3339).
+    created_before: Option<DateTime<Utc>>,
+}
+
+/// `GET /orders`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AllOrdersQuery {
+    /// Items per page, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// Where the previous page ended: copied from its `Link: rel="next"`, never built.
+    cursor: Option<String>,
+    /// Any of these statuses (repeat the parameter or separate with commas).
+    #[param(style = Form, explode)]
+    status: Option<Vec<OrderStatusName>>,
+    /// Created strictly after this instant (RFC 3339).
+    created_after: Option<DateTime<Utc>>,
+    /// Created strictly before this instant (RFC 3339).
+    created_before: Option<DateTime<Utc>>,
+    /// Only this customer's orders.
+    #[param(minimum = 1)]
+    customer_id: Option<i64>,
+}
+
+/// `GET /users`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UsersQuery {
+    /// Items per page, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// Where the previous page ended: copied from its `Link: rel="next"`, never built.
+    cursor: Option<String>,
+    role: Option<RoleName>,
+    /// Exact address, compared case-insensitively.
+    email: Option<String>,
+}
