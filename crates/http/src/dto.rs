@@ -33,9 +33,10 @@ pub struct RegisterRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
-    #[schema(example = "john@example.com")]
+    /// Any text without NUL; an unknown address is the same 401 as a wrong password.
+    #[schema(pattern = r"^[^\x00]*$", example = "john@example.com")]
     pub email: String,
-    #[schema(example = "correct horse battery")]
+    #[schema(pattern = r"^[^\x00]*$", example = "correct horse battery")]
     pub password: String,
 }
 

@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 use crate::dto;
 use crate::routes::{accounts, health, operations, orders, tracking};
 
-pub(crate) use params::{AllOrdersQuery, MyOrdersQuery, UsersQuery};
+pub(crate) use params::{OrderListQuery, UsersQuery};
 pub(crate) use schemas::ErrorBody;
 
 /// Paths answered both at the root and under `/api/v1`, documented once under `/api/v1`.
@@ -74,6 +74,15 @@ impl Modify for Finishing {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some("The `token` from `POST /api/v1/login`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("`METRICS_TOKEN`, when the server sets one"))
                     .build(),
             ),
         );

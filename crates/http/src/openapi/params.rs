@@ -7,10 +7,10 @@ use utoipa::IntoParams;
 
 use super::schemas::{OrderStatusName, RoleName};
 
-/// `GET /my-orders`.
+/// The order filters of `GET /my-orders` and `GET /orders`.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(crate) struct MyOrdersQuery {
+pub(crate) struct OrderListQuery {
     /// Items per page, 1–1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
@@ -23,27 +23,6 @@ pub(crate) struct MyOrdersQuery {
     created_after: Option<DateTime<Utc>>,
     /// Created strictly before this instant (RFC 3339).
     created_before: Option<DateTime<Utc>>,
-}
-
-/// `GET /orders`.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct AllOrdersQuery {
-    /// Items per page, 1–1000 (default 100).
-    #[param(minimum = 1, maximum = 1000)]
-    limit: Option<u32>,
-    /// Where the previous page ended: copied from its `Link: rel="next"`, never built.
-    cursor: Option<String>,
-    /// Any of these statuses (repeat the parameter or separate with commas).
-    #[param(style = Form, explode)]
-    status: Option<Vec<OrderStatusName>>,
-    /// Created strictly after this instant (RFC 3339).
-    created_after: Option<DateTime<Utc>>,
-    /// Created strictly before this instant (RFC 3339).
-    created_before: Option<DateTime<Utc>>,
-    /// Only this customer's orders.
-    #[param(minimum = 1)]
-    customer_id: Option<i64>,
 }
 
 /// `GET /users`.
@@ -57,5 +36,6 @@ pub(crate) struct UsersQuery {
     cursor: Option<String>,
     role: Option<RoleName>,
     /// Exact address, compared case-insensitively.
+    #[param(format = Email, max_length = 255)]
     email: Option<String>,
 }

@@ -56,6 +56,10 @@ pub(crate) struct ReadyBody {
     pub database: &'static str,
     #[schema(value_type = CacheState)]
     pub cache: &'static str,
+    /// Why the process is not ready; only on a 503, as on every other error answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub error: Option<&'static str>,
 }
 
 #[derive(ToSchema)]

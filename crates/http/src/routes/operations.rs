@@ -15,7 +15,8 @@ use crate::openapi::{document_json, ErrorBody};
             example = json!({"status": "ready", "database": "up", "cache": "up"})),
         (status = 503, description = "the database does not answer, or the process is draining before shutdown",
             body = ReadyBody, headers(("Retry-After" = u32, description = "seconds to wait")),
-            example = json!({"status": "draining", "database": "up", "cache": "up"})),
+            example = json!({"status": "draining", "database": "up", "cache": "up",
+                "error": "shutting down: send new requests elsewhere"})),
     )
 )]
 pub(crate) async fn ready(readiness: web::Data<ReadinessService>) -> HttpResponse {
@@ -24,6 +25,11 @@ pub(crate) async fn ready(readiness: web::Data<ReadinessService>) -> HttpRespons
         status: report.status.as_str(),
         database: if report.database_up { "up" } else { "down" },
         cache: report.cache.as_str(),
+        error: match report.status {
+            ReadyStatus::Ready => None,
+            ReadyStatus::Draining => Some("shutting down: send new requests elsewhere"),
+            ReadyStatus::Unavailable => Some("the database does not answer"),
+        },
     };
     match report.status {
         ReadyStatus::Ready => HttpResponse::Ok()

@@ -11,7 +11,7 @@ use crate::dto::{CreateOrderRequest, OrderResponse, SetStatusRequest};
 use crate::json_body::JsonBody;
 use crate::limits::RateLimits;
 use crate::lists::{CursorKey, ListKind, ListRequest};
-use crate::openapi::{AllOrdersQuery, ErrorBody, MyOrdersQuery};
+use crate::openapi::{ErrorBody, OrderListQuery};
 use crate::ApiError;
 
 /// Places an order for the caller; with `Idempotency-Key`, a repeat creates nothing.
@@ -97,7 +97,7 @@ pub(crate) async fn get(
 #[utoipa::path(
     get, path = "/api/v1/my-orders", tag = "orders", operation_id = "list_my_orders",
     security(("bearer" = [])),
-    params(MyOrdersQuery),
+    params(OrderListQuery),
     responses((status = 200, description = "one page of orders", body = Vec<OrderResponse>,
         headers(("Link" = String, description = "`<URL>; rel=\"next\"` when more pages follow"))))
 )]
@@ -117,7 +117,10 @@ pub(crate) async fn list_mine(
 #[utoipa::path(
     get, path = "/api/v1/orders", tag = "orders", operation_id = "list_orders",
     security(("bearer" = [])),
-    params(AllOrdersQuery),
+    params(
+        OrderListQuery,
+        ("customer_id" = Option<i64>, Query, minimum = 1, description = "Only this customer's orders"),
+    ),
     responses(
         (status = 200, description = "one page of orders", body = Vec<OrderResponse>,
             headers(("Link" = String, description = "`<URL>; rel=\"next\"` when more pages follow"))),

@@ -71,7 +71,8 @@ async fn ready_is_503_while_the_database_is_unreachable_and_health_stays_200() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(
         body,
-        json!({"status": "unavailable", "database": "down", "cache": "disabled"})
+        json!({"status": "unavailable", "database": "down", "cache": "disabled",
+               "error": "the database does not answer"})
     );
     let res = get(&app.client, &format!("{}/health", root(&app.base))).await;
     assert_eq!(res.status(), StatusCode::OK);
