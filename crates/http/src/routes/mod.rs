@@ -9,18 +9,18 @@ use actix_web::web;
 
 use crate::error::json_error;
 
-/// Declares every route under `/api/v1` once: `register` wires them, and `API_ROUTES` lists
-/// them for the 405 `Allow` header and for the test that holds the OpenAPI document to them.
+/// Declares a set of routes once: `$register` wires them, and `$table` lists them for the
+/// test that holds the OpenAPI document to what the server answers.
 macro_rules! routes {
-    ($($path:literal => { $($method:ident: $handler:path),+ $(,)? }),+ $(,)?) => {
-        /// Every path under `/api/v1` and the methods it answers, in registration order.
+    ($table:ident, $register:ident: $($path:literal => { $($method:ident: $handler:path),+ $(,)? }),+ $(,)?) => {
+        /// Each path and the methods it answers, in registration order.
         #[cfg(test)]
-        pub(crate) const API_ROUTES: &[(&str, &[&str])] = &[
+        pub(crate) const $table: &[(&str, &[&str])] = &[
             $(($path, &[$(routes!(@name $method)),+])),+
         ];
 
-        /// Every route under `/api/v1`; a known path with another method answers a JSON 405.
-        pub(crate) fn register(cfg: &mut web::ServiceConfig) {
+        /// Wires the routes; a known path with another method answers a JSON 405.
+        pub(crate) fn $register(cfg: &mut web::ServiceConfig) {
             $(
                 cfg.service(
                     resource($path, &[$(routes!(@name $method)),+])
@@ -36,7 +36,8 @@ macro_rules! routes {
     (@name delete) => { "DELETE" };
 }
 
-routes! {
+// Under `/api/v1`.
+routes! { API_ROUTES, register:
     "/health" => { get: health::health },
     "/ready" => { get: operations::ready },
     "/openapi.json" => { get: operations::openapi },
@@ -58,19 +59,11 @@ routes! {
     "/orders/{id}/status" => { put: orders::set_status },
 }
 
-/// Paths outside `/api/v1` that `register_root` wires, with the methods they answer.
-#[cfg(test)]
-pub(crate) const ROOT_ROUTES: &[(&str, &[&str])] = &[
-    ("/health", &["GET"]),
-    ("/ready", &["GET"]),
-    ("/metrics", &["GET"]),
-];
-
-/// Registers the paths of `ROOT_ROUTES`.
-pub(crate) fn register_root(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health", &["GET"]).route(web::get().to(health::health)))
-        .service(resource("/ready", &["GET"]).route(web::get().to(operations::ready)))
-        .service(resource("/metrics", &["GET"]).route(web::get().to(operations::metrics)));
+// At the root, for probes and scrapers that expect them there.
+routes! { ROOT_ROUTES, register_root:
+    "/health" => { get: health::health },
+    "/ready" => { get: operations::ready },
+    "/metrics" => { get: operations::metrics },
 }
 
 /// A resource whose other methods answer 405 with the `Allow` header RFC 9110 requires.
