@@ -85,8 +85,10 @@ impl ReadinessService {
     pub async fn check(&self) -> Readiness {
         let database_up = match self.database.check().await {
             Ok(()) => true,
+            // Probes poll every few seconds: an outage is logged where requests fail, not
+            // once per poll here.
             Err(err) => {
-                tracing::warn!(error = %err.chain(), "readiness: the database does not answer");
+                tracing::debug!(error = %err.chain(), "readiness: the database does not answer");
                 false
             }
         };
@@ -94,7 +96,7 @@ impl ReadinessService {
             CacheBackend::Remote(probe) => match probe.check().await {
                 Ok(()) => CacheState::Up,
                 Err(err) => {
-                    tracing::info!(error = %err.chain(), "readiness: the cache does not answer");
+                    tracing::debug!(error = %err.chain(), "readiness: the cache does not answer");
                     CacheState::Down
                 }
             },
