@@ -23,11 +23,8 @@ pub async fn run(extra: &[String]) -> anyhow::Result<()> {
     {
         bail!("schemathesis is not installed: pip install schemathesis");
     }
-    let postgres = std::env::var("TEST_DATABASE_URL")
-        .or_else(|_| std::env::var("DATABASE_URL"))
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let redis =
-        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    let postgres = crate::services::test_postgres_server();
+    let redis = crate::services::test_redis_url();
     trachios_postgres::drop_database(&postgres, FUZZ_DB).await?;
     trachios_postgres::create_database_if_missing(&postgres, FUZZ_DB).await?;
     let database_url = trachios_postgres::with_database(&postgres, FUZZ_DB);

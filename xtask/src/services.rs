@@ -273,12 +273,21 @@ fn run_to_exit(mut cmd: Command) -> anyhow::Result<std::process::ExitStatus> {
 }
 
 /// `cargo xtask test`: every test, against reachable or private services.
-pub fn test(extra: &[String]) -> anyhow::Result<()> {
-    let postgres = std::env::var("TEST_DATABASE_URL")
+/// The PostgreSQL server the tests, benchmarks and fuzzing use (database `postgres`).
+pub fn test_postgres_server() -> String {
+    std::env::var("TEST_DATABASE_URL")
         .or_else(|_| std::env::var("DATABASE_URL"))
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let redis =
-        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The Redis the tests, benchmarks and fuzzing use.
+pub fn test_redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
+}
+
+pub fn test(extra: &[String]) -> anyhow::Result<()> {
+    let postgres = test_postgres_server();
+    let redis = test_redis_url();
     if Command::new("redis-server")
         .arg("--version")
         .stdout(Stdio::null())

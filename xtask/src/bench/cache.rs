@@ -11,8 +11,7 @@ pub(super) async fn run() -> anyhow::Result<()> {
     println!("== cache benchmark: GET /orders/{{id}}, 50 concurrent connections, 8 s per scenario");
     let url = scratch_database().await?;
     insert_orders(&url, ORDERS as usize, "now() + interval '1 day'").await?;
-    let redis =
-        std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    let redis = crate::services::test_redis_url();
     let scenarios: [Scenario; 4] = [
         (
             "warm (one cached order)",

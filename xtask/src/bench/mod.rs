@@ -46,15 +46,9 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
     }
 }
 
-fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .or_else(|_| std::env::var("DATABASE_URL"))
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
 /// A freshly created, migrated scratch database with one customer (id 1).
 async fn scratch_database() -> anyhow::Result<String> {
-    let server = server_url();
+    let server = crate::services::test_postgres_server();
     trachios_postgres::drop_database(&server, BENCH_DB).await?;
     trachios_postgres::create_database_if_missing(&server, BENCH_DB).await?;
     let url = trachios_postgres::with_database(&server, BENCH_DB);
@@ -126,7 +120,7 @@ pub(super) async fn admin_token(base: &str) -> anyhow::Result<String> {
         anyhow::bail!("registering the bench admin answered {registered}");
     }
     // Promote through the database: there is deliberately no API for it.
-    let url = trachios_postgres::with_database(&server_url(), BENCH_DB);
+    let url = trachios_postgres::with_database(&crate::services::test_postgres_server(), BENCH_DB);
     sql(
         &url,
         &format!("UPDATE users SET role = 'admin' WHERE email = '{email}'"),

@@ -47,13 +47,7 @@ impl OrderService {
     ) -> Result<Order, DomainError> {
         let new = Order::place(caller.user_id, item, self.clock.now(), self.step);
         let order = self.orders.insert(new).await?;
-        self.remember(std::slice::from_ref(&order)).await;
-        tracing::info!(
-            order_id = order.id.get(),
-            customer_id = order.customer_id.get(),
-            "order created"
-        );
-        telemetry::order_transition(ActorKind::Customer, OrderStatus::Created);
+        self.created(&order).await;
         Ok(order)
     }
 
@@ -76,13 +70,7 @@ impl OrderService {
         };
         match self.orders.insert_keyed(new, claim).await? {
             KeyedInsert::Inserted(order) => {
-                self.remember(std::slice::from_ref(&order)).await;
-                tracing::info!(
-                    order_id = order.id.get(),
-                    customer_id = order.customer_id.get(),
-                    "order created"
-                );
-                telemetry::order_transition(ActorKind::Customer, OrderStatus::Created);
+                self.created(&order).await;
                 Ok(Creation::Created(order))
             }
             KeyedInsert::Taken {
@@ -223,6 +211,17 @@ impl OrderService {
             .find_by_id(id)
             .await?
             .ok_or(DomainError::NotFound("order"))
+    }
+
+    /// What follows every stored creation: the cache, the log line, the count.
+    async fn created(&self, order: &Order) {
+        self.remember(std::slice::from_ref(order)).await;
+        tracing::info!(
+            order_id = order.id.get(),
+            customer_id = order.customer_id.get(),
+            "order created"
+        );
+        telemetry::order_transition(ActorKind::Customer, OrderStatus::Created);
     }
 
     async fn remember(&self, orders: &[Order]) {
