@@ -1,8 +1,11 @@
 //! In-process adapters: what one process keeps in its own memory in front of the store
-//! that every process shares, and the feed that routes committed changes to live streams.
+//! that every process shares, the order cache of the embedded store, and the feed that
+//! routes committed changes to live streams.
 
 mod account_states;
 mod feed;
+mod order_cache;
 
 pub use account_states::CachedAccountStates;
 pub use feed::{ChangeHub, SUBSCRIBER_BACKLOG};
+pub use order_cache::{InProcessOrderCache, ORDER_CACHE_CAPACITY};

@@ -7,7 +7,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use trachios_domain::BoxError;
 
 /// The SQL under `migrations/`, compiled into the binary.
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// Any key works as long as every Trachios process uses the same one.
 const MIGRATION_LOCK_KEY: i64 = 0x7472_6163_6869_6f73; // "trachios"

@@ -1,13 +1,15 @@
 //! Test fixtures shared by the adapter and end-to-end suites: a fresh PostgreSQL database
-//! per test cloned from a migrated template, a private `redis-server` per test that needs
+//! per test cloned from a migrated template, a scratch directory per SQLite file, a private `redis-server` per test that needs
 //! one, and a tracing subscriber switched on by `TEST_LOG=1`.
 
 mod databases;
 mod logging;
 mod redis_server;
+mod scratch;
 mod tools;
 
 pub use databases::{base_database_url, fresh_database};
 pub use logging::init_test_logging;
 pub use redis_server::{redis_cli, shared_redis_url, PrivateRedis};
+pub use scratch::ScratchDatabase;
 pub use tools::psql;

@@ -1,0 +1,90 @@
+//! The contract every store keeps: what the domain's ports promise, written once as
+//! functions of the ports, and instantiated by each adapter's tests with
+//! [`port_contract!`] on a fresh store per test. A rule that one store breaks fails
+//! that store's test of the same name.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use trachios_domain::ports::{AccountStates, OrderRepository, UserRepository};
+use trachios_domain::{
+    Email, ItemDescription, Name, NewOrder, NewUser, Order, PasswordHash, Role, UserId,
+};
+
+pub mod accounts;
+pub mod idempotency;
+pub mod lifecycle;
+pub mod lists;
+pub mod orders;
+pub mod storable;
+pub mod users;
+
+/// A fresh, empty store's ports.
+pub struct Ports {
+    pub users: Arc<dyn UserRepository>,
+    pub orders: Arc<dyn OrderRepository>,
+    pub accounts: Arc<dyn AccountStates>,
+    /// Whatever must live as long as the test (a temporary file, a pool).
+    pub keep: Box<dyn Any + Send + Sync>,
+}
+
+/// Stores a customer and returns its id.
+pub async fn customer(users: &dyn UserRepository, email: &str) -> UserId {
+    users
+        .insert(NewUser {
+            name: Name::parse("Jo").expect("a valid name"),
+            email: Email::parse(email).expect("a valid email"),
+            password_hash: PasswordHash::new("phc".into()),
+            role: Role::Customer,
+        })
+        .await
+        .expect("customer stored")
+        .id
+}
+
+/// An order placed now by the domain, due to move `due_in` from now.
+pub fn new_order(customer_id: UserId, due_in: Duration) -> NewOrder {
+    Order::place(
+        customer_id,
+        ItemDescription::parse("Laptop").expect("a valid description"),
+        Utc::now(),
+        due_in,
+    )
+}
+
+/// Instantiates the whole contract as tests of the calling crate; `$fresh` is an
+/// `async fn() -> Ports` giving each test a store of its own.
+#[macro_export]
+macro_rules! port_contract {
+    ($fresh:path) => {
+        $crate::port_contract!(@each $fresh;
+            users::accounts_round_trip_and_duplicate_emails_conflict,
+            users::an_update_changes_only_the_named_fields,
+            orders::an_order_is_stored_exactly_as_the_domain_placed_it,
+            orders::a_transition_applies_once_and_a_stale_version_loses,
+            orders::history_is_oldest_first_and_empty_for_an_unknown_order,
+            lifecycle::advance_due_moves_only_due_orders_one_step_and_records_system_events,
+            lifecycle::concurrent_workers_never_move_the_same_order_twice,
+            lifecycle::the_lifecycle_follows_the_step_table_it_is_given,
+            idempotency::a_taken_key_stores_nothing_and_returns_the_first_answer,
+            idempotency::twenty_concurrent_inserts_under_one_key_store_one_order,
+            idempotency::an_expired_key_is_free_again_and_purged_keys_are_gone,
+            lists::orders_are_filtered_and_paged_newest_first,
+            lists::users_are_filtered_by_role_and_exact_email_and_paged,
+            accounts::status_follows_role_changes_disabling_and_revocation,
+        );
+        #[test]
+        fn every_accepted_name_and_item_description_is_stored_unchanged() {
+            $crate::storable::every_accepted_name_and_item_description_is_stored_unchanged($fresh);
+        }
+    };
+    (@each $fresh:path; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                $crate::$module::$test($fresh().await).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,114 @@
+//! The order cache of the embedded store: in this process's memory, where every write of
+//! the store is made, so the newest version is always known here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use moka::future::Cache;
+use moka::ops::compute::Op;
+use trachios_domain::ports::OrderCache;
+use trachios_domain::{DomainError, Order, OrderId};
+
+/// Orders kept at most; about 300 bytes each, so the cache stays under ~30 MB.
+pub const ORDER_CACHE_CAPACITY: u64 = 100_000;
+
+/// Single orders by id, each entry living `ttl` like Redis's. A version never replaces a
+/// newer one: a reader that fetched an order just before a change commits cannot put the
+/// old version back over what the change stored.
+#[derive(Clone)]
+pub struct InProcessOrderCache {
+    orders: Cache<OrderId, Arc<Order>>,
+}
+
+impl InProcessOrderCache {
+    pub fn new(ttl: Duration, capacity: u64) -> Self {
+        Self {
+            orders: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    async fn keep_newest(&self, order: &Order) {
+        let candidate = Arc::new(order.clone());
+        self.orders
+            .entry(order.id)
+            .and_compute_with(|known| async move {
+                match known {
+                    Some(entry) if entry.value().version >= candidate.version => Op::Nop,
+                    _ => Op::Put(candidate),
+                }
+            })
+            .await;
+    }
+}
+
+fn count(result: &'static str) {
+    metrics::counter!("trachios_cache_operations_total", "result" => result).increment(1);
+}
+
+#[async_trait]
+impl OrderCache for InProcessOrderCache {
+    async fn get(&self, id: OrderId) -> Result<Option<Order>, DomainError> {
+        let found = self.orders.get(&id).await;
+        count(if found.is_some() { "hit" } else { "miss" });
+        Ok(found.map(|order| Order::clone(&order)))
+    }
+
+    async fn put(&self, order: &Order) -> Result<(), DomainError> {
+        self.keep_newest(order).await;
+        Ok(())
+    }
+
+    async fn replace(&self, orders: &[Order]) -> Result<(), DomainError> {
+        // Stored even when absent: a reader holding an older version may put it next.
+        for order in orders {
+            self.keep_newest(order).await;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use trachios_domain::{ItemDescription, OrderStatus, UserId};
+
+    use super::*;
+
+    fn order(version: i64) -> Order {
+        let now = Utc::now();
+        Order {
+            id: OrderId::parse(7).expect("id"),
+            customer_id: UserId::parse(1).expect("id"),
+            item_description: ItemDescription::parse("Laptop").expect("item"),
+            status: OrderStatus::Created,
+            version,
+            next_step_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_older_version_never_replaces_a_newer_one() {
+        let cache = InProcessOrderCache::new(Duration::from_secs(60), 100);
+        let id = order(1).id;
+        assert_eq!(cache.get(id).await.unwrap(), None);
+        cache.replace(&[order(2)]).await.unwrap();
+        cache.put(&order(1)).await.unwrap();
+        assert_eq!(cache.get(id).await.unwrap().map(|o| o.version), Some(2));
+        cache.put(&order(3)).await.unwrap();
+        assert_eq!(cache.get(id).await.unwrap().map(|o| o.version), Some(3));
+    }
+
+    #[tokio::test]
+    async fn entries_expire() {
+        let cache = InProcessOrderCache::new(Duration::from_millis(50), 100);
+        cache.put(&order(1)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(cache.get(order(1).id).await.unwrap(), None);
+    }
+}

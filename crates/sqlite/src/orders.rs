@@ -1,0 +1,308 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::dsl::{AsSelect, SqlTypeOf};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use diesel::sqlite::Sqlite;
+use diesel::SqliteConnection;
+use trachios_domain::ports::OrderRepository;
+use trachios_domain::{
+    AdvancedOrder, DomainError, DueSteps, KeyClaim, KeyedInsert, NewOrder, Order, OrderEvent,
+    OrderFilter, OrderId, RequestFingerprint, StatusChange,
+};
+
+use crate::error::refused;
+use crate::rows::{instant, into_orders, micros, EventRow, NewEventRow, OrderRow};
+use crate::schema::{idempotency_keys, order_events, orders};
+use crate::store::SqliteStore;
+
+/// Orders and their event history in the embedded store. Like PostgreSQL's, every write
+/// stores what the domain decided, and each change writes its event in its transaction.
+#[derive(Clone)]
+pub struct SqliteOrderRepository {
+    store: SqliteStore,
+}
+
+impl SqliteOrderRepository {
+    pub fn new(store: SqliteStore) -> Self {
+        Self { store }
+    }
+}
+
+/// One keyset page: the filter's conditions, ids below `before`, newest first.
+fn list_query(
+    filter: &OrderFilter,
+    before: Option<i64>,
+    limit: usize,
+) -> orders::BoxedQuery<'static, Sqlite, SqlTypeOf<AsSelect<OrderRow, Sqlite>>> {
+    let mut query = orders::table
+        .select(OrderRow::as_select())
+        .order(orders::id.desc())
+        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(orders::id.lt(before));
+    }
+    if let Some(customer) = filter.customer_id {
+        query = query.filter(orders::customer_id.eq(customer.get()));
+    }
+    if !filter.statuses.is_empty() {
+        let statuses: Vec<&'static str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+        query = query.filter(orders::status.eq_any(statuses));
+    }
+    if let Some(after) = filter.created_after {
+        query = query.filter(orders::created_at.gt(micros(after)));
+    }
+    if let Some(before) = filter.created_before {
+        query = query.filter(orders::created_at.lt(micros(before)));
+    }
+    query
+}
+
+/// Stores the order and its creation event; part of a caller's transaction.
+fn insert_order(conn: &mut SqliteConnection, order: &NewOrder) -> QueryResult<Order> {
+    let created_at = micros(order.created_at);
+    let row = diesel::insert_into(orders::table)
+        .values((
+            orders::customer_id.eq(order.customer_id.get()),
+            orders::item_description.eq(order.item_description.as_str()),
+            orders::status.eq(order.status.as_str()),
+            orders::version.eq(order.version),
+            orders::next_step_at.eq(order.next_step_at.map(micros)),
+            orders::created_at.eq(created_at),
+            orders::updated_at.eq(created_at),
+        ))
+        .returning(OrderRow::as_returning())
+        .get_result(conn)?;
+    record(conn, &row, None, order.actor, created_at)
+}
+
+/// Writes the event of the change that left `row` as it is, and returns the order.
+fn record(
+    conn: &mut SqliteConnection,
+    row: &OrderRow,
+    from: Option<trachios_domain::OrderStatus>,
+    actor: trachios_domain::Actor,
+    at: i64,
+) -> QueryResult<Order> {
+    let event = NewEventRow::of(row, from, actor.kind(), actor.user_id(), at).map_err(refused)?;
+    diesel::insert_into(order_events::table)
+        .values(event)
+        .execute(conn)?;
+    row.clone().into_order().map_err(refused)
+}
+
+/// Deletes a bounded batch of expired keys (rowid: the table has a composite key).
+const PURGE_EXPIRED_KEYS: &str = "\
+DELETE FROM idempotency_keys WHERE rowid IN (
+    SELECT rowid FROM idempotency_keys WHERE expires_at <= ? LIMIT ?
+)";
+
+#[async_trait]
+impl OrderRepository for SqliteOrderRepository {
+    async fn insert(&self, order: NewOrder) -> Result<Order, DomainError> {
+        self.store
+            .write(
+                move |conn| insert_order(conn, &order),
+                |order| vec![order.clone()],
+            )
+            .await
+    }
+
+    async fn find_by_id(&self, id: OrderId) -> Result<Option<Order>, DomainError> {
+        self.store
+            .read(move |conn| {
+                orders::table
+                    .find(id.get())
+                    .select(OrderRow::as_select())
+                    .first(conn)
+                    .optional()
+            })
+            .await?
+            .map(OrderRow::into_order)
+            .transpose()
+    }
+
+    async fn list(
+        &self,
+        filter: &OrderFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Order>, DomainError> {
+        let query = list_query(filter, before, limit);
+        into_orders(self.store.read(move |conn| query.load(conn)).await?)
+    }
+
+    async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError> {
+        self.store
+            .write(
+                move |conn| {
+                    let moved = diesel::update(
+                        orders::table
+                            .find(change.order_id.get())
+                            .filter(orders::version.eq(change.expected_version)),
+                    )
+                    .set((
+                        orders::status.eq(change.to.as_str()),
+                        orders::version.eq(change.new_version),
+                        orders::next_step_at.eq(change.next_step_at.map(micros)),
+                        orders::updated_at.eq(micros(change.at)),
+                    ))
+                    .returning(OrderRow::as_returning())
+                    .get_result(conn)
+                    .optional()?;
+                    moved
+                        .map(|row| {
+                            record(
+                                conn,
+                                &row,
+                                Some(change.from),
+                                change.actor,
+                                micros(change.at),
+                            )
+                        })
+                        .transpose()
+                },
+                |moved| moved.iter().cloned().collect(),
+            )
+            .await
+    }
+
+    async fn history(&self, id: OrderId) -> Result<Vec<OrderEvent>, DomainError> {
+        let rows: Vec<EventRow> = self
+            .store
+            .read(move |conn| {
+                order_events::table
+                    .filter(order_events::order_id.eq(id.get()))
+                    .order(order_events::id.asc())
+                    .select(EventRow::as_select())
+                    .load(conn)
+            })
+            .await?;
+        rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    async fn insert_keyed(
+        &self,
+        order: NewOrder,
+        claim: KeyClaim,
+    ) -> Result<KeyedInsert, DomainError> {
+        self.store
+            .write(
+                move |conn| {
+                    let user = order.customer_id.get();
+                    let created_at = micros(order.created_at);
+                    let taken: Option<(Vec<u8>, String)> = idempotency_keys::table
+                        .find((user, claim.key.as_str()))
+                        .filter(idempotency_keys::expires_at.gt(created_at))
+                        .select((idempotency_keys::fingerprint, idempotency_keys::response))
+                        .first(conn)
+                        .optional()?;
+                    if let Some((fingerprint, response)) = taken {
+                        return kept(&fingerprint, &response).map_err(refused);
+                    }
+                    let inserted = insert_order(conn, &order)?;
+                    let response = serde_json::to_string(&inserted)
+                        .map_err(|e| refused(DomainError::internal(e)))?;
+                    // The key is free or expired: an expired claim is replaced whole.
+                    diesel::replace_into(idempotency_keys::table)
+                        .values((
+                            idempotency_keys::user_id.eq(user),
+                            idempotency_keys::key.eq(claim.key.as_str()),
+                            idempotency_keys::fingerprint.eq(claim.fingerprint.0.as_slice()),
+                            idempotency_keys::order_id.eq(inserted.id.get()),
+                            idempotency_keys::response.eq(response),
+                            idempotency_keys::created_at.eq(created_at),
+                            idempotency_keys::expires_at.eq(micros(claim.expires_at)),
+                        ))
+                        .execute(conn)?;
+                    Ok(KeyedInsert::Inserted(inserted))
+                },
+                |outcome| match outcome {
+                    KeyedInsert::Inserted(order) => vec![order.clone()],
+                    KeyedInsert::Taken { .. } => Vec::new(),
+                },
+            )
+            .await
+    }
+
+    async fn purge_expired_keys(&self, now: DateTime<Utc>, limit: i64) -> Result<u64, DomainError> {
+        let purged = self
+            .store
+            .write(
+                move |conn| {
+                    diesel::sql_query(PURGE_EXPIRED_KEYS)
+                        .bind::<BigInt, _>(micros(now))
+                        .bind::<BigInt, _>(limit)
+                        .execute(conn)
+                },
+                |_| Vec::new(),
+            )
+            .await?;
+        Ok(u64::try_from(purged).unwrap_or_default())
+    }
+
+    async fn advance_due(
+        &self,
+        due: &DueSteps,
+        limit: i64,
+    ) -> Result<Vec<AdvancedOrder>, DomainError> {
+        let due = due.clone();
+        self.store
+            .write(
+                move |conn| advance(conn, &due, limit),
+                |advanced| advanced.iter().map(|a| a.order.clone()).collect(),
+            )
+            .await
+    }
+}
+
+/// Moves the earliest-due orders one step each, by the step table, with one event each.
+/// There is one writer, so no other worker can claim the same orders meanwhile.
+fn advance(
+    conn: &mut SqliteConnection,
+    due: &DueSteps,
+    limit: i64,
+) -> QueryResult<Vec<AdvancedOrder>> {
+    let now = micros(due.now);
+    let candidates: Vec<(i64, String, Option<i64>)> = orders::table
+        .filter(orders::next_step_at.le(now))
+        .order(orders::next_step_at.asc())
+        .limit(limit)
+        .select((orders::id, orders::status, orders::next_step_at))
+        .load(conn)?;
+    let mut advanced = Vec::with_capacity(candidates.len());
+    for (id, status, was_due_at) in candidates {
+        let Some(step) = due.steps.iter().find(|s| s.from.as_str() == status) else {
+            continue;
+        };
+        let row: OrderRow = diesel::update(orders::table.find(id))
+            .set((
+                orders::status.eq(step.to.as_str()),
+                orders::version.eq(orders::version + 1),
+                orders::updated_at.eq(now),
+                orders::next_step_at.eq(step.next_step_at.map(micros)),
+            ))
+            .returning(OrderRow::as_returning())
+            .get_result(conn)?;
+        let order = record(conn, &row, Some(step.from), due.actor, now)?;
+        let was_due_at = was_due_at
+            .map(instant)
+            .transpose()
+            .map_err(refused)?
+            .unwrap_or(due.now);
+        advanced.push(AdvancedOrder { order, was_due_at });
+    }
+    Ok(advanced)
+}
+
+/// What a taken key's first request asked for and got.
+fn kept(fingerprint: &[u8], response: &str) -> Result<KeyedInsert, DomainError> {
+    let fingerprint = <[u8; 32]>::try_from(fingerprint)
+        .map_err(|_| DomainError::internal("an idempotency key has a malformed fingerprint"))?;
+    let kept: Order = serde_json::from_str(response).map_err(DomainError::internal)?;
+    Ok(KeyedInsert::Taken {
+        fingerprint: RequestFingerprint(fingerprint),
+        kept,
+    })
+}

@@ -1,0 +1,77 @@
+//! The tables of `migrations/sqlite`. Times are microseconds since the Unix epoch.
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        name -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        disabled -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    orders (id) {
+        id -> BigInt,
+        customer_id -> BigInt,
+        item_description -> Text,
+        status -> Text,
+        version -> BigInt,
+        next_step_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    order_events (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor -> Text,
+        actor_id -> Nullable<BigInt>,
+        created_at -> BigInt,
+        version -> BigInt,
+        next_step_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    cache_epoch (singleton) {
+        singleton -> BigInt,
+        epoch -> Text,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        user_id -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> BigInt,
+        key -> Text,
+        fingerprint -> Binary,
+        order_id -> BigInt,
+        response -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    orders,
+    order_events,
+    cache_epoch,
+    revoked_tokens,
+    idempotency_keys,
+);

@@ -1,0 +1,123 @@
+//! The embedded store: the port contract every store keeps, and what only SQLite needs
+//! (the file lock, the feed published after commit, the file surviving a reopen).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use trachios_contract::{customer, new_order, Ports};
+use trachios_domain::ports::{ChangeFeed, DependencyProbe, OrderRepository};
+use trachios_domain::{DueSteps, FeedEvent, FeedScope, OrderStatus};
+use trachios_memory::ChangeHub;
+use trachios_sqlite::*;
+use trachios_test_support::{init_test_logging, ScratchDatabase};
+
+async fn open(file: &ScratchDatabase, hub: Option<&ChangeHub>) -> SqliteStore {
+    let publisher = hub.map(|h| Arc::new(h.clone()) as _);
+    SqliteStore::open(SqliteSettings::new(file.path()), publisher)
+        .await
+        .expect("the store opens")
+        .0
+}
+
+async fn fresh_ports() -> Ports {
+    init_test_logging();
+    let file = ScratchDatabase::new();
+    let store = open(&file, None).await;
+    Ports {
+        users: Arc::new(SqliteUserRepository::new(store.clone())),
+        orders: Arc::new(SqliteOrderRepository::new(store.clone())),
+        accounts: Arc::new(SqliteAccountStates::new(store.clone())),
+        keep: Box::new((store, file)),
+    }
+}
+
+trachios_contract::port_contract!(fresh_ports);
+
+#[tokio::test]
+async fn a_second_store_on_the_same_file_is_refused_until_the_first_closes() {
+    let file = ScratchDatabase::new();
+    let (first, applied) = SqliteStore::open(SqliteSettings::new(file.path()), None)
+        .await
+        .unwrap();
+    assert!(!applied.is_empty(), "a new file is migrated");
+    let Err(refused) = SqliteStore::open(SqliteSettings::new(file.path()), None).await else {
+        panic!("a second store on a locked file opened");
+    };
+    let message = refused.to_string();
+    assert!(
+        message.contains("in use by another Trachios process") && message.contains("PostgreSQL"),
+        "{message}"
+    );
+    drop(first);
+    let (_again, applied) = SqliteStore::open(SqliteSettings::new(file.path()), None)
+        .await
+        .expect("the lock goes with the store");
+    assert!(applied.is_empty(), "nothing left to migrate");
+}
+
+#[tokio::test]
+async fn what_was_acknowledged_is_there_after_a_reopen() {
+    let file = ScratchDatabase::new();
+    let store = open(&file, None).await;
+    let users = SqliteUserRepository::new(store.clone());
+    let a = customer(&users, "a@x.io").await;
+    let placed = SqliteOrderRepository::new(store.clone())
+        .insert(new_order(a, chrono::Duration::seconds(60)))
+        .await
+        .unwrap();
+    drop(users);
+    drop(store);
+    let store = open(&file, None).await;
+    let orders = SqliteOrderRepository::new(store.clone());
+    assert_eq!(orders.find_by_id(placed.id).await.unwrap(), Some(placed));
+    SqliteProbe::new(store).check().await.expect("ready");
+}
+
+#[tokio::test]
+async fn committed_changes_reach_subscribers_in_commit_order() {
+    let file = ScratchDatabase::new();
+    let hub = ChangeHub::new();
+    let store = open(&file, Some(&hub)).await;
+    let users = SqliteUserRepository::new(store.clone());
+    let orders = SqliteOrderRepository::new(store.clone());
+    let a = customer(&users, "a@x.io").await;
+    let mut everything = hub.subscribe(FeedScope::All);
+    let mut theirs = hub.subscribe(FeedScope::Customer(a));
+    for _ in 0..20 {
+        orders
+            .insert(new_order(a, chrono::Duration::seconds(-1)))
+            .await
+            .unwrap();
+    }
+    let moved = orders
+        .advance_due(
+            &DueSteps::at(Utc::now(), chrono::Duration::seconds(60)),
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 20);
+    for subscription in [&mut everything, &mut theirs] {
+        let mut seen = Vec::new();
+        while let FeedEvent::Changed(order) = subscription.next(Duration::from_millis(200)).await {
+            seen.push((order.id, order.status, order.version));
+        }
+        assert_eq!(seen.len(), 40, "20 creations and 20 steps");
+        assert!(seen[..20]
+            .iter()
+            .all(|(_, s, v)| (*s, *v) == (OrderStatus::Created, 1)));
+        assert!(seen[20..]
+            .iter()
+            .all(|(_, s, v)| (*s, *v) == (OrderStatus::Dispatched, 2)));
+    }
+}
+
+#[tokio::test]
+async fn the_cache_epoch_is_this_files_own() {
+    let (one, two) = (ScratchDatabase::new(), ScratchDatabase::new());
+    let first = cache_epoch(&open(&one, None).await).await.unwrap();
+    let second = cache_epoch(&open(&two, None).await).await.unwrap();
+    assert_eq!(first.len(), 32);
+    assert_ne!(first, second);
+}
