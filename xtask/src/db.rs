@@ -5,10 +5,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use secrecy::ExposeSecret;
 use trachios_auth::{Argon2Hasher, JwtTokenService};
-use trachios_domain::ports::{OrderRepository, SystemClock};
+use trachios_domain::ports::SystemClock;
 use trachios_domain::services::{AccountService, NoCache, OrderService};
 use trachios_domain::{Caller, DomainError, Email, ItemDescription, Name, Password, Role};
-use trachios_postgres::{build_pool, PgOrderRepository, PgUserRepository, PoolSettings};
+use trachios_server::config::StoreChoice;
 use trachios_server::Settings;
 
 fn settings() -> anyhow::Result<Settings> {
@@ -16,7 +16,11 @@ fn settings() -> anyhow::Result<Settings> {
 }
 
 pub async fn migrate(sub: Option<&str>) -> anyhow::Result<()> {
-    let url = settings()?.database_url()?;
+    let settings = settings()?;
+    let url = match settings.store()? {
+        StoreChoice::Postgres(url) => url,
+        StoreChoice::Sqlite(path) => return migrate_embedded(&path, sub).await,
+    };
     let url = url.expose_secret();
     let hint = || {
         "is PostgreSQL running, and does the database exist? (DATABASE_URL or POSTGRES_* select it; `cargo xtask dev` creates it)"
@@ -50,20 +54,42 @@ pub async fn migrate(sub: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The embedded store migrates whenever it opens; reverting is for PostgreSQL only (an
+/// embedded file is copied, not rolled back: `sqlite3 trachios.db ".backup before.db"`).
+async fn migrate_embedded(path: &std::path::Path, sub: Option<&str>) -> anyhow::Result<()> {
+    if sub.is_some() {
+        bail!(
+            "migrate {} works on PostgreSQL; the embedded store {} applies its migrations when it opens",
+            sub.unwrap_or_default(),
+            path.display()
+        );
+    }
+    let (_, applied) =
+        trachios_sqlite::SqliteStore::open(trachios_sqlite::SqliteSettings::new(path), None)
+            .await
+            .with_context(|| format!("opening {}", path.display()))?;
+    if applied.is_empty() {
+        println!("no pending migrations");
+    }
+    for name in applied {
+        println!("applied {name}");
+    }
+    Ok(())
+}
+
 pub async fn seed(demo_customers: usize) -> anyhow::Result<()> {
     let settings = settings()?;
     let (Some(email), Some(password)) = (&settings.auth.admin_email, &settings.auth.admin_password)
     else {
         bail!("set ADMIN_EMAIL and ADMIN_PASSWORD (e.g. in .env or the environment) to seed the admin");
     };
-    let url = settings.database_url()?;
-    let url = url.expose_secret();
-    trachios_postgres::migrate(url)
+    // Whichever store the configuration names, migrated as the server would.
+    let mut opening = settings.clone();
+    opening.database.migrate_on_start = true;
+    let store = trachios_server::store::open(&opening, &trachios_memory::ChangeHub::new())
         .await
-        .context("applying migrations before seeding")?;
-    let pool = build_pool(url, &PoolSettings::default())?;
-    let users = Arc::new(PgUserRepository::new(pool.clone()));
-    let orders: Arc<dyn OrderRepository> = Arc::new(PgOrderRepository::new(pool));
+        .context("opening the store to seed")?;
+    let (users, orders) = (store.users, store.orders);
     let hasher = Arc::new(Argon2Hasher::new(trachios_auth::HashLimits::default())?);
     let tokens = Arc::new(JwtTokenService::new(
         settings.auth.jwt_secret.expose_secret().as_bytes(),

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use secrecy::ExposeSecret;
+use trachios_server::config::StoreChoice;
 use trachios_server::Settings;
 
 const PRIVATE_PG_PORT: u16 = 54329;
@@ -297,19 +298,67 @@ pub fn test(extra: &[String]) -> anyhow::Result<()> {
         bail!("the cache tests start their own redis-server, which is not installed: apt-get install redis-server");
     }
     let stack = bring_up(&postgres, &redis, true)?;
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.args(["test", "--workspace"])
-        .args(extra)
-        .env("TEST_DATABASE_URL", &stack.postgres_server);
-    if let Some(redis) = &stack.redis_url {
-        cmd.env("TEST_REDIS_URL", redis);
+    let cargo_test = |args: &[&str]| {
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.arg("test")
+            .args(args)
+            .env("TEST_DATABASE_URL", &stack.postgres_server);
+        if let Some(redis) = &stack.redis_url {
+            cmd.env("TEST_REDIS_URL", redis);
+        }
+        cmd
+    };
+    let mut everything = cargo_test(&["--workspace"]);
+    everything.args(extra).env("TEST_STORE", "postgres");
+    run(everything)?;
+    if extra.is_empty() {
+        // The end-to-end suite again, on the embedded store; the adapters' contract suite
+        // already ran on both in the first pass.
+        eprintln!("xtask: the end-to-end suite on the embedded store (TEST_STORE=sqlite)");
+        let mut embedded = cargo_test(&["-p", "trachios-server", "--test", "api"]);
+        embedded.env("TEST_STORE", "sqlite");
+        run(embedded)?;
     }
-    run(cmd)
+    Ok(())
 }
 
-/// `cargo xtask dev`: the service on http://localhost:8080 with the dev profile.
+/// `cargo xtask dev`: the service on http://localhost:8080 with the dev profile, on the
+/// embedded store unless PostgreSQL is configured.
 pub fn dev() -> anyhow::Result<()> {
     let settings = Settings::load().context("reading the configuration")?;
+    match settings.store()? {
+        StoreChoice::Sqlite(path) => {
+            eprintln!(
+                "xtask: embedded store {} (set DATABASE_URL=postgres://… or POSTGRES_* for PostgreSQL)",
+                path.display()
+            );
+            serve(&settings, server_command())
+        }
+        StoreChoice::Postgres(_) => dev_on_postgres(&settings),
+    }
+}
+
+fn server_command() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.args(["run", "-p", "trachios-server"]);
+    cmd
+}
+
+/// Runs the server until it exits, seeding the dev admin unless one is configured.
+fn serve(settings: &Settings, mut cmd: Command) -> anyhow::Result<()> {
+    if settings.auth.admin_email.is_none() {
+        eprintln!("xtask: seeding the dev admin admin@trachios.local / admin-password-1 (set ADMIN_EMAIL/ADMIN_PASSWORD to choose)");
+        cmd.env("ADMIN_EMAIL", "admin@trachios.local")
+            .env("ADMIN_PASSWORD", "admin-password-1");
+    }
+    // Stopping the server with Ctrl-C is the normal way out of `dev`.
+    let status = run_to_exit(cmd)?;
+    eprintln!("xtask: the server exited ({status})");
+    Ok(())
+}
+
+/// PostgreSQL and Redis as configured, or private ones started from the installed binaries.
+fn dev_on_postgres(settings: &Settings) -> anyhow::Result<()> {
     let configured_database = settings.database_url()?;
     let configured_database = configured_database.expose_secret();
     let stack = bring_up(
@@ -336,22 +385,13 @@ pub fn dev() -> anyhow::Result<()> {
     ))? {
         eprintln!("xtask: created database {database}");
     }
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.args(["run", "-p", "trachios-server"])
-        .env("DATABASE_URL", &database_url);
+    let mut cmd = server_command();
+    cmd.env("DATABASE_URL", &database_url);
     match &stack.redis_url {
         Some(url) => cmd.env("REDIS_URL", url),
         None => cmd.env("CACHE_ENABLED", "false"),
     };
-    if settings.auth.admin_email.is_none() {
-        eprintln!("xtask: seeding the dev admin admin@trachios.local / admin-password-1 (set ADMIN_EMAIL/ADMIN_PASSWORD to choose)");
-        cmd.env("ADMIN_EMAIL", "admin@trachios.local")
-            .env("ADMIN_PASSWORD", "admin-password-1");
-    }
-    // Stopping the server with Ctrl-C is the normal way out of `dev`.
-    let status = run_to_exit(cmd)?;
-    eprintln!("xtask: the server exited ({status})");
-    Ok(())
+    serve(settings, cmd)
 }
 
 #[cfg(test)]

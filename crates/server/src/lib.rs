@@ -7,6 +7,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod seed;
 pub mod startup;
+pub mod store;
 pub mod telemetry;
 
 pub use config::Settings;

@@ -4,7 +4,8 @@ use std::sync::{Arc, OnceLock};
 
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use trachios_postgres::PgPool;
+
+use crate::store::Backend;
 
 /// Request latencies: from a cached read (about a millisecond) to a saturated hash queue.
 const REQUEST_BUCKETS: &[f64] = &[
@@ -82,17 +83,16 @@ fn describe() {
 }
 
 /// What `/metrics` answers for this service: the pool as it is now, then every family.
-pub fn renderer(pool: PgPool) -> Arc<dyn Fn() -> String + Send + Sync> {
+pub fn renderer(backend: Backend) -> Arc<dyn Fn() -> String + Send + Sync> {
     let handle = recorder();
     Arc::new(move || {
-        let status = pool.status();
-        let in_use = status.size.saturating_sub(status.available);
+        let pool = backend.pool_counts();
         for (state, count) in [
-            ("open", status.size),
-            ("idle", status.available),
-            ("in_use", in_use),
-            ("max", status.max_size),
-            ("waiting", status.waiting),
+            ("open", pool.open),
+            ("idle", pool.idle),
+            ("in_use", pool.open.saturating_sub(pool.idle)),
+            ("max", pool.max),
+            ("waiting", pool.waiting),
         ] {
             metrics::gauge!("trachios_db_pool_connections", "state" => state).set(count as f64);
         }

@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use trachios_auth::{Argon2Hasher, HashLimits, JwtTokenService};
-use trachios_domain::ports::{Clock, OrderCache, SystemClock, TokenService, UserRepository};
+use trachios_domain::ports::{Clock, OrderCache, SystemClock, TokenService};
 use trachios_domain::services::{
     AccountService, CacheBackend, LifecycleService, NoCache, OrderService, ReadinessService,
     SessionService, TrackingService, UserAdminService, WatchTiming,
@@ -19,13 +19,12 @@ use trachios_domain::services::{
 use trachios_http::limits::{BodyTimeout, RateLimits, RatesPerMinute, StreamSlots, TrustedProxies};
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
 use trachios_http::{record_request_metrics, ApiState, CursorKey, MetricsEndpoint};
-use trachios_memory::{CachedAccountStates, ChangeHub};
-use trachios_postgres::{
-    build_pool, ChangeFollower, FollowerSettings, PgAccountStates, PgOrderRepository, PgPool,
-    PgProbe, PgUserRepository, PoolSettings,
-};
+use trachios_memory::{CachedAccountStates, ChangeHub, InProcessOrderCache, ORDER_CACHE_CAPACITY};
+use trachios_postgres::ChangeFollower;
 use trachios_redis::{CacheSettings, RedisOrderCache};
 
+use crate::config::CacheChoice;
+use crate::store::{self, Backend, Store};
 use crate::{housekeeping, lifecycle, metrics, seed, Settings};
 
 /// How long a process trusts what it last read about an account (role, disabled, logged-out
@@ -46,9 +45,9 @@ const _: () = assert!(
 pub struct Application {
     port: u16,
     server: Server,
-    pool: PgPool,
+    backend: Backend,
     lifecycle: LifecycleService,
-    follower: ChangeFollower,
+    follower: Option<ChangeFollower>,
     feed: ChangeHub,
     readiness: ReadinessService,
     chores: housekeeping::Chores,
@@ -59,41 +58,31 @@ impl Application {
     /// Migrates (when configured), seeds the admin (when configured), wires the adapters
     /// and binds the listener. Nothing runs until `run_until`.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let database_url = settings.database_url()?;
-        let database_url = database_url.expose_secret();
-        if settings.database.migrate_on_start {
-            let applied = trachios_postgres::migrate(database_url)
-                .await
-                .context("applying migrations")?;
-            tracing::info!(count = applied.len(), migrations = ?applied, "migrations applied");
-        }
-        let pool = build_pool(
-            database_url,
-            &PoolSettings {
-                max_size: settings.database.pool_size,
-                ..PoolSettings::default()
-            },
-        )
-        .context("building the database pool")?;
+        let feed = ChangeHub::new();
+        let store = store::open(&settings, &feed).await?;
+        let Store {
+            users,
+            orders,
+            account_states,
+            probe,
+            backend,
+            follower,
+        } = store;
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let (cache, cache_backend) = order_cache(&settings, &pool).await?;
+        let (cache, cache_backend) = order_cache(&settings, &backend).await?;
         let tokens: Arc<dyn TokenService> = Arc::new(
             JwtTokenService::new(settings.auth.jwt_secret.expose_secret().as_bytes())
                 .context("JWT_SECRET")?,
         );
         let step = chrono::Duration::from_std(settings.order_step())
             .context("ORDER_STEP_SECONDS is too large")?;
-        let users: Arc<dyn UserRepository> = Arc::new(PgUserRepository::new(pool.clone()));
-        let orders = Arc::new(PgOrderRepository::new(pool.clone()));
-
         let account_states = Arc::new(CachedAccountStates::new(
-            Arc::new(PgAccountStates::new(pool.clone())),
+            account_states,
             ACCOUNT_STATE_TTL,
             ACCOUNT_STATE_CAPACITY,
         ));
         let sessions = SessionService::new(tokens.clone(), account_states);
-        let feed = ChangeHub::new();
         let tracking = TrackingService::new(
             orders.clone(),
             Arc::new(feed.clone()),
@@ -103,11 +92,6 @@ impl Application {
                 keep_alive: settings.stream_keep_alive(),
                 recheck: ACCOUNT_STATE_TTL,
             },
-        );
-        let follower = ChangeFollower::new(
-            pool.clone(),
-            Arc::new(feed.clone()),
-            FollowerSettings::default(),
         );
         let user_admin = UserAdminService::new(users.clone(), clock.clone());
         let accounts = AccountService::new(
@@ -139,9 +123,9 @@ impl Application {
             rate_limits: rate_limits.clone(),
             orders: order_service.clone(),
         };
-        let readiness = ReadinessService::new(Arc::new(PgProbe::new(pool.clone())), cache_backend);
+        let readiness = ReadinessService::new(probe, cache_backend);
         let metrics = MetricsEndpoint::new(
-            metrics::renderer(pool.clone()),
+            metrics::renderer(backend.clone()),
             settings
                 .server
                 .metrics_token
@@ -181,7 +165,7 @@ impl Application {
         Ok(Self {
             port,
             server,
-            pool,
+            backend,
             lifecycle,
             follower,
             feed,
@@ -202,7 +186,7 @@ impl Application {
         let Application {
             port,
             server,
-            pool,
+            backend,
             lifecycle,
             follower,
             feed,
@@ -217,7 +201,8 @@ impl Application {
         let interval = lifecycle::poll_interval(settings.order_step());
         let worker: JoinHandle<()> =
             tokio::spawn(lifecycle::run(lifecycle, interval, workers_stop.clone()));
-        let following: JoinHandle<()> = tokio::spawn(follower.run(workers_stop));
+        let following: Option<JoinHandle<()>> =
+            follower.map(|follower| tokio::spawn(follower.run(workers_stop)));
         let server_task = tokio::spawn(server);
         tracing::info!(port, profile = %settings.app.profile, step_seconds = settings.lifecycle.order_step_seconds, "trachios listening");
 
@@ -245,8 +230,10 @@ impl Application {
         if let Err(err) = worker.await {
             tracing::error!(error = %err, "lifecycle worker panicked");
         }
-        if let Err(err) = following.await {
-            tracing::error!(error = %err, "change follower panicked");
+        if let Some(following) = following {
+            if let Err(err) = following.await {
+                tracing::error!(error = %err, "change follower panicked");
+            }
         }
         match server_task.await {
             Ok(Ok(())) => {}
@@ -255,7 +242,7 @@ impl Application {
         }
         housekeeping.abort();
         metrics_upkeep.abort();
-        pool.close();
+        backend.close();
         tracing::info!("shutdown complete");
         Ok(())
     }
@@ -274,31 +261,41 @@ fn limit(n: usize) -> Option<usize> {
     (n > 0).then_some(n)
 }
 
-/// The Redis cache when enabled, otherwise a cache that holds nothing; and what readiness
-/// reports about it.
+/// The cache the configuration picks, and what readiness reports about it.
 async fn order_cache(
     settings: &Settings,
-    pool: &PgPool,
+    backend: &Backend,
 ) -> anyhow::Result<(Arc<dyn OrderCache>, CacheBackend)> {
-    if !settings.cache.enabled {
-        tracing::info!("order cache disabled");
-        return Ok((Arc::new(NoCache), CacheBackend::Disabled));
+    let ttl = Duration::from_secs(settings.cache.ttl_seconds);
+    match settings.cache_choice(&settings.store()?) {
+        CacheChoice::Disabled => {
+            tracing::info!("order cache disabled");
+            Ok((Arc::new(NoCache), CacheBackend::Disabled))
+        }
+        CacheChoice::InProcess => {
+            tracing::info!("order cache in process memory");
+            let cache = InProcessOrderCache::new(ttl, ORDER_CACHE_CAPACITY);
+            Ok((Arc::new(cache), CacheBackend::InProcess))
+        }
+        CacheChoice::Redis => {
+            let cache = RedisOrderCache::new(
+                settings.redis_url()?.expose_secret(),
+                CacheSettings {
+                    ttl,
+                    timeout: Duration::from_millis(settings.cache.timeout_ms),
+                    key_prefix: settings.cache.key_prefix.clone(),
+                    epoch: backend
+                        .cache_epoch()
+                        .await
+                        .context("reading the cache epoch (are the migrations applied?)")?,
+                    ..CacheSettings::default()
+                },
+            )
+            .context("setting up the Redis cache")?;
+            let cache = Arc::new(cache);
+            Ok((cache.clone(), CacheBackend::Remote(cache)))
+        }
     }
-    let cache = RedisOrderCache::new(
-        settings.redis_url()?.expose_secret(),
-        CacheSettings {
-            ttl: Duration::from_secs(settings.cache.ttl_seconds),
-            timeout: Duration::from_millis(settings.cache.timeout_ms),
-            key_prefix: settings.cache.key_prefix.clone(),
-            epoch: trachios_postgres::cache_epoch(pool)
-                .await
-                .context("reading the cache epoch (are the migrations applied?)")?,
-            ..CacheSettings::default()
-        },
-    )
-    .context("setting up the Redis cache")?;
-    let cache = Arc::new(cache);
-    Ok((cache.clone(), CacheBackend::Remote(cache)))
 }
 
 /// Completes on SIGTERM or SIGINT.

@@ -112,10 +112,9 @@ impl SqliteStore {
         &self.inner.path
     }
 
-    /// Reader connections open now and their limit, for the pool metrics.
-    pub fn readers_status(&self) -> (usize, usize) {
-        let status = self.inner.readers.status();
-        (status.size, status.max_size)
+    /// The reader pool as it is now, for the pool metrics.
+    pub fn readers_status(&self) -> deadpool::managed::Status {
+        self.inner.readers.status()
     }
 
     /// Stops handing out readers; calls after this answer 503.

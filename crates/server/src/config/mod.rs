@@ -4,6 +4,7 @@
 
 mod sections;
 mod sources;
+mod stores;
 mod urls;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ pub use sections::{
     LogFormat, Profile, ServerSettings, StreamSettings,
 };
 pub use sources::ENVIRONMENT;
+pub use stores::{CacheChoice, StoreChoice, VariablesSeen, DEFAULT_SQLITE_FILE};
 
 /// Sample values shipped in `.env.example` and the dev/test profiles (and the Go service's
 /// well-known defaults); prod refuses them, naming the key.
@@ -41,6 +43,9 @@ pub struct Settings {
     pub lifecycle: LifecycleSettings,
     pub limits: LimitSettings,
     pub streams: StreamSettings,
+    /// Which families of variables the environment sets, for choosing the stores.
+    #[serde(skip)]
+    pub seen: VariablesSeen,
 }
 
 /// A configuration the service refuses to start with; the message names the variable.
@@ -155,6 +160,7 @@ impl Settings {
             ));
         }
         self.trusted_proxies()?;
+        self.store()?;
         self.database_url()?;
         self.redis_url()?;
         Ok(self)

@@ -10,7 +10,7 @@ use figment::Figment;
 
 use super::{
     AppSettings, AuthSettings, CacheConfig, ConfigError, DatabaseSettings, LifecycleSettings,
-    LimitSettings, Profile, ServerSettings, Settings, StreamSettings,
+    LimitSettings, Profile, ServerSettings, Settings, StreamSettings, VariablesSeen,
 };
 
 /// Every environment variable the service reads, as `(VARIABLE, section, field)`.
@@ -55,6 +55,12 @@ pub(super) fn layers(dir: &Path) -> Result<Figment, ConfigError> {
 }
 
 pub(super) fn load(dir: &Path) -> Result<Settings, ConfigError> {
+    let mut settings = extract(dir)?;
+    settings.seen = VariablesSeen::in_environment();
+    Ok(settings)
+}
+
+fn extract(dir: &Path) -> Result<Settings, ConfigError> {
     layers(dir)?.extract::<Settings>().map_err(|err| {
         // Name the variable, not the nested path, in what the operator reads.
         let key = err

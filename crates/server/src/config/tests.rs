@@ -230,7 +230,9 @@ fn readme_variables() -> Vec<String> {
     let table = readme
         .split("## Configuration")
         .nth(1)
+        // The table comes before the section's first subsection.
         .and_then(|rest| rest.split("\n## ").next())
+        .and_then(|section| section.split("\n### ").next())
         .expect("the README has a Configuration section");
     table
         .lines()

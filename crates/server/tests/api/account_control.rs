@@ -51,6 +51,9 @@ async fn takes_effect(app: &TestApp, path: &str, token: &str, expected: StatusCo
 
 #[tokio::test]
 async fn logout_revokes_only_the_presented_token_on_every_process() {
+    if !runs_on_this_store("several processes share one database") {
+        return;
+    }
     let first = spawn_app().await;
     let second = spawn_on(&first.database_url, 3600.0).await;
     let (kept, _) = first.customer("jo@x.io").await;
@@ -90,6 +93,9 @@ async fn logout_revokes_only_the_presented_token_on_every_process() {
 
 #[tokio::test]
 async fn a_role_change_reaches_every_process_within_five_seconds() {
+    if !runs_on_this_store("several processes share one database") {
+        return;
+    }
     let first = spawn_app().await;
     let second = spawn_on(&first.database_url, 3600.0).await;
     let admin = first.admin().await;
@@ -122,6 +128,9 @@ async fn a_role_change_reaches_every_process_within_five_seconds() {
 
 #[tokio::test]
 async fn a_disabled_account_loses_its_tokens_and_cannot_log_in_until_enabled() {
+    if !runs_on_this_store("several processes share one database") {
+        return;
+    }
     let first = spawn_app().await;
     let second = spawn_on(&first.database_url, 3600.0).await;
     let admin = first.admin().await;
@@ -210,6 +219,9 @@ async fn account_changes_are_checked_and_admin_only() {
 
 #[tokio::test]
 async fn a_deleted_accounts_token_is_a_401_everywhere() {
+    if !runs_on_this_store("deletes the account with SQL, which the API cannot") {
+        return;
+    }
     let app = spawn_app().await;
     let (token, id) = app.customer("jo@x.io").await;
     psql(

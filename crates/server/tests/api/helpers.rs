@@ -3,11 +3,13 @@ use std::time::Duration;
 use reqwest::{Method, Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use trachios_postgres::{build_pool, PgPool, PoolSettings};
+use trachios_postgres::{build_pool, PoolSettings};
 use trachios_server::config::Profile;
 use trachios_server::{Application, Settings};
 
-pub use trachios_test_support::{fresh_database, init_test_logging, psql, shared_redis_url};
+pub use trachios_test_support::{
+    fresh_database, init_test_logging, psql, shared_redis_url, ScratchDatabase,
+};
 
 pub const ADMIN_EMAIL: &str = "admin@trachios.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
@@ -36,12 +38,45 @@ pub fn settings(database_url: &str, step_seconds: f64) -> Settings {
     s
 }
 
+/// The store the end-to-end tests run on: `TEST_STORE=sqlite` for the embedded one,
+/// PostgreSQL otherwise. `cargo xtask test` runs the suite on both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestStore {
+    Postgres,
+    Sqlite,
+}
+
+pub fn test_store() -> TestStore {
+    match std::env::var("TEST_STORE").as_deref() {
+        Ok("sqlite") => TestStore::Sqlite,
+        Ok("postgres") | Ok("") | Err(_) => TestStore::Postgres,
+        Ok(other) => panic!("TEST_STORE={other:?}: use postgres or sqlite"),
+    }
+}
+
+/// Whether this run's store can show what the test is about. Tests of several processes
+/// sharing one database, or of PostgreSQL itself, need PostgreSQL: the embedded store
+/// serves one process (its own test shows a second one refused). On the embedded store
+/// such a test returns at once, saying why.
+pub fn runs_on_this_store(needs_postgres_because: &str) -> bool {
+    match test_store() {
+        TestStore::Postgres => true,
+        TestStore::Sqlite => {
+            eprintln!("not run on the embedded store: {needs_postgres_because}");
+            false
+        }
+    }
+}
+
 /// A running server and a client for it.
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub database_url: String,
-    pool: PgPool,
+    /// Logged in once: the admin's reads would otherwise each pay for a password hash.
+    admin_token: tokio::sync::OnceCell<String>,
+    /// The embedded store's directory, removed when the test ends.
+    _scratch: Option<std::sync::Arc<ScratchDatabase>>,
 }
 
 /// Starts the server on a fresh database with a long step (nothing moves by itself).
@@ -50,8 +85,31 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with_step(step_seconds: f64) -> TestApp {
-    let database_url = fresh_database().await;
-    spawn_on(&database_url, step_seconds).await
+    spawn_configured(step_seconds, |_| {}).await
+}
+
+/// Starts the server on a fresh database of this run's store, with the test settings as
+/// `configure` changes them.
+pub async fn spawn_configured(step_seconds: f64, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let (database_url, scratch) = fresh_store().await;
+    let mut settings = settings(&database_url, step_seconds);
+    configure(&mut settings);
+    let mut app = spawn_with(settings).await;
+    app._scratch = scratch;
+    app
+}
+
+/// A fresh, empty database on this run's store: its URL, and for the embedded store the
+/// directory that must outlive the test's servers.
+pub async fn fresh_store() -> (String, Option<std::sync::Arc<ScratchDatabase>>) {
+    match test_store() {
+        TestStore::Postgres => (fresh_database().await, None),
+        TestStore::Sqlite => {
+            let scratch = ScratchDatabase::new();
+            let url = format!("sqlite://{}", scratch.path().display());
+            (url, Some(std::sync::Arc::new(scratch)))
+        }
+    }
 }
 
 /// Starts one more server process-equivalent on an existing database.
@@ -61,8 +119,14 @@ pub async fn spawn_on(database_url: &str, step_seconds: f64) -> TestApp {
 
 /// Starts a server with exactly these settings.
 pub async fn spawn_with(settings: Settings) -> TestApp {
-    let database_url = settings.database_url().expect("a database URL");
-    let database_url = secrecy::ExposeSecret::expose_secret(&database_url).to_owned();
+    let database_url = match settings.store().expect("a store") {
+        trachios_server::config::StoreChoice::Postgres(url) => {
+            secrecy::ExposeSecret::expose_secret(&url).to_owned()
+        }
+        trachios_server::config::StoreChoice::Sqlite(path) => {
+            format!("sqlite://{}", path.display())
+        }
+    };
     let settings = settings.validated().expect("test settings are valid");
     let app = Application::build(settings).await.expect("server builds");
     let base = format!("http://127.0.0.1:{}/api/v1", app.port());
@@ -79,7 +143,8 @@ impl TestApp {
                 .build()
                 .expect("client"),
             database_url: database_url.to_owned(),
-            pool: build_pool(database_url, &PoolSettings::default()).expect("pool"),
+            admin_token: tokio::sync::OnceCell::new(),
+            _scratch: None,
         }
     }
 
@@ -200,10 +265,97 @@ impl TestApp {
         body
     }
 
-    /// A connection pool on the test's database, for looking behind the API.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+    /// The order's history as an admin reads it from the API, on any store.
+    pub async fn history(&self, id: i64) -> Vec<trachios_domain::OrderEvent> {
+        let admin = self
+            .admin_token
+            .get_or_init(|| async { self.admin().await })
+            .await;
+        let (status, body) = self
+            .call(
+                Method::GET,
+                &format!("/orders/{id}/history"),
+                Some(admin),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let status =
+            |v: &Value| trachios_domain::OrderStatus::parse(v.as_str().unwrap_or_default());
+        body.as_array()
+            .expect("a history")
+            .iter()
+            .map(|e| trachios_domain::OrderEvent {
+                id: e["id"].as_i64().expect("an event id"),
+                order_id: trachios_domain::OrderId::parse(id).expect("an order id"),
+                from: (!e["from_status"].is_null())
+                    .then(|| status(&e["from_status"]).expect("a status")),
+                to: status(&e["to_status"]).expect("a status"),
+                actor: trachios_domain::ActorKind::parse(e["actor"].as_str().unwrap_or_default())
+                    .expect("an actor"),
+                actor_id: e["actor_id"]
+                    .as_i64()
+                    .map(|u| trachios_domain::UserId::parse(u).expect("a user id")),
+                at: e["created_at"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .expect("a time")
+                    .with_timezone(&chrono::Utc),
+            })
+            .collect()
     }
+}
+
+/// Every order of a database no server uses any more, with its number of events and the
+/// status its last event recorded: the audit that every change was written with its event.
+pub async fn audit_orders(
+    database_url: &str,
+) -> Vec<(
+    trachios_domain::Order,
+    i64,
+    Option<trachios_domain::OrderStatus>,
+)> {
+    use trachios_domain::ports::OrderRepository;
+
+    let Some(path) = database_url.strip_prefix("sqlite://") else {
+        let pool = build_pool(database_url, &PoolSettings::default()).expect("pool");
+        return trachios_postgres::orders_with_event_counts(&pool)
+            .await
+            .expect("the audit query");
+    };
+    // The server's process may still be exiting, and holding the file's lock.
+    let mut store = None;
+    for _ in 0..100 {
+        match trachios_sqlite::SqliteStore::open(trachios_sqlite::SqliteSettings::new(path), None)
+            .await
+        {
+            Ok((opened, _)) => {
+                store = Some(opened);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let orders = trachios_sqlite::SqliteOrderRepository::new(store.expect("the file is released"));
+    let mut audit = Vec::new();
+    let mut before = None;
+    loop {
+        let page = orders
+            .list(&trachios_domain::OrderFilter::default(), before, 500)
+            .await
+            .expect("a page of orders");
+        let Some(last) = page.last().map(|o| o.id.get()) else {
+            break;
+        };
+        for order in page {
+            let events = orders.history(order.id).await.expect("a history");
+            let last_to = events.last().map(|e| e.to);
+            audit.push((order, events.len() as i64, last_to));
+        }
+        before = Some(last);
+    }
+    audit.sort_by_key(|(o, _, _)| o.id);
+    audit
 }
 
 /// Polls `check` every 20 ms until it holds or `limit` passes.

@@ -11,10 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::helpers::*;
 
 async fn app_with(configure: impl FnOnce(&mut trachios_server::Settings)) -> TestApp {
-    let database_url = fresh_database().await;
-    let mut settings = settings(&database_url, 3600.0);
-    configure(&mut settings);
-    spawn_with(settings).await
+    spawn_configured(3600.0, configure).await
 }
 
 /// 429, a whole number of seconds to wait, and the JSON error body.

@@ -36,7 +36,7 @@ async fn ready_reports_each_dependency_at_the_root_and_under_the_api() {
 
 #[tokio::test]
 async fn ready_says_whether_redis_answers_but_only_the_database_decides() {
-    let database_url = fresh_database().await;
+    let (database_url, _scratch) = fresh_store().await;
     let mut s = settings(&database_url, 60.0);
     s.cache.enabled = true;
     s.cache.redis_url = Some(secrecy::SecretString::from(shared_redis_url()));
@@ -45,7 +45,8 @@ async fn ready_says_whether_redis_answers_but_only_the_database_decides() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["cache"], "up");
 
-    let mut s = settings(&fresh_database().await, 60.0);
+    let (second_url, _second) = fresh_store().await;
+    let mut s = settings(&second_url, 60.0);
     s.cache.enabled = true;
     // Nothing listens on port 1: the cache is down, the service still serves.
     s.cache.redis_url = Some(secrecy::SecretString::from("redis://127.0.0.1:1/"));
@@ -80,7 +81,7 @@ async fn ready_is_503_while_the_database_is_unreachable_and_health_stays_200() {
 
 #[tokio::test]
 async fn on_sigterm_ready_turns_draining_while_requests_are_still_served() {
-    let database_url = fresh_database().await;
+    let (database_url, _scratch) = fresh_store().await;
     let mut server =
         ServerProcess::start_with(&database_url, "60", &[("SHUTDOWN_DRAIN_SECONDS", "1.5")]).await;
     let app = TestApp::new(server.base.clone(), &database_url);
@@ -128,7 +129,7 @@ fn value(exposition: &str, family: &str, labels: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_pattern_transitions_and_lag() {
-    let database_url = fresh_database().await;
+    let (database_url, _scratch) = fresh_store().await;
     let server = ServerProcess::start(&database_url, "0.2").await;
     let app = TestApp::new(server.base.clone(), &database_url);
     let (token, _) = app.customer("jo@x.io").await;
@@ -259,7 +260,7 @@ async fn metrics_count_requests_by_route_pattern_transitions_and_lag() {
 
 #[tokio::test]
 async fn cache_hits_and_misses_are_counted() {
-    let database_url = fresh_database().await;
+    let (database_url, _scratch) = fresh_store().await;
     let redis_url = shared_redis_url();
     let server = ServerProcess::start_with(
         &database_url,
@@ -297,7 +298,7 @@ async fn cache_hits_and_misses_are_counted() {
 
 #[tokio::test]
 async fn metrics_token_is_required_when_set() {
-    let database_url = fresh_database().await;
+    let (database_url, _scratch) = fresh_store().await;
     let mut s = settings(&database_url, 60.0);
     s.server.metrics_token = Some(secrecy::SecretString::from("scrape-me-scrape-me"));
     let app = spawn_with(s).await;

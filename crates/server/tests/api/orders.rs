@@ -1,6 +1,6 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use trachios_domain::{ActorKind, OrderId, UserId};
+use trachios_domain::{ActorKind, UserId};
 
 use crate::helpers::*;
 
@@ -186,9 +186,7 @@ async fn the_owner_cancels_once_and_only_before_delivery() {
         StatusCode::NOT_FOUND
     );
 
-    let history = trachios_postgres::order_history(app.pool(), OrderId::parse(id).unwrap())
-        .await
-        .unwrap();
+    let history = app.history(id).await;
     let last = history.last().unwrap();
     assert_eq!(
         (last.to, last.actor, last.actor_id),
@@ -287,9 +285,7 @@ async fn admins_override_any_status_and_others_cannot() {
         (status, body["status"].as_str().unwrap()),
         (StatusCode::OK, "created")
     );
-    let history = trachios_postgres::order_history(app.pool(), OrderId::parse(id).unwrap())
-        .await
-        .unwrap();
+    let history = app.history(id).await;
     assert_eq!(
         history.len(),
         6,

@@ -91,6 +91,9 @@ async fn assert_retryable_503(res: reqwest::Response, what: &str) {
 
 #[tokio::test]
 async fn a_session_killed_in_the_middle_of_a_query_is_503_not_500() {
+    if !runs_on_this_store("kills PostgreSQL sessions") {
+        return;
+    }
     let app = spawn_app().await;
     let db = Database::of(&app.database_url);
     let (token, _) = app.customer("jo@x.io").await;
@@ -175,6 +178,9 @@ async fn a_session_killed_in_the_middle_of_a_query_is_503_not_500() {
 
 #[tokio::test]
 async fn an_outage_under_load_answers_503_never_500_and_loses_nothing() {
+    if !runs_on_this_store("kills PostgreSQL sessions") {
+        return;
+    }
     let app = spawn_app().await;
     let db = Database::of(&app.database_url);
     let admin = app.admin().await;

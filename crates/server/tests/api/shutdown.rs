@@ -10,7 +10,7 @@ use crate::server_process::ServerProcess;
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_and_the_current_batch_finish() {
-    let database_url = fresh_database().await;
+    let (database_url, _scratch) = fresh_store().await;
     let mut server = ServerProcess::start(&database_url, "0.2").await;
     let app = TestApp::new(server.base.clone(), &database_url);
     let (token, _) = app.customer("jo@x.io").await;
@@ -103,10 +103,7 @@ async fn sigterm_lets_in_flight_requests_and_the_current_batch_finish() {
 
     // Every step is all-or-nothing: each order has exactly one event per version, and its
     // status is the one its last event recorded.
-    let pool = app.pool();
-    let rows = trachios_postgres::orders_with_event_counts(pool)
-        .await
-        .unwrap();
+    let rows = audit_orders(&database_url).await;
     assert_eq!(rows.len(), 150);
     for (order, events, last_to) in rows {
         assert_eq!(

@@ -12,10 +12,7 @@ const WAIT: Duration = Duration::from_secs(5);
 
 /// A server whose idle streams hear a keep-alive every `keep_alive` seconds.
 async fn spawn_streaming(step_seconds: f64, keep_alive: f64) -> TestApp {
-    let database_url = fresh_database().await;
-    let mut s = settings(&database_url, step_seconds);
-    s.streams.keep_alive_seconds = keep_alive;
-    spawn_with(s).await
+    spawn_configured(step_seconds, |s| s.streams.keep_alive_seconds = keep_alive).await
 }
 
 #[tokio::test]
@@ -257,11 +254,11 @@ async fn an_idle_stream_hears_keep_alive_comments() {
 
 #[tokio::test]
 async fn a_user_holds_at_most_streams_per_user_streams() {
-    let database_url = fresh_database().await;
-    let mut s = settings(&database_url, 3600.0);
-    s.limits.streams_per_user = 2;
-    s.streams.keep_alive_seconds = 0.2;
-    let app = spawn_with(s).await;
+    let app = spawn_configured(3600.0, |s| {
+        s.limits.streams_per_user = 2;
+        s.streams.keep_alive_seconds = 0.2;
+    })
+    .await;
     let (token, _) = app.customer("jo@x.io").await;
     let (other, _) = app.customer("other@x.io").await;
     let first = EventStream::open(&app, "/my-orders/stream", &token, None).await;
