@@ -132,3 +132,32 @@ pub async fn seed(demo_customers: usize) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `cargo xtask copy-to-postgres URL [FILE]`.
+pub async fn copy_to_postgres(args: &[String]) -> anyhow::Result<()> {
+    let (url, file) = match args {
+        [url] => (url, None),
+        [url, file] => (url, Some(std::path::PathBuf::from(file))),
+        _ => bail!("usage: cargo xtask copy-to-postgres postgres://USER@HOST/DB [FILE]"),
+    };
+    let file = match file {
+        Some(file) => file,
+        None => match settings()?.store()? {
+            StoreChoice::Sqlite(path) => path,
+            StoreChoice::Postgres(_) => trachios_server::config::DEFAULT_SQLITE_FILE.into(),
+        },
+    };
+    let copied = trachios_server::transfer::copy_to_postgres(&file, url).await?;
+    println!(
+        "copied {} users, {} orders, {} events and {} logged-out tokens from {} into PostgreSQL",
+        copied.users,
+        copied.orders,
+        copied.events,
+        copied.revoked_tokens,
+        file.display()
+    );
+    println!(
+        "now run the service with DATABASE_URL set to that database (and REDIS_URL for the cache)"
+    );
+    Ok(())
+}

@@ -20,9 +20,13 @@ cargo xtask <command>
   migrate status        list migrations and whether each is applied
   seed                  create the admin from ADMIN_EMAIL / ADMIN_PASSWORD
   seed --demo N         ... plus N demo customers with three orders each
+  copy-to-postgres URL [FILE]
+                        copy users, orders, history and logged-out tokens from the embedded
+                        store (FILE, default: the configured one or trachios.db) into the empty
+                        PostgreSQL database at URL, keeping ids; stop the server first
   fuzz [ARGS]           schemathesis against the server and its OpenAPI document (pip install
                         schemathesis); ARGS go to `schemathesis run`, FUZZ_SEED picks other cases
-  bench [WHICH]         run the benchmarks (lifecycle, cache, field, tracking) and print their figures
+  bench [WHICH]         run the benchmarks (lifecycle, cache, field, tracking, stores) and print their figures
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -45,6 +49,7 @@ fn main() -> anyhow::Result<()> {
             };
             runtime.block_on(db::seed(demo))
         }
+        Some("copy-to-postgres") => runtime.block_on(db::copy_to_postgres(&args[1..])),
         Some("fuzz") => runtime.block_on(fuzz::run(&args[1..])),
         Some("bench") => bench::run(&runtime, args.get(1).map(String::as_str)),
         // Started by `bench tracking` as its reference; not meant to be run by hand.

@@ -315,7 +315,9 @@ pub fn test(extra: &[String]) -> anyhow::Result<()> {
         // The end-to-end suite again, on the embedded store; the adapters' contract suite
         // already ran on both in the first pass.
         eprintln!("xtask: the end-to-end suite on the embedded store (TEST_STORE=sqlite)");
-        let mut embedded = cargo_test(&["-p", "trachios-server", "--test", "api"]);
+        // `--workspace` keeps the features the first run resolved: with `-p` cargo would
+        // resolve them for one package and rebuild half the dependency tree.
+        let mut embedded = cargo_test(&["--workspace", "--test", "api"]);
         embedded.env("TEST_STORE", "sqlite");
         run(embedded)?;
     }

@@ -11,6 +11,7 @@ pub mod listing;
 pub mod order;
 pub mod ports;
 pub mod services;
+pub mod transfer;
 pub mod user;
 
 pub use error::{error_chain, retry_after_seconds, BoxError, DomainError};
@@ -26,6 +27,7 @@ pub use order::{
     Actor, ActorKind, AdvancedOrder, AutomaticStep, DueSteps, NewOrder, Order, OrderStatus,
     StatusChange,
 };
+pub use transfer::{RevokedToken, StoredEvent};
 pub use user::{
     AccountStatus, Caller, NewUser, PasswordHash, Role, Session, TokenClaims, TokenId, User,
     UserChange, UserCredentials,

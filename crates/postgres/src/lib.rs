@@ -8,6 +8,7 @@ mod error;
 mod explain;
 mod follower;
 mod history;
+mod import;
 mod migrations;
 mod orders;
 mod pool;
@@ -24,6 +25,7 @@ pub use admin::{
 pub use epoch::cache_epoch;
 pub use follower::{ChangeFollower, FollowerSettings, MAX_ORDERS_PER_PUBLISH};
 pub use history::{order_history, orders_with_event_counts};
+pub use import::{Import, ImportCounts, ImportError};
 pub use migrations::{migrate, migration_status, revert_last, MigrationError, MigrationState};
 pub use orders::PgOrderRepository;
 pub use pool::{build_pool, BuildError, PgPool, PoolSettings};

@@ -9,6 +9,7 @@ pub mod seed;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod transfer;
 
 pub use config::Settings;
 pub use startup::Application;

@@ -14,6 +14,7 @@ mod accounts;
 mod connection;
 mod epoch;
 mod error;
+mod export;
 mod file_lock;
 mod migrations;
 mod orders;

@@ -122,6 +122,16 @@ impl SqliteStore {
         self.inner.readers.close();
     }
 
+    /// Runs SQL statements in one immediate transaction on the writer, publishing nothing:
+    /// for tools that load data in bulk (benchmarks, imports), never for request input.
+    pub async fn execute_batch(&self, statements: String) -> Result<(), DomainError> {
+        self.write(
+            move |conn| conn.batch_execute(&statements),
+            |_: &()| Vec::new(),
+        )
+        .await
+    }
+
     /// Runs `work` on a reader connection, on a blocking thread.
     pub(crate) async fn read<T: Send + 'static>(
         &self,

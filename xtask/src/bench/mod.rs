@@ -1,10 +1,11 @@
-//! `cargo xtask bench [lifecycle|cache|field|tracking]`: benchmarks that print figures. They build and
+//! `cargo xtask bench [lifecycle|cache|field|tracking|stores]`: benchmarks that print figures. They build and
 //! start the release server, and use a scratch database `trachios_bench`.
 
 mod cache;
 mod field;
 mod lifecycle;
 mod load;
+mod stores;
 mod tracking;
 
 use std::process::Command;
@@ -36,13 +37,17 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
             runtime.block_on(lifecycle::run())?;
             runtime.block_on(cache::run())?;
             runtime.block_on(field::run())?;
-            runtime.block_on(tracking::run())
+            runtime.block_on(tracking::run())?;
+            runtime.block_on(stores::run())
         }
         Some("lifecycle") => runtime.block_on(lifecycle::run()),
         Some("cache") => runtime.block_on(cache::run()),
         Some("field") => runtime.block_on(field::run()),
         Some("tracking") => runtime.block_on(tracking::run()),
-        Some(other) => bail!("unknown benchmark {other:?}: lifecycle, cache, field or tracking"),
+        Some("stores") => runtime.block_on(stores::run()),
+        Some(other) => {
+            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking or stores")
+        }
     }
 }
 
@@ -126,9 +131,14 @@ pub(super) async fn admin_token(base: &str) -> anyhow::Result<String> {
         &format!("UPDATE users SET role = 'admin' WHERE email = '{email}'"),
     )
     .await?;
-    let login: serde_json::Value = client
+    login(base, email, "bench-password").await
+}
+
+/// A token of an existing account.
+pub(super) async fn login(base: &str, email: &str, password: &str) -> anyhow::Result<String> {
+    let login: serde_json::Value = reqwest::Client::new()
         .post(format!("{base}/login"))
-        .json(&serde_json::json!({"email": email, "password": "bench-password"}))
+        .json(&serde_json::json!({"email": email, "password": password}))
         .send()
         .await?
         .json()

@@ -21,3 +21,4 @@ mod server_process;
 mod shutdown;
 mod sse;
 mod tracking;
+mod transfer;

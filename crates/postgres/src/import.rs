@@ -1,0 +1,197 @@
+//! Loading another store's rows into an empty PostgreSQL database: one transaction, ids
+//! kept, sequences moved past them, so that the service continues where the other left off.
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use trachios_domain::{Order, RevokedToken, StoredEvent, UserCredentials, UserId};
+
+use crate::rows::{DbActor, DbRole, DbStatus};
+use crate::schema::{order_events, orders, revoked_tokens, users};
+
+/// How many rows of each table were loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub users: usize,
+    pub orders: usize,
+    pub events: usize,
+    pub revoked_tokens: usize,
+}
+
+/// Why an import stopped; nothing of it was committed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot connect to PostgreSQL")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error(
+        "the target database already holds {users} users and {orders} orders; import into an \
+         empty, migrated database (cargo xtask migrate) that no server has used yet"
+    )]
+    NotEmpty { users: i64, orders: i64 },
+    #[error("cannot {action}")]
+    Query {
+        action: &'static str,
+        #[source]
+        source: diesel::result::Error,
+    },
+}
+
+fn failed(action: &'static str) -> impl FnOnce(diesel::result::Error) -> ImportError {
+    move |source| ImportError::Query { action, source }
+}
+
+/// An import in progress: rows go in page by page inside one transaction, which only
+/// `commit` ends; dropping it rolls everything back.
+pub struct Import {
+    conn: AsyncPgConnection,
+    counts: ImportCounts,
+}
+
+#[derive(QueryableByName)]
+struct Held {
+    #[diesel(sql_type = BigInt)]
+    users: i64,
+    #[diesel(sql_type = BigInt)]
+    orders: i64,
+}
+
+impl Import {
+    /// Starts the transaction on a migrated database, and refuses one that holds data.
+    pub async fn begin(url: &str) -> Result<Self, ImportError> {
+        let mut conn = AsyncPgConnection::establish(url).await?;
+        // No server may write while the rows, and the sequences after them, go in.
+        conn.batch_execute(
+            "BEGIN; LOCK TABLE users, orders, order_events, revoked_tokens IN EXCLUSIVE MODE",
+        )
+        .await
+        .map_err(failed("lock the tables (are the migrations applied?)"))?;
+        let held: Held = diesel::sql_query(
+            "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM orders) AS orders",
+        )
+        .get_result(&mut conn)
+        .await
+        .map_err(failed("count what the database holds"))?;
+        if held.users > 0 || held.orders > 0 {
+            return Err(ImportError::NotEmpty {
+                users: held.users,
+                orders: held.orders,
+            });
+        }
+        Ok(Self {
+            conn,
+            counts: ImportCounts::default(),
+        })
+    }
+
+    pub async fn users(&mut self, page: &[UserCredentials]) -> Result<(), ImportError> {
+        let rows: Vec<_> = page
+            .iter()
+            .map(|c| {
+                let u = &c.user;
+                (
+                    users::id.eq(u.id.get()),
+                    users::name.eq(u.name.as_str().to_owned()),
+                    users::email.eq(u.email.as_str().to_owned()),
+                    users::password_hash.eq(c.password_hash.as_str().to_owned()),
+                    users::role.eq(DbRole(u.role)),
+                    users::created_at.eq(u.created_at),
+                    users::updated_at.eq(u.updated_at),
+                    users::disabled.eq(u.disabled),
+                )
+            })
+            .collect();
+        diesel::insert_into(users::table)
+            .values(rows)
+            .execute(&mut self.conn)
+            .await
+            .map_err(failed("insert users"))?;
+        self.counts.users += page.len();
+        Ok(())
+    }
+
+    pub async fn orders(&mut self, page: &[Order]) -> Result<(), ImportError> {
+        let rows: Vec<_> = page
+            .iter()
+            .map(|o| {
+                (
+                    orders::id.eq(o.id.get()),
+                    orders::customer_id.eq(o.customer_id.get()),
+                    orders::item_description.eq(o.item_description.as_str().to_owned()),
+                    orders::status.eq(DbStatus(o.status)),
+                    orders::version.eq(o.version),
+                    orders::next_step_at.eq(o.next_step_at),
+                    orders::created_at.eq(o.created_at),
+                    orders::updated_at.eq(o.updated_at),
+                )
+            })
+            .collect();
+        diesel::insert_into(orders::table)
+            .values(rows)
+            .execute(&mut self.conn)
+            .await
+            .map_err(failed("insert orders"))?;
+        self.counts.orders += page.len();
+        Ok(())
+    }
+
+    pub async fn events(&mut self, page: &[StoredEvent]) -> Result<(), ImportError> {
+        let rows: Vec<_> = page
+            .iter()
+            .map(|s| {
+                let e = &s.event;
+                (
+                    order_events::id.eq(e.id),
+                    order_events::order_id.eq(e.order_id.get()),
+                    order_events::from_status.eq(e.from.map(DbStatus)),
+                    order_events::to_status.eq(DbStatus(e.to)),
+                    order_events::actor.eq(DbActor(e.actor)),
+                    order_events::actor_id.eq(e.actor_id.map(UserId::get)),
+                    order_events::created_at.eq(e.at),
+                    order_events::version.eq(s.version),
+                    order_events::next_step_at.eq(s.next_step_at),
+                )
+            })
+            .collect();
+        diesel::insert_into(order_events::table)
+            .values(rows)
+            .execute(&mut self.conn)
+            .await
+            .map_err(failed("insert order events"))?;
+        self.counts.events += page.len();
+        Ok(())
+    }
+
+    pub async fn revoked_tokens(&mut self, page: &[RevokedToken]) -> Result<(), ImportError> {
+        let rows: Vec<_> = page
+            .iter()
+            .map(|t| {
+                (
+                    revoked_tokens::jti.eq(t.token_id.as_str().to_owned()),
+                    revoked_tokens::user_id.eq(t.user_id.get()),
+                    revoked_tokens::expires_at.eq(t.expires_at),
+                )
+            })
+            .collect();
+        diesel::insert_into(revoked_tokens::table)
+            .values(rows)
+            .execute(&mut self.conn)
+            .await
+            .map_err(failed("insert revoked tokens"))?;
+        self.counts.revoked_tokens += page.len();
+        Ok(())
+    }
+
+    /// Moves each sequence past the ids imported, and commits.
+    pub async fn commit(mut self) -> Result<ImportCounts, ImportError> {
+        self.conn
+            .batch_execute(
+                "SELECT setval(pg_get_serial_sequence('users', 'id'), coalesce(max(id), 0) + 1, false) FROM users;
+                 SELECT setval(pg_get_serial_sequence('orders', 'id'), coalesce(max(id), 0) + 1, false) FROM orders;
+                 SELECT setval(pg_get_serial_sequence('order_events', 'id'), coalesce(max(id), 0) + 1, false) FROM order_events;
+                 COMMIT",
+            )
+            .await
+            .map_err(failed("move the sequences and commit"))?;
+        Ok(self.counts)
+    }
+}

@@ -1,0 +1,142 @@
+//! Outgrowing the embedded store: its data copied into PostgreSQL is served the same.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// A server on `database_url` that stops, releasing its store, when the sender fires.
+async fn stoppable(
+    database_url: &str,
+) -> (
+    TestApp,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let settings = settings(database_url, 3600.0)
+        .validated()
+        .expect("valid settings");
+    let app = trachios_server::Application::build(settings)
+        .await
+        .expect("server builds");
+    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        app.run_until(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("clean stop");
+    });
+    (TestApp::new(base, database_url), stop, running)
+}
+
+#[tokio::test]
+async fn a_copied_store_serves_the_same_accounts_orders_and_history_on_postgresql() {
+    if !runs_on_this_store("copies the embedded store into PostgreSQL; it needs both and runs once, in the PostgreSQL pass") {
+        return;
+    }
+    let scratch = ScratchDatabase::new();
+    let sqlite_url = format!("sqlite://{}", scratch.path().display());
+    let (before, stop, running) = stoppable(&sqlite_url).await;
+    let admin = before.admin().await;
+    let (jo, jo_id) = before.customer("jo@x.io").await;
+    let (ann, _) = before.customer("ann@x.io").await;
+    let mut ids = Vec::new();
+    for item in ["Desk", "Chair", "Lamp"] {
+        ids.push(before.create_order(&jo, item).await["id"].as_i64().unwrap());
+    }
+    before.cancel(&jo, ids[0]).await;
+    before.set_status(&admin, ids[1], "delivered").await;
+    let (status, _) = before.call(Method::POST, "/logout", Some(&ann), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, jo_orders) = before
+        .call(Method::GET, "/my-orders", Some(&jo), None)
+        .await;
+    let mut histories = Vec::new();
+    for id in &ids {
+        let (_, history) = before
+            .call(
+                Method::GET,
+                &format!("/orders/{id}/history"),
+                Some(&jo),
+                None,
+            )
+            .await;
+        histories.push(history);
+    }
+    stop.send(()).expect("the server is running");
+    running.await.expect("the server task ends");
+
+    let postgres_url = fresh_database().await;
+    // The stopped server's last handles on the file go a moment after it returns.
+    let mut copied = None;
+    for _ in 0..100 {
+        match trachios_server::transfer::copy_to_postgres(&scratch.path(), &postgres_url).await {
+            Ok(counts) => {
+                copied = Some(counts);
+                break;
+            }
+            Err(err) if format!("{err:#}").contains("in use") => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("copy failed: {err:#}"),
+        }
+    }
+    let copied = copied.expect("the file was released");
+    assert_eq!(
+        (copied.users, copied.orders, copied.revoked_tokens),
+        (3, 3, 1),
+        "{copied:?}"
+    );
+    assert_eq!(
+        copied.events, 5,
+        "three creations, a cancel and an override"
+    );
+
+    let after = spawn_on(&postgres_url, 3600.0).await;
+    let (_, mine) = after.call(Method::GET, "/my-orders", Some(&jo), None).await;
+    assert_eq!(mine, jo_orders, "the same token reads the same orders");
+    for (id, history) in ids.iter().zip(&histories) {
+        let (_, copied) = after
+            .call(
+                Method::GET,
+                &format!("/orders/{id}/history"),
+                Some(&jo),
+                None,
+            )
+            .await;
+        assert_eq!(&copied, history, "order {id}");
+    }
+    let (status, _) = after
+        .call(Method::GET, "/my-orders", Some(&ann), None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a logged-out token stays out"
+    );
+    let (status, body) = after.login("jo@x.io", "password-123").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the password hash came along: {body}"
+    );
+    let next = after.create_order(&jo, "Shelf").await;
+    assert_eq!(
+        next["id"],
+        json!(ids[2] + 1),
+        "ids continue after the copied ones"
+    );
+    assert_eq!(next["customer_id"], json!(jo_id));
+    let (status, body): (StatusCode, Value) =
+        after.register("Jo again", "jo@x.io", "password-123").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    let again = trachios_server::transfer::copy_to_postgres(&scratch.path(), &postgres_url)
+        .await
+        .expect_err("a database with data is refused");
+    assert!(format!("{again:#}").contains("already holds"), "{again:#}");
+}
