@@ -44,6 +44,12 @@ impl DomainError {
         Self::Internal(cause.into())
     }
 
+    /// A stored value the domain refuses, found by an adapter: the row was written by
+    /// something other than this service, or a rule was tightened without migrating the data.
+    pub fn corrupt_row(refusal: DomainError) -> Self {
+        Self::internal(CorruptRow(refusal))
+    }
+
     pub fn unavailable(cause: impl Into<BoxError>) -> Self {
         Self::Unavailable(cause.into())
     }
@@ -87,3 +93,7 @@ mod tests {
         );
     }
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("a stored row breaks a domain rule")]
+struct CorruptRow(#[source] DomainError);

@@ -67,16 +67,6 @@ pub(crate) fn pool_error(err: PoolError) -> DomainError {
     DomainError::unavailable(err)
 }
 
-/// A stored value the domain refuses: the row was written by something other than
-/// this service, or a rule was tightened without migrating the data.
-pub(crate) fn corrupt_row(err: DomainError) -> DomainError {
-    DomainError::internal(CorruptRow(err))
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("a stored row breaks a domain rule")]
-struct CorruptRow(#[source] DomainError);
-
 /// The one row a write returns, from all the rows it returned. Writes are read with
 /// `load`, never `get_result`: diesel-async's `get_result` hands over the first row as soon
 /// as it arrives — before the statement's CTEs have finished and before the implicit

@@ -3,7 +3,6 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use trachios_domain::{DomainError, Order, OrderEvent, OrderId, OrderStatus, UserId};
 
-use crate::error::corrupt_row;
 use crate::error::QueryFailure;
 use crate::pool::{connection, PgPool};
 use crate::rows::{DbActor, DbStatus, OrderRow};
@@ -47,7 +46,7 @@ pub async fn order_history(pool: &PgPool, id: OrderId) -> Result<Vec<OrderEvent>
                 actor_id: actor_id
                     .map(UserId::parse)
                     .transpose()
-                    .map_err(corrupt_row)?,
+                    .map_err(DomainError::corrupt_row)?,
                 at,
             })
         })

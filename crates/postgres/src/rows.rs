@@ -14,7 +14,6 @@ use trachios_domain::{
     UserId,
 };
 
-use crate::error::corrupt_row;
 use crate::schema::{orders, sql_types, users};
 
 /// A domain enum stored as a PostgreSQL enum of the same labels.
@@ -60,9 +59,9 @@ pub(crate) struct UserRow {
 impl UserRow {
     pub fn into_user(self) -> Result<User, DomainError> {
         Ok(User {
-            id: UserId::parse(self.id).map_err(corrupt_row)?,
-            name: Name::parse(&self.name).map_err(corrupt_row)?,
-            email: Email::parse(&self.email).map_err(corrupt_row)?,
+            id: UserId::parse(self.id).map_err(DomainError::corrupt_row)?,
+            name: Name::parse(&self.name).map_err(DomainError::corrupt_row)?,
+            email: Email::parse(&self.email).map_err(DomainError::corrupt_row)?,
             role: self.role.0,
             disabled: self.disabled,
             created_at: self.created_at,
@@ -96,10 +95,10 @@ pub(crate) struct OrderRow {
 impl OrderRow {
     pub fn into_order(self) -> Result<Order, DomainError> {
         Ok(Order {
-            id: OrderId::parse(self.id).map_err(corrupt_row)?,
-            customer_id: UserId::parse(self.customer_id).map_err(corrupt_row)?,
+            id: OrderId::parse(self.id).map_err(DomainError::corrupt_row)?,
+            customer_id: UserId::parse(self.customer_id).map_err(DomainError::corrupt_row)?,
             item_description: ItemDescription::parse(&self.item_description)
-                .map_err(corrupt_row)?,
+                .map_err(DomainError::corrupt_row)?,
             status: self.status.0,
             version: self.version,
             next_step_at: self.next_step_at,

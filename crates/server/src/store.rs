@@ -59,25 +59,16 @@ impl Backend {
     }
 
     pub fn pool_counts(&self) -> PoolCounts {
-        match self {
-            Backend::Postgres(pool) => {
-                let status = pool.status();
-                PoolCounts {
-                    open: status.size,
-                    idle: status.available,
-                    max: status.max_size,
-                    waiting: status.waiting,
-                }
-            }
-            Backend::Sqlite(store) => {
-                let status = store.readers_status();
-                PoolCounts {
-                    open: status.size,
-                    idle: status.available,
-                    max: status.max_size,
-                    waiting: status.waiting,
-                }
-            }
+        // Both are deadpool pools; the embedded store's holds its readers.
+        let status = match self {
+            Backend::Postgres(pool) => pool.status(),
+            Backend::Sqlite(store) => store.readers_status(),
+        };
+        PoolCounts {
+            open: status.size,
+            idle: status.available,
+            max: status.max_size,
+            waiting: status.waiting,
         }
     }
 

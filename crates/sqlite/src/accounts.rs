@@ -5,7 +5,6 @@ use diesel::sql_types::BigInt;
 use trachios_domain::ports::AccountStates;
 use trachios_domain::{AccountStatus, DomainError, Role, TokenId, UserId};
 
-use crate::error::corrupt_row;
 use crate::rows::micros;
 use crate::schema::{revoked_tokens, users};
 use crate::store::SqliteStore;
@@ -55,7 +54,7 @@ impl AccountStates for SqliteAccountStates {
         found
             .map(|(role, disabled, token_revoked)| {
                 Ok(AccountStatus {
-                    role: Role::parse(&role).map_err(corrupt_row)?,
+                    role: Role::parse(&role).map_err(DomainError::corrupt_row)?,
                     disabled,
                     token_revoked,
                 })

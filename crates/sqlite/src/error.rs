@@ -22,16 +22,6 @@ pub(crate) fn query_failure(err: Error) -> DomainError {
     }
 }
 
-/// A stored value the domain refuses: the row was written by something other than
-/// this service, or a rule was tightened without migrating the data.
-pub(crate) fn corrupt_row(err: DomainError) -> DomainError {
-    DomainError::internal(CorruptRow(err))
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("a stored row breaks a domain rule")]
-struct CorruptRow(#[source] DomainError);
-
 /// A domain failure inside a transaction, carried out through diesel's error type so that
 /// the transaction rolls back, and turned back into itself afterwards.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,6 @@ use trachios_domain::{
     StoredEvent, TokenId, UserCredentials, UserId,
 };
 
-use crate::error::corrupt_row;
 use crate::rows::{instant, into_orders, OrderRow, UserRow};
 use crate::schema::{order_events, orders, revoked_tokens, users};
 use crate::store::SqliteStore;
@@ -114,7 +113,7 @@ impl SqliteStore {
             .map(|(jti, user_id, expires_at)| {
                 Ok(RevokedToken {
                     token_id: TokenId::new(jti),
-                    user_id: UserId::parse(user_id).map_err(corrupt_row)?,
+                    user_id: UserId::parse(user_id).map_err(DomainError::corrupt_row)?,
                     expires_at: instant(expires_at)?,
                 })
             })
@@ -124,18 +123,18 @@ impl SqliteStore {
 
 fn stored_event(row: FullEventRow) -> Result<StoredEvent, DomainError> {
     let (id, order_id, from, to, actor, actor_id, at, version, next_step_at) = row;
-    let status = |label: &str| OrderStatus::parse(label).map_err(corrupt_row);
+    let status = |label: &str| OrderStatus::parse(label).map_err(DomainError::corrupt_row);
     Ok(StoredEvent {
         event: OrderEvent {
             id,
-            order_id: OrderId::parse(order_id).map_err(corrupt_row)?,
+            order_id: OrderId::parse(order_id).map_err(DomainError::corrupt_row)?,
             from: from.as_deref().map(status).transpose()?,
             to: status(&to)?,
-            actor: ActorKind::parse(&actor).map_err(corrupt_row)?,
+            actor: ActorKind::parse(&actor).map_err(DomainError::corrupt_row)?,
             actor_id: actor_id
                 .map(UserId::parse)
                 .transpose()
-                .map_err(corrupt_row)?,
+                .map_err(DomainError::corrupt_row)?,
             at: instant(at)?,
         },
         version,

@@ -9,7 +9,6 @@ use trachios_domain::{
     Role, User, UserId,
 };
 
-use crate::error::corrupt_row;
 use crate::schema::{order_events, orders, users};
 
 /// An instant as stored: microseconds, the precision PostgreSQL keeps, so both stores
@@ -19,12 +18,13 @@ pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
 }
 
 pub(crate) fn instant(micros: i64) -> Result<DateTime<Utc>, DomainError> {
-    DateTime::from_timestamp_micros(micros)
-        .ok_or_else(|| corrupt_row(DomainError::Validation(format!("time {micros} µs"))))
+    DateTime::from_timestamp_micros(micros).ok_or_else(|| {
+        DomainError::corrupt_row(DomainError::Validation(format!("time {micros} µs")))
+    })
 }
 
 fn status(label: &str) -> Result<OrderStatus, DomainError> {
-    OrderStatus::parse(label).map_err(corrupt_row)
+    OrderStatus::parse(label).map_err(DomainError::corrupt_row)
 }
 
 #[derive(Debug, Queryable, Selectable)]
@@ -43,10 +43,10 @@ pub(crate) struct UserRow {
 impl UserRow {
     pub fn into_user(self) -> Result<User, DomainError> {
         Ok(User {
-            id: UserId::parse(self.id).map_err(corrupt_row)?,
-            name: Name::parse(&self.name).map_err(corrupt_row)?,
-            email: Email::parse(&self.email).map_err(corrupt_row)?,
-            role: Role::parse(&self.role).map_err(corrupt_row)?,
+            id: UserId::parse(self.id).map_err(DomainError::corrupt_row)?,
+            name: Name::parse(&self.name).map_err(DomainError::corrupt_row)?,
+            email: Email::parse(&self.email).map_err(DomainError::corrupt_row)?,
+            role: Role::parse(&self.role).map_err(DomainError::corrupt_row)?,
             disabled: self.disabled,
             created_at: instant(self.created_at)?,
             updated_at: instant(self.updated_at)?,
@@ -70,10 +70,10 @@ pub(crate) struct OrderRow {
 impl OrderRow {
     pub fn into_order(self) -> Result<Order, DomainError> {
         Ok(Order {
-            id: OrderId::parse(self.id).map_err(corrupt_row)?,
-            customer_id: UserId::parse(self.customer_id).map_err(corrupt_row)?,
+            id: OrderId::parse(self.id).map_err(DomainError::corrupt_row)?,
+            customer_id: UserId::parse(self.customer_id).map_err(DomainError::corrupt_row)?,
             item_description: ItemDescription::parse(&self.item_description)
-                .map_err(corrupt_row)?,
+                .map_err(DomainError::corrupt_row)?,
             status: status(&self.status)?,
             version: self.version,
             next_step_at: self.next_step_at.map(instant).transpose()?,
@@ -103,15 +103,15 @@ impl EventRow {
     pub fn into_event(self) -> Result<OrderEvent, DomainError> {
         Ok(OrderEvent {
             id: self.id,
-            order_id: OrderId::parse(self.order_id).map_err(corrupt_row)?,
+            order_id: OrderId::parse(self.order_id).map_err(DomainError::corrupt_row)?,
             from: self.from_status.as_deref().map(status).transpose()?,
             to: status(&self.to_status)?,
-            actor: ActorKind::parse(&self.actor).map_err(corrupt_row)?,
+            actor: ActorKind::parse(&self.actor).map_err(DomainError::corrupt_row)?,
             actor_id: self
                 .actor_id
                 .map(UserId::parse)
                 .transpose()
-                .map_err(corrupt_row)?,
+                .map_err(DomainError::corrupt_row)?,
             at: instant(self.created_at)?,
         })
     }
