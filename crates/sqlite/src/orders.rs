@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::dsl::{AsSelect, SqlTypeOf};
@@ -7,8 +9,8 @@ use diesel::sqlite::Sqlite;
 use diesel::SqliteConnection;
 use trachios_domain::ports::OrderRepository;
 use trachios_domain::{
-    AdvancedOrder, DomainError, DueSteps, KeyClaim, KeyedInsert, NewOrder, Order, OrderEvent,
-    OrderFilter, OrderId, RequestFingerprint, StatusChange,
+    AdvancedOrder, AutomaticStep, DomainError, DueSteps, KeyClaim, KeyedInsert, NewOrder, Order,
+    OrderEvent, OrderFilter, OrderId, RequestFingerprint, StatusChange,
 };
 
 use crate::error::refused;
@@ -257,8 +259,9 @@ impl OrderRepository for SqliteOrderRepository {
     }
 }
 
-/// Moves the earliest-due orders one step each, by the step table, with one event each.
-/// There is one writer, so no other worker can claim the same orders meanwhile.
+/// Moves the earliest-due orders one step each, by the step table, with one event each:
+/// one `UPDATE … RETURNING` per step of the table and one insert of every event, whatever
+/// the batch's size. There is one writer, so no other worker can claim the same orders.
 fn advance(
     conn: &mut SqliteConnection,
     due: &DueSteps,
@@ -271,12 +274,19 @@ fn advance(
         .limit(limit)
         .select((orders::id, orders::status, orders::next_step_at))
         .load(conn)?;
-    let mut advanced = Vec::with_capacity(candidates.len());
-    for (id, status, was_due_at) in candidates {
-        let Some(step) = due.steps.iter().find(|s| s.from.as_str() == status) else {
+    let was_due: HashMap<i64, Option<i64>> =
+        candidates.iter().map(|(id, _, at)| (*id, *at)).collect();
+    let mut moved: Vec<(OrderRow, &AutomaticStep)> = Vec::with_capacity(candidates.len());
+    for step in &due.steps {
+        let ids: Vec<i64> = candidates
+            .iter()
+            .filter(|(_, status, _)| status == step.from.as_str())
+            .map(|(id, _, _)| *id)
+            .collect();
+        if ids.is_empty() {
             continue;
-        };
-        let row: OrderRow = diesel::update(orders::table.find(id))
+        }
+        let rows: Vec<OrderRow> = diesel::update(orders::table.filter(orders::id.eq_any(ids)))
             .set((
                 orders::status.eq(step.to.as_str()),
                 orders::version.eq(orders::version + 1),
@@ -284,16 +294,40 @@ fn advance(
                 orders::next_step_at.eq(step.next_step_at.map(micros)),
             ))
             .returning(OrderRow::as_returning())
-            .get_result(conn)?;
-        let order = record(conn, &row, Some(step.from), due.actor, now)?;
-        let was_due_at = was_due_at
-            .map(instant)
-            .transpose()
-            .map_err(refused)?
-            .unwrap_or(due.now);
-        advanced.push(AdvancedOrder { order, was_due_at });
+            .load(conn)?;
+        moved.extend(rows.into_iter().map(|row| (row, step)));
     }
-    Ok(advanced)
+    let events = moved
+        .iter()
+        .map(|(row, step)| {
+            NewEventRow::of(
+                row,
+                Some(step.from),
+                due.actor.kind(),
+                due.actor.user_id(),
+                now,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(refused)?;
+    if !events.is_empty() {
+        diesel::insert_into(order_events::table)
+            .values(events)
+            .execute(conn)?;
+    }
+    moved
+        .into_iter()
+        .map(|(row, _)| {
+            let was_due_at = was_due.get(&row.id).copied().flatten();
+            let order = row.into_order().map_err(refused)?;
+            let was_due_at = was_due_at
+                .map(instant)
+                .transpose()
+                .map_err(refused)?
+                .unwrap_or(due.now);
+            Ok(AdvancedOrder { order, was_due_at })
+        })
+        .collect()
 }
 
 /// What a taken key's first request asked for and got.

@@ -172,16 +172,20 @@ async fn the_configured_admin_is_seeded_and_can_log_in() {
 
 #[tokio::test]
 async fn reseeding_never_overwrites_an_existing_admin_password() {
-    if !runs_on_this_store("a second process starts on the same database") {
-        return;
-    }
-    let app = spawn_app().await;
-    let mut settings = settings(&app.database_url, 3600.0);
+    let (database_url, _scratch) = fresh_store().await;
+    let (first, stop, running) = spawn_stoppable(&database_url).await;
+    assert_eq!(
+        first.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.0,
+        StatusCode::OK
+    );
+    stop_and_wait(stop, running).await;
+    // A restart with another ADMIN_PASSWORD, as after editing the configuration.
+    let mut settings = settings(&database_url, 3600.0);
     settings.auth.admin_password = Some("a-different-password".into());
-    let again = trachios_server::Application::build(settings)
-        .await
-        .expect("second start");
-    drop(again);
+    let app = build_when_free(settings).await;
+    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let app = TestApp::new(base, &database_url);
     assert_eq!(
         app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.0,
         StatusCode::OK

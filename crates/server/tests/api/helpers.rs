@@ -306,6 +306,51 @@ impl TestApp {
     }
 }
 
+/// A server on `database_url` that stops, releasing its store, when the sender fires.
+pub async fn spawn_stoppable(
+    database_url: &str,
+) -> (
+    TestApp,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let app = build_when_free(settings(database_url, 3600.0)).await;
+    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        app.run_until(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("clean stop");
+    });
+    (TestApp::new(base, database_url), stop, running)
+}
+
+pub async fn stop_and_wait(
+    stop: tokio::sync::oneshot::Sender<()>,
+    running: tokio::task::JoinHandle<()>,
+) {
+    stop.send(()).expect("the server is running");
+    running.await.expect("the server task ends");
+}
+
+/// Builds a server, waiting while a stopped one on the same embedded store still lets go of
+/// its file (its last handles go a moment after it returns).
+pub async fn build_when_free(settings: Settings) -> trachios_server::Application {
+    let settings = settings.validated().expect("test settings are valid");
+    for _ in 0..100 {
+        match trachios_server::Application::build(settings.clone()).await {
+            Ok(app) => return app,
+            Err(err) if format!("{err:#}").contains("in use by another") => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("server builds: {err:#}"),
+        }
+    }
+    panic!("the store stayed locked");
+}
+
 /// Every order of a database no server uses any more, with its number of events and the
 /// status its last event recorded: the audit that every change was written with its event.
 pub async fn audit_orders(

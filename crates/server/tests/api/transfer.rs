@@ -7,32 +7,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// A server on `database_url` that stops, releasing its store, when the sender fires.
-async fn stoppable(
-    database_url: &str,
-) -> (
-    TestApp,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let settings = settings(database_url, 3600.0)
-        .validated()
-        .expect("valid settings");
-    let app = trachios_server::Application::build(settings)
-        .await
-        .expect("server builds");
-    let base = format!("http://127.0.0.1:{}/api/v1", app.port());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(async move {
-        app.run_until(async {
-            let _ = stopped.await;
-        })
-        .await
-        .expect("clean stop");
-    });
-    (TestApp::new(base, database_url), stop, running)
-}
-
 #[tokio::test]
 async fn a_copied_store_serves_the_same_accounts_orders_and_history_on_postgresql() {
     if !runs_on_this_store("copies the embedded store into PostgreSQL; it needs both and runs once, in the PostgreSQL pass") {
@@ -40,7 +14,7 @@ async fn a_copied_store_serves_the_same_accounts_orders_and_history_on_postgresq
     }
     let scratch = ScratchDatabase::new();
     let sqlite_url = format!("sqlite://{}", scratch.path().display());
-    let (before, stop, running) = stoppable(&sqlite_url).await;
+    let (before, stop, running) = spawn_stoppable(&sqlite_url).await;
     let admin = before.admin().await;
     let (jo, jo_id) = before.customer("jo@x.io").await;
     let (ann, _) = before.customer("ann@x.io").await;
@@ -67,8 +41,7 @@ async fn a_copied_store_serves_the_same_accounts_orders_and_history_on_postgresq
             .await;
         histories.push(history);
     }
-    stop.send(()).expect("the server is running");
-    running.await.expect("the server task ends");
+    stop_and_wait(stop, running).await;
 
     let postgres_url = fresh_database().await;
     // The stopped server's last handles on the file go a moment after it returns.
