@@ -259,9 +259,13 @@ impl OrderRepository for SqliteOrderRepository {
     }
 }
 
+/// Rows one statement binds at most: 8 values each stays far below SQLite's limit of 32,766
+/// bound values, whatever `LIFECYCLE_BATCH_SIZE` is.
+const ROWS_PER_STATEMENT: usize = 1000;
+
 /// Moves the earliest-due orders one step each, by the step table, with one event each:
-/// one `UPDATE … RETURNING` per step of the table and one insert of every event, whatever
-/// the batch's size. There is one writer, so no other worker can claim the same orders.
+/// one `UPDATE … RETURNING` per step of the table and one insert of the events, per thousand
+/// orders. There is one writer, so no other worker can claim the same orders.
 fn advance(
     conn: &mut SqliteConnection,
     due: &DueSteps,
@@ -286,16 +290,18 @@ fn advance(
         if ids.is_empty() {
             continue;
         }
-        let rows: Vec<OrderRow> = diesel::update(orders::table.filter(orders::id.eq_any(ids)))
-            .set((
-                orders::status.eq(step.to.as_str()),
-                orders::version.eq(orders::version + 1),
-                orders::updated_at.eq(now),
-                orders::next_step_at.eq(step.next_step_at.map(micros)),
-            ))
-            .returning(OrderRow::as_returning())
-            .load(conn)?;
-        moved.extend(rows.into_iter().map(|row| (row, step)));
+        for ids in ids.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<OrderRow> = diesel::update(orders::table.filter(orders::id.eq_any(ids)))
+                .set((
+                    orders::status.eq(step.to.as_str()),
+                    orders::version.eq(orders::version + 1),
+                    orders::updated_at.eq(now),
+                    orders::next_step_at.eq(step.next_step_at.map(micros)),
+                ))
+                .returning(OrderRow::as_returning())
+                .load(conn)?;
+            moved.extend(rows.into_iter().map(|row| (row, step)));
+        }
     }
     let events = moved
         .iter()
@@ -310,7 +316,7 @@ fn advance(
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(refused)?;
-    if !events.is_empty() {
+    for events in events.chunks(ROWS_PER_STATEMENT) {
         diesel::insert_into(order_events::table)
             .values(events)
             .execute(conn)?;

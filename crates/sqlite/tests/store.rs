@@ -121,3 +121,39 @@ async fn the_cache_epoch_is_this_files_own() {
     assert_eq!(first.len(), 32);
     assert_ne!(first, second);
 }
+
+#[tokio::test]
+async fn a_lifecycle_batch_larger_than_one_statement_moves_whole() {
+    let file = ScratchDatabase::new();
+    let store = open(&file, None).await;
+    let a = customer(&SqliteUserRepository::new(store.clone()), "a@x.io").await;
+    let now = Utc::now().timestamp_micros();
+    store
+        .execute_batch(format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
+             INSERT INTO orders (customer_id, item_description, status, version, next_step_at, created_at, updated_at)
+             SELECT {a}, 'Laptop', 'created', 1, {due}, {now}, {now} FROM n",
+            a = a.get(),
+            due = now - 1_000_000,
+        ))
+        .await
+        .unwrap();
+    let orders = SqliteOrderRepository::new(store.clone());
+    let moved = orders
+        .advance_due(
+            &DueSteps::at(Utc::now(), chrono::Duration::seconds(60)),
+            2500,
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.len(), 2500);
+    assert!(moved
+        .iter()
+        .all(|m| (m.order.status, m.order.version) == (OrderStatus::Dispatched, 2)));
+    let last = moved.iter().map(|m| m.order.id).max().unwrap();
+    assert_eq!(
+        orders.history(last).await.unwrap().len(),
+        1,
+        "only the step: the bulk load wrote no creation event"
+    );
+}
