@@ -7,6 +7,7 @@ mod authorization;
 mod cache;
 mod contract;
 mod deployment;
+mod embedded;
 mod fanout;
 mod helpers;
 mod idempotency;
