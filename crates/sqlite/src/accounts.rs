@@ -85,7 +85,7 @@ impl AccountStates for SqliteAccountStates {
                         .execute(conn)
                         .map(drop)
                 },
-                |_| Vec::new(),
+                |_, _| {},
             )
             .await
     }

@@ -106,7 +106,7 @@ impl OrderRepository for SqliteOrderRepository {
         self.store
             .write(
                 move |conn| insert_order(conn, &order),
-                |order| vec![order.clone()],
+                |order, visit| visit(order),
             )
             .await
     }
@@ -165,7 +165,7 @@ impl OrderRepository for SqliteOrderRepository {
                         })
                         .transpose()
                 },
-                |moved| moved.iter().cloned().collect(),
+                |moved, visit| moved.iter().for_each(visit),
             )
             .await
     }
@@ -220,9 +220,10 @@ impl OrderRepository for SqliteOrderRepository {
                         .execute(conn)?;
                     Ok(KeyedInsert::Inserted(inserted))
                 },
-                |outcome| match outcome {
-                    KeyedInsert::Inserted(order) => vec![order.clone()],
-                    KeyedInsert::Taken { .. } => Vec::new(),
+                |outcome, visit| {
+                    if let KeyedInsert::Inserted(order) = outcome {
+                        visit(order);
+                    }
                 },
             )
             .await
@@ -238,7 +239,7 @@ impl OrderRepository for SqliteOrderRepository {
                         .bind::<BigInt, _>(limit)
                         .execute(conn)
                 },
-                |_| Vec::new(),
+                |_, _| {},
             )
             .await?;
         Ok(u64::try_from(purged).unwrap_or_default())
@@ -253,7 +254,7 @@ impl OrderRepository for SqliteOrderRepository {
         self.store
             .write(
                 move |conn| advance(conn, &due, limit),
-                |advanced| advanced.iter().map(|a| a.order.clone()).collect(),
+                |advanced, visit| advanced.iter().for_each(|a| visit(&a.order)),
             )
             .await
     }

@@ -125,11 +125,8 @@ impl SqliteStore {
     /// Runs SQL statements in one immediate transaction on the writer, publishing nothing:
     /// for tools that load data in bulk (benchmarks, imports), never for request input.
     pub async fn execute_batch(&self, statements: String) -> Result<(), DomainError> {
-        self.write(
-            move |conn| conn.batch_execute(&statements),
-            |_: &()| Vec::new(),
-        )
-        .await
+        self.write(move |conn| conn.batch_execute(&statements), |_: &(), _| {})
+            .await
     }
 
     /// Runs `work` on a reader connection, on a blocking thread.
@@ -153,13 +150,13 @@ impl SqliteStore {
     }
 
     /// Runs `work` in an immediate transaction on the writer, after every write queued
-    /// before it. When it commits, the orders `changed` picks from its result are
+    /// before it. When it commits, the orders `changed` visits in its result are
     /// published before the next write starts, so subscribers see commit order. A dropped
     /// caller does not cut the transaction short: it runs to its end on its own thread.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut SqliteConnection) -> Result<T, Error> + Send + 'static,
-        changed: impl FnOnce(&T) -> Vec<Order> + Send + 'static,
+        changed: impl FnOnce(&T, &mut dyn FnMut(&Order)) + Send + 'static,
     ) -> Result<T, DomainError> {
         let mut slot = self.inner.writer.clone().lock_owned().await;
         let path = self.inner.path.clone();
@@ -180,10 +177,14 @@ impl SqliteStore {
             }
             let value = outcome.map_err(transaction_failure)?;
             if let Some(publisher) = publisher {
-                let watched: Vec<Order> = changed(&value)
-                    .into_iter()
-                    .filter(|o| publisher.wants(o.id, o.customer_id))
-                    .collect();
+                // Only what someone watches is copied: a lifecycle batch nobody follows
+                // costs no clone.
+                let mut watched = Vec::new();
+                changed(&value, &mut |order: &Order| {
+                    if publisher.wants(order.id, order.customer_id) {
+                        watched.push(order.clone());
+                    }
+                });
                 if !watched.is_empty() {
                     publisher.publish(watched);
                 }

@@ -86,7 +86,7 @@ impl UserRepository for SqliteUserRepository {
                             other => other,
                         })
                 },
-                |_| Vec::new(),
+                |_, _| {},
             )
             .await?;
         row.into_user()
@@ -151,7 +151,7 @@ impl UserRepository for SqliteUserRepository {
                         .get_result(conn)
                         .optional()
                 },
-                |_| Vec::new(),
+                |_, _| {},
             )
             .await?
             .map(UserRow::into_user)
