@@ -7,7 +7,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use trachios_domain::ports::{AccountStates, OrderRepository, UserRepository};
+use trachios_domain::ports::{AccountStates, OrderRepository, UserRepository, WebhookRepository};
 use trachios_domain::{
     Email, ItemDescription, Name, NewOrder, NewUser, Order, PasswordHash, Role, UserId,
 };
@@ -19,12 +19,14 @@ pub mod lists;
 pub mod orders;
 pub mod storable;
 pub mod users;
+pub mod webhooks;
 
 /// A fresh, empty store's ports.
 pub struct Ports {
     pub users: Arc<dyn UserRepository>,
     pub orders: Arc<dyn OrderRepository>,
     pub accounts: Arc<dyn AccountStates>,
+    pub webhooks: Arc<dyn WebhookRepository>,
     /// Whatever must live as long as the test (a temporary file, a pool).
     pub keep: Box<dyn Any + Send + Sync>,
 }
@@ -73,6 +75,14 @@ macro_rules! port_contract {
             lists::orders_are_filtered_and_paged_newest_first,
             lists::users_are_filtered_by_role_and_exact_email_and_paged,
             accounts::status_follows_role_changes_disabling_and_revocation,
+            webhooks::every_change_is_delivered_in_order_once_per_endpoint,
+            webhooks::an_event_carries_the_order_as_its_change_left_it,
+            webhooks::a_subscription_records_only_its_event_types,
+            webhooks::a_failed_attempt_is_retried_later_and_blocks_the_orders_next_event,
+            webhooks::a_lease_that_ran_out_is_claimed_again_and_the_late_outcome_is_ignored,
+            webhooks::concurrent_workers_never_claim_the_same_attempt,
+            webhooks::deleting_an_endpoint_drops_its_deliveries_and_the_bound_holds,
+            webhooks::finished_deliveries_and_old_attempts_are_purged,
         );
         #[test]
         fn every_accepted_name_and_item_description_is_stored_unchanged() {

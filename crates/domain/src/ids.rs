@@ -62,6 +62,11 @@ id_type!(
     OrderId,
     "order"
 );
+id_type!(
+    /// A webhook endpoint's id.
+    WebhookId,
+    "webhook"
+);
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ pub mod ports;
 pub mod services;
 pub mod transfer;
 pub mod user;
+pub mod webhook;
 
 pub use error::{error_chain, retry_after_seconds, BoxError, DomainError};
 pub use feed::{FeedEvent, FeedScope};
@@ -20,7 +21,7 @@ pub use history::OrderEvent;
 pub use idempotency::{
     Creation, IdempotencyKey, KeyClaim, KeyedInsert, RequestFingerprint, IDEMPOTENCY_KEY_LIFETIME,
 };
-pub use ids::{OrderId, UserId};
+pub use ids::{OrderId, UserId, WebhookId};
 pub use input::{Email, ItemDescription, Name, Password};
 pub use listing::{OrderFilter, Page, PageRequest, PageSize, UserFilter};
 pub use order::{
@@ -31,4 +32,8 @@ pub use transfer::{RevokedToken, StoredEvent};
 pub use user::{
     AccountStatus, Caller, NewUser, PasswordHash, Role, Session, TokenClaims, TokenId, User,
     UserChange, UserCredentials,
+};
+pub use webhook::{
+    AttemptRecord, DeliveryLogEntry, NewWebhook, NextStep, PendingDelivery, RetryPolicy,
+    SendOutcome, Subscription, Webhook, WebhookEvent, WebhookEventType, WebhookUrl,
 };

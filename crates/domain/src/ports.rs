@@ -9,6 +9,10 @@ use crate::{
     PasswordHash, StatusChange, TokenClaims, TokenId, User, UserChange, UserCredentials,
     UserFilter, UserId,
 };
+use crate::{
+    AttemptRecord, DeliveryLogEntry, NewWebhook, PendingDelivery, SendOutcome, Webhook, WebhookId,
+    WebhookUrl,
+};
 
 /// Stored accounts.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -181,4 +185,54 @@ impl Clock for SystemClock {
 pub trait DependencyProbe: Send + Sync {
     /// `Ok` when one round trip to the dependency succeeded within its timeout.
     async fn check(&self) -> Result<(), DomainError>;
+}
+
+/// Stored webhook endpoints, their outbox of deliveries and the log of attempts.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookRepository: Send + Sync {
+    /// Stores the endpoint unless `max` endpoints exist already (then `None`). Order events
+    /// committed from then on are recorded for it.
+    async fn insert(&self, webhook: NewWebhook, max: usize)
+        -> Result<Option<Webhook>, DomainError>;
+    /// Every endpoint, oldest first (at most the `max` that `insert` allows).
+    async fn list(&self) -> Result<Vec<Webhook>, DomainError>;
+    /// Forgets the endpoint, its pending deliveries and its log; false if there is none.
+    async fn delete(&self, id: WebhookId) -> Result<bool, DomainError>;
+    /// Up to `limit` entries of the endpoint's log with ids below `before`, newest first;
+    /// `None` when there is no such endpoint.
+    async fn attempts(
+        &self,
+        id: WebhookId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Option<Vec<DeliveryLogEntry>>, DomainError>;
+    /// Claims up to `limit` deliveries due at `now` for one attempt each, across every
+    /// process sharing the store: only the oldest undelivered event of an order per
+    /// endpoint is due, and a claimed delivery is not due again before `lease_until`.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingDelivery>, DomainError>;
+    /// Logs the attempts and applies what follows from each, unless a later attempt of the
+    /// same delivery was claimed meanwhile.
+    async fn record(&self, attempts: Vec<AttemptRecord>) -> Result<(), DomainError>;
+    /// Forgets up to `limit` deliveries and log entries finished before `before`; returns
+    /// how many rows went.
+    async fn purge_finished(&self, before: DateTime<Utc>, limit: i64) -> Result<u64, DomainError>;
+}
+
+/// The way out to webhook endpoints.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookTransport: Send + Sync {
+    /// Refuses (`Validation`, naming `url`) an endpoint that may not be called, such as one
+    /// on a private network.
+    async fn vet(&self, url: &WebhookUrl) -> Result<(), DomainError>;
+    /// A fresh signing key.
+    fn new_secret(&self) -> String;
+    /// Makes one attempt; every failure is an outcome, never an error.
+    async fn send(&self, delivery: &PendingDelivery) -> SendOutcome;
 }

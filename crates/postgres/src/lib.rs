@@ -16,6 +16,7 @@ mod probe;
 mod rows;
 pub mod schema;
 mod users;
+mod webhooks;
 
 pub use accounts::PgAccountStates;
 pub use admin::{
@@ -31,3 +32,4 @@ pub use orders::PgOrderRepository;
 pub use pool::{build_pool, BuildError, PgPool, PoolSettings};
 pub use probe::PgProbe;
 pub use users::PgUserRepository;
+pub use webhooks::PgWebhookRepository;

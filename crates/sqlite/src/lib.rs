@@ -23,6 +23,7 @@ mod rows;
 mod schema;
 mod store;
 mod users;
+mod webhooks;
 
 pub use accounts::SqliteAccountStates;
 pub use epoch::cache_epoch;
@@ -32,3 +33,4 @@ pub use orders::SqliteOrderRepository;
 pub use probe::SqliteProbe;
 pub use store::{OpenError, SqliteSettings, SqliteStore};
 pub use users::SqliteUserRepository;
+pub use webhooks::SqliteWebhookRepository;

@@ -54,7 +54,7 @@ impl UserRow {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = orders, check_for_backend(Sqlite))]
 pub(crate) struct OrderRow {
     pub id: i64,

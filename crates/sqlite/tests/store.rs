@@ -28,6 +28,7 @@ async fn fresh_ports() -> Ports {
         users: Arc::new(SqliteUserRepository::new(store.clone())),
         orders: Arc::new(SqliteOrderRepository::new(store.clone())),
         accounts: Arc::new(SqliteAccountStates::new(store.clone())),
+        webhooks: Arc::new(SqliteWebhookRepository::new(store.clone())),
         keep: Box::new((store, file)),
     }
 }

@@ -1,6 +1,7 @@
 //! Use cases, written against the ports.
 
 mod accounts;
+mod deliveries;
 mod lifecycle;
 mod no_cache;
 mod orders;
@@ -9,8 +10,10 @@ mod sessions;
 mod telemetry;
 mod tracking;
 mod user_admin;
+mod webhooks;
 
 pub use accounts::{AccountService, LoginOutcome};
+pub use deliveries::DeliveryService;
 pub use lifecycle::LifecycleService;
 pub use no_cache::NoCache;
 pub use orders::OrderService;
@@ -18,6 +21,7 @@ pub use readiness::{CacheBackend, CacheState, Readiness, ReadinessService, Ready
 pub use sessions::SessionService;
 pub use tracking::{OrderWatch, TrackingService, WatchItem, WatchTiming};
 pub use user_admin::UserAdminService;
+pub use webhooks::{CreatedWebhook, WebhookService};
 
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -11,7 +11,9 @@ mod repositories;
 use std::sync::Arc;
 
 use trachios_contract::Ports;
-use trachios_postgres::{PgAccountStates, PgOrderRepository, PgUserRepository};
+use trachios_postgres::{
+    PgAccountStates, PgOrderRepository, PgUserRepository, PgWebhookRepository,
+};
 
 async fn fresh_ports() -> Ports {
     let pool = fixture::fresh_pool().await;
@@ -19,6 +21,7 @@ async fn fresh_ports() -> Ports {
         users: Arc::new(PgUserRepository::new(pool.clone())),
         orders: Arc::new(PgOrderRepository::new(pool.clone())),
         accounts: Arc::new(PgAccountStates::new(pool.clone())),
+        webhooks: Arc::new(PgWebhookRepository::new(pool.clone())),
         keep: Box::new(pool),
     }
 }

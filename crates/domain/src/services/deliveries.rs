@@ -1,0 +1,205 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+
+use crate::ports::{Clock, WebhookRepository, WebhookTransport};
+use crate::{AttemptRecord, DomainError, NextStep, RetryPolicy};
+
+/// Sends due webhook deliveries, one claimed batch at a time, and records every attempt.
+/// Holds nothing between batches: what is due is read from the store, so any number of
+/// processes share the work and a crashed one loses nothing.
+#[derive(Clone)]
+pub struct DeliveryService {
+    webhooks: Arc<dyn WebhookRepository>,
+    transport: Arc<dyn WebhookTransport>,
+    clock: Arc<dyn Clock>,
+    policy: RetryPolicy,
+    /// How long a claimed delivery is reserved for its attempt: longer than an attempt may
+    /// take, so that it is retried only when its process died.
+    lease: Duration,
+    batch_size: usize,
+}
+
+impl DeliveryService {
+    pub fn new(
+        webhooks: Arc<dyn WebhookRepository>,
+        transport: Arc<dyn WebhookTransport>,
+        clock: Arc<dyn Clock>,
+        policy: RetryPolicy,
+        lease: Duration,
+        batch_size: usize,
+    ) -> Self {
+        Self {
+            webhooks,
+            transport,
+            clock,
+            policy,
+            lease,
+            batch_size: batch_size.max(1),
+        }
+    }
+
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// Claims one batch of due deliveries, sends them all at once and records the
+    /// attempts; returns how many were attempted. A full batch means more may be due.
+    pub async fn tick(&self) -> Result<usize, DomainError> {
+        let now = self.clock.now();
+        let lease = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::minutes(1));
+        let claimed = self
+            .webhooks
+            .claim_due(now, now + lease, self.batch_size)
+            .await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let outcomes = join_all(claimed.iter().map(|d| self.transport.send(d))).await;
+        let finished_at = self.clock.now();
+        let records: Vec<AttemptRecord> = claimed
+            .iter()
+            .zip(outcomes)
+            .map(|(delivery, outcome)| {
+                let next = self
+                    .policy
+                    .next_step(delivery.attempt, &outcome, finished_at);
+                match next {
+                    NextStep::Delivered => tracing::debug!(
+                        webhook_id = delivery.webhook_id.get(),
+                        event_id = %delivery.event.id,
+                        attempt = delivery.attempt,
+                        "webhook delivered"
+                    ),
+                    NextStep::RetryAt(at) => tracing::info!(
+                        webhook_id = delivery.webhook_id.get(),
+                        event_id = %delivery.event.id,
+                        attempt = delivery.attempt,
+                        status = outcome.status_code,
+                        error = outcome.error.as_deref(),
+                        retry_at = %at,
+                        "webhook delivery failed; will retry"
+                    ),
+                    NextStep::GaveUp => tracing::warn!(
+                        webhook_id = delivery.webhook_id.get(),
+                        event_id = %delivery.event.id,
+                        attempt = delivery.attempt,
+                        status = outcome.status_code,
+                        error = outcome.error.as_deref(),
+                        "webhook delivery failed for the last time; giving up"
+                    ),
+                }
+                AttemptRecord {
+                    delivery_id: delivery.delivery_id,
+                    webhook_id: delivery.webhook_id,
+                    attempt: delivery.attempt,
+                    status_code: outcome.status_code,
+                    error: outcome.error.as_deref().map(crate::webhook::clip_error),
+                    at: finished_at,
+                    next,
+                }
+            })
+            .collect();
+        let attempted = records.len();
+        self.webhooks.record(records).await?;
+        Ok(attempted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{MockWebhookRepository, MockWebhookTransport};
+    use crate::services::fixtures::{fixed_clock, order, T0};
+    use crate::{
+        ActorKind, OrderStatus, PendingDelivery, SendOutcome, WebhookEvent, WebhookEventType,
+        WebhookId, WebhookUrl,
+    };
+
+    fn pending(delivery_id: i64, attempt: u32) -> PendingDelivery {
+        PendingDelivery {
+            delivery_id,
+            webhook_id: WebhookId::parse(1).expect("id"),
+            url: WebhookUrl::parse("https://example.com/hook").expect("url"),
+            secret: "k".into(),
+            attempt,
+            event: WebhookEvent {
+                id: format!("event-{delivery_id}"),
+                kind: WebhookEventType::OrderCreated,
+                created_at: T0,
+                order: order(delivery_id, 7, OrderStatus::Created, 1),
+                from: None,
+                to: OrderStatus::Created,
+                actor: ActorKind::Customer,
+                actor_id: None,
+            },
+        }
+    }
+
+    fn service(repo: MockWebhookRepository, transport: MockWebhookTransport) -> DeliveryService {
+        DeliveryService::new(
+            Arc::new(repo),
+            Arc::new(transport),
+            fixed_clock(),
+            RetryPolicy {
+                base: Duration::from_secs(10),
+                max_attempts: 3,
+            },
+            Duration::from_secs(15),
+            50,
+        )
+    }
+
+    #[tokio::test]
+    async fn each_claimed_delivery_is_sent_once_and_its_outcome_recorded() {
+        let mut repo = MockWebhookRepository::new();
+        repo.expect_claim_due()
+            .withf(|now, lease_until, limit| {
+                *now == T0 && *lease_until == T0 + chrono::Duration::seconds(15) && *limit == 50
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(vec![pending(1, 1), pending(2, 3), pending(3, 1)]));
+        repo.expect_record()
+            .withf(|records| {
+                let next: Vec<_> = records.iter().map(|r| (r.delivery_id, r.next)).collect();
+                next == vec![
+                    (1, NextStep::Delivered),
+                    (2, NextStep::GaveUp),
+                    (3, NextStep::RetryAt(T0 + chrono::Duration::seconds(10))),
+                ] && records[1].status_code == Some(500)
+                    && records[2].error.as_deref() == Some("connection refused")
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let mut transport = MockWebhookTransport::new();
+        transport
+            .expect_send()
+            .times(3)
+            .returning(|d| match d.delivery_id {
+                1 => SendOutcome {
+                    status_code: Some(200),
+                    error: None,
+                },
+                2 => SendOutcome {
+                    status_code: Some(500),
+                    error: None,
+                },
+                _ => SendOutcome {
+                    status_code: None,
+                    error: Some("connection refused".into()),
+                },
+            });
+        assert_eq!(service(repo, transport).tick().await.expect("tick"), 3);
+    }
+
+    #[tokio::test]
+    async fn nothing_due_sends_and_records_nothing() {
+        let mut repo = MockWebhookRepository::new();
+        repo.expect_claim_due().returning(|_, _, _| Ok(vec![]));
+        repo.expect_record().never();
+        let mut transport = MockWebhookTransport::new();
+        transport.expect_send().never();
+        assert_eq!(service(repo, transport).tick().await.expect("tick"), 0);
+    }
+}

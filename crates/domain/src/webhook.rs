@@ -1,0 +1,394 @@
+//! Webhooks: endpoints that hear of order events, the events themselves, and the record of
+//! each attempt to deliver one.
+//!
+//! Every order creation and status change is an event. The store records it for every
+//! subscribed endpoint in the change's own transaction (the outbox), so an event is
+//! announced exactly when its change committed; delivery workers then claim due deliveries,
+//! send them and record each attempt.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::{ActorKind, DomainError, Order, OrderStatus, UserId, WebhookId};
+
+/// What an endpoint can subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WebhookEventType {
+    OrderCreated,
+    StatusChanged,
+}
+
+impl WebhookEventType {
+    pub const ALL: [WebhookEventType; 2] = [
+        WebhookEventType::OrderCreated,
+        WebhookEventType::StatusChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEventType::OrderCreated => "order.created",
+            WebhookEventType::StatusChanged => "order.status_changed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == raw)
+            .ok_or_else(|| {
+                DomainError::Validation(
+                    "events must name order.created or order.status_changed".to_owned(),
+                )
+            })
+    }
+
+    /// The type of the event a change with this `from` status makes: only a creation has none.
+    pub fn of_change(from: Option<OrderStatus>) -> Self {
+        match from {
+            None => WebhookEventType::OrderCreated,
+            Some(_) => WebhookEventType::StatusChanged,
+        }
+    }
+}
+
+/// The event types an endpoint hears: at least one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subscription {
+    pub order_created: bool,
+    pub status_changed: bool,
+}
+
+impl Subscription {
+    /// Both types, as when a webhook names none.
+    pub const ALL: Subscription = Subscription {
+        order_created: true,
+        status_changed: true,
+    };
+
+    /// The types named; an empty list is refused (it would subscribe to nothing).
+    pub fn parse(names: &[String]) -> Result<Self, DomainError> {
+        let mut subscription = Subscription {
+            order_created: false,
+            status_changed: false,
+        };
+        for name in names {
+            match WebhookEventType::parse(name)? {
+                WebhookEventType::OrderCreated => subscription.order_created = true,
+                WebhookEventType::StatusChanged => subscription.status_changed = true,
+            }
+        }
+        if subscription.types().is_empty() {
+            return Err(DomainError::Validation(
+                "events must name at least one event type".to_owned(),
+            ));
+        }
+        Ok(subscription)
+    }
+
+    pub fn types(self) -> Vec<WebhookEventType> {
+        let mut types = Vec::with_capacity(2);
+        if self.order_created {
+            types.push(WebhookEventType::OrderCreated);
+        }
+        if self.status_changed {
+            types.push(WebhookEventType::StatusChanged);
+        }
+        types
+    }
+}
+
+/// An endpoint's URL: `http` or `https` with a host, no credentials, at most
+/// `WebhookUrl::MAX_LEN` bytes. Whether its host may be called is the transport's to decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookUrl(String);
+
+impl WebhookUrl {
+    pub const MAX_LEN: usize = 2048;
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let invalid = |why: &str| DomainError::Validation(format!("url {why}"));
+        if raw.len() > Self::MAX_LEN {
+            return Err(invalid("must be at most 2048 bytes"));
+        }
+        let lower = raw.to_ascii_lowercase();
+        let rest = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"))
+            .ok_or_else(|| invalid("must start with http:// or https://"))?;
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if authority.is_empty() {
+            return Err(invalid("must name a host"));
+        }
+        if authority.contains('@') {
+            return Err(invalid("must not carry credentials"));
+        }
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("must not contain spaces or control characters"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An endpoint about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWebhook {
+    pub url: WebhookUrl,
+    pub subscription: Subscription,
+    /// The key its deliveries are signed with; shown to the admin once, at creation.
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored endpoint (its secret stays in the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: WebhookId,
+    pub url: WebhookUrl,
+    pub subscription: Subscription,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One order event as endpoints receive it: the change, and the order as it left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvent {
+    /// A UUID, the same in every attempt and for every endpoint: receivers drop duplicates
+    /// by it.
+    pub id: String,
+    pub kind: WebhookEventType,
+    pub created_at: DateTime<Utc>,
+    pub order: Order,
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
+    pub actor: ActorKind,
+    pub actor_id: Option<UserId>,
+}
+
+/// A delivery claimed for one attempt: where to, with which key, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDelivery {
+    pub delivery_id: i64,
+    pub webhook_id: WebhookId,
+    pub url: WebhookUrl,
+    pub secret: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub event: WebhookEvent,
+}
+
+/// What one attempt got back: a status code, or why there was none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendOutcome {
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+}
+
+impl SendOutcome {
+    /// Only a 2xx answer delivers.
+    pub fn delivered(&self) -> bool {
+        matches!(self.status_code, Some(200..=299))
+    }
+}
+
+/// What happens to a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    Delivered,
+    RetryAt(DateTime<Utc>),
+    /// The last allowed attempt failed.
+    GaveUp,
+}
+
+impl NextStep {
+    /// The delivery's stored state after this step (`pending`, `delivered`, `expired`), and
+    /// when it is due again if it is still pending.
+    pub fn stored(self) -> (&'static str, Option<DateTime<Utc>>) {
+        match self {
+            NextStep::Delivered => ("delivered", None),
+            NextStep::RetryAt(at) => ("pending", Some(at)),
+            NextStep::GaveUp => ("expired", None),
+        }
+    }
+}
+
+/// One attempt made, to be recorded with what follows from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub delivery_id: i64,
+    pub webhook_id: WebhookId,
+    pub attempt: u32,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
+    pub next: NextStep,
+}
+
+/// One line of an endpoint's delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryLogEntry {
+    /// Orders the log; the page cursor.
+    pub id: i64,
+    pub event_id: String,
+    pub event_type: WebhookEventType,
+    pub attempt: u32,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// When failed deliveries are tried again: `base`, doubling, for `max_attempts` attempts in
+/// all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub base: Duration,
+    pub max_attempts: u32,
+}
+
+impl RetryPolicy {
+    /// After attempt `attempt` (1-based) failed at `now`: when to try again, or give up.
+    pub fn after_failure(&self, attempt: u32, now: DateTime<Utc>) -> NextStep {
+        if attempt >= self.max_attempts {
+            return NextStep::GaveUp;
+        }
+        // 2^30 × any sane base is past any calendar; cap the exponent so nothing overflows.
+        let factor = 1u32 << attempt.saturating_sub(1).min(30);
+        let wait = self.base.saturating_mul(factor);
+        let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::days(365));
+        NextStep::RetryAt(now + wait)
+    }
+
+    /// What follows an attempt with this outcome.
+    pub fn next_step(&self, attempt: u32, outcome: &SendOutcome, now: DateTime<Utc>) -> NextStep {
+        if outcome.delivered() {
+            NextStep::Delivered
+        } else {
+            self.after_failure(attempt, now)
+        }
+    }
+}
+
+/// The longest error text kept per attempt: enough to tell a refusal from a timeout.
+pub const MAX_ERROR_LEN: usize = 300;
+
+/// `text` cut to at most `MAX_ERROR_LEN` bytes on a character boundary.
+pub fn clip_error(text: &str) -> String {
+    if text.len() <= MAX_ERROR_LEN {
+        return text.to_owned();
+    }
+    let mut end = MAX_ERROR_LEN;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(seconds, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn retries_double_from_the_base_until_the_last_attempt() {
+        let policy = RetryPolicy {
+            base: Duration::from_secs(10),
+            max_attempts: 4,
+        };
+        let now = at(1_000);
+        assert_eq!(policy.after_failure(1, now), NextStep::RetryAt(at(1_010)));
+        assert_eq!(policy.after_failure(2, now), NextStep::RetryAt(at(1_020)));
+        assert_eq!(policy.after_failure(3, now), NextStep::RetryAt(at(1_040)));
+        assert_eq!(policy.after_failure(4, now), NextStep::GaveUp);
+    }
+
+    #[test]
+    fn only_a_2xx_delivers() {
+        let policy = RetryPolicy {
+            base: Duration::from_secs(1),
+            max_attempts: 8,
+        };
+        let answer = |code| SendOutcome {
+            status_code: Some(code),
+            error: None,
+        };
+        assert_eq!(
+            policy.next_step(1, &answer(204), at(0)),
+            NextStep::Delivered
+        );
+        for code in [301, 404, 500] {
+            assert_eq!(
+                policy.next_step(1, &answer(code), at(0)),
+                NextStep::RetryAt(at(1))
+            );
+        }
+        let timeout = SendOutcome {
+            status_code: None,
+            error: Some("timed out".into()),
+        };
+        assert_eq!(policy.next_step(8, &timeout, at(0)), NextStep::GaveUp);
+    }
+
+    #[test]
+    fn a_huge_attempt_number_does_not_overflow() {
+        let policy = RetryPolicy {
+            base: Duration::from_secs(3600),
+            max_attempts: u32::MAX,
+        };
+        assert!(matches!(
+            policy.after_failure(1_000, at(0)),
+            NextStep::RetryAt(_)
+        ));
+    }
+
+    #[test]
+    fn urls_must_be_http_with_a_host_and_no_credentials() {
+        for good in [
+            "https://hooks.example.com/trachios",
+            "http://10.0.0.1:8080/x?y=1",
+            "HTTPS://Example.com",
+        ] {
+            assert!(WebhookUrl::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "ftp://example.com",
+            "https://",
+            "https:///path",
+            "https://user:pw@example.com/",
+            "example.com",
+            "https://exa mple.com",
+            "javascript:alert(1)",
+        ] {
+            assert!(WebhookUrl::parse(bad).is_err(), "{bad}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(2048));
+        assert!(WebhookUrl::parse(&long).is_err());
+    }
+
+    #[test]
+    fn a_subscription_names_known_types_and_at_least_one() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            Subscription::parse(&names(&["order.created"])).ok(),
+            Some(Subscription {
+                order_created: true,
+                status_changed: false
+            })
+        );
+        assert!(Subscription::parse(&names(&[])).is_err());
+        assert!(Subscription::parse(&names(&["order.deleted"])).is_err());
+    }
+
+    #[test]
+    fn errors_are_clipped_on_a_character_boundary() {
+        let text = "é".repeat(400);
+        let clipped = clip_error(&text);
+        assert!(clipped.len() <= MAX_ERROR_LEN);
+        assert!(text.starts_with(&clipped));
+    }
+}

@@ -1,0 +1,417 @@
+//! Webhook endpoints, their deliveries and the attempt log in PostgreSQL. The deliveries
+//! themselves are written by the `order_events_webhooks` trigger (see its migration), in
+//! the statement that records each order event.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz};
+use diesel_async::RunQueryDsl;
+use trachios_domain::ports::WebhookRepository;
+use trachios_domain::{
+    AttemptRecord, DeliveryLogEntry, DomainError, NewWebhook, PendingDelivery, Subscription,
+    UserId, Webhook, WebhookEvent, WebhookEventType, WebhookId, WebhookUrl,
+};
+
+use crate::error::QueryFailure;
+use crate::pool::{connection, PgPool};
+use crate::rows::{DbActor, DbStatus, OrderRow};
+use crate::schema::sql_types;
+
+/// Webhooks in PostgreSQL; deliveries are shared by every process through `SKIP LOCKED`.
+#[derive(Clone)]
+pub struct PgWebhookRepository {
+    pool: PgPool,
+}
+
+impl PgWebhookRepository {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// The count check and the insert in one statement; concurrent creations may pass the
+/// check together, so the bound can be exceeded by the number of admins racing.
+const INSERT: &str = "\
+INSERT INTO webhooks (url, secret, order_created, status_changed, created_at)
+SELECT $1, $2, $3, $4, $5 WHERE (SELECT count(*) FROM webhooks) < $6
+RETURNING id, url, order_created, status_changed, created_at";
+
+const LIST: &str = "\
+SELECT id, url, order_created, status_changed, created_at FROM webhooks ORDER BY id";
+
+/// The endpoint, its deliveries, and the events no other endpoint still needs.
+const DELETE: &str = "\
+WITH endpoint AS (
+    DELETE FROM webhooks WHERE id = $1 RETURNING id
+), deliveries AS (
+    DELETE FROM webhook_deliveries WHERE webhook_id = $1 RETURNING id, event_id
+), events AS (
+    DELETE FROM webhook_events we
+    WHERE we.event_id IN (SELECT event_id FROM deliveries)
+      AND NOT EXISTS (
+          SELECT 1 FROM webhook_deliveries d
+          WHERE d.event_id = we.event_id AND d.id NOT IN (SELECT id FROM deliveries))
+)
+SELECT EXISTS (SELECT 1 FROM endpoint) AS found";
+
+const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM webhooks WHERE id = $1) AS found";
+
+const ATTEMPTS: &str = "\
+SELECT id, event_uuid::text AS event_uuid, event_type, attempt, status_code, error, attempted_at
+FROM webhook_attempts
+WHERE webhook_id = $1 AND ($2::bigint IS NULL OR id < $2)
+ORDER BY id DESC
+LIMIT $3";
+
+/// Due deliveries, each the oldest pending event of its order for its endpoint, claimed for
+/// one attempt: the attempt count goes up and the lease hides it from every other worker
+/// until the attempt is recorded or the lease runs out. Returned with the order as its
+/// event left it.
+const CLAIM_DUE: &str = "\
+WITH due AS (
+    SELECT d.id FROM webhook_deliveries d
+    WHERE d.state = 'pending' AND d.next_attempt_at <= $1
+      AND NOT EXISTS (
+          SELECT 1 FROM webhook_deliveries p
+          WHERE p.webhook_id = d.webhook_id AND p.order_id = d.order_id
+            AND p.state = 'pending' AND p.id < d.id)
+    ORDER BY d.next_attempt_at, d.id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE webhook_deliveries d SET attempts = d.attempts + 1, next_attempt_at = $2
+    FROM due WHERE d.id = due.id
+    RETURNING d.id, d.webhook_id, d.event_id, d.attempts
+)
+SELECT c.id AS delivery_id, c.webhook_id, c.attempts, w.url, w.secret,
+       we.uuid::text AS event_uuid, e.from_status, e.actor AS event_actor, e.actor_id,
+       o.id, o.customer_id, o.item_description, e.to_status AS status, e.version,
+       e.next_step_at, o.created_at, e.created_at AS updated_at
+FROM claimed c
+JOIN webhooks w ON w.id = c.webhook_id
+JOIN webhook_events we ON we.event_id = c.event_id
+JOIN order_events e ON e.id = c.event_id
+JOIN orders o ON o.id = e.order_id
+ORDER BY c.id";
+
+/// Each attempt is logged while its endpoint exists; its outcome is applied only if no
+/// later attempt was claimed since (its lease ran out and another worker took it).
+const RECORD: &str = "\
+WITH outcome AS (
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::text[],
+                         $6::timestamptz[], $7::text[], $8::timestamptz[])
+        AS o(delivery_id, webhook_id, attempt, status_code, error, attempted_at, state, retry_at)
+), applied AS (
+    UPDATE webhook_deliveries d
+    SET state = o.state::webhook_delivery_state,
+        next_attempt_at = COALESCE(o.retry_at, d.next_attempt_at),
+        finished_at = CASE WHEN o.state = 'pending' THEN NULL ELSE o.attempted_at END
+    FROM outcome o
+    WHERE d.id = o.delivery_id AND d.attempts = o.attempt AND d.state = 'pending'
+)
+INSERT INTO webhook_attempts
+    (webhook_id, event_uuid, event_type, attempt, status_code, error, attempted_at)
+SELECT o.webhook_id, we.uuid,
+       CASE WHEN e.from_status IS NULL THEN 'order.created' ELSE 'order.status_changed' END,
+       o.attempt, o.status_code, o.error, o.attempted_at
+FROM outcome o
+JOIN webhook_deliveries d ON d.id = o.delivery_id
+JOIN webhook_events we ON we.event_id = d.event_id
+JOIN order_events e ON e.id = d.event_id
+ORDER BY o.attempted_at, o.delivery_id";
+
+/// A bounded batch of finished deliveries, the events they leave unneeded, and old log
+/// entries.
+const PURGE: &str = "\
+WITH gone AS (
+    DELETE FROM webhook_deliveries WHERE id IN (
+        SELECT id FROM webhook_deliveries
+        WHERE state <> 'pending' AND finished_at < $1
+        ORDER BY finished_at LIMIT $2)
+    RETURNING id, event_id
+), events AS (
+    DELETE FROM webhook_events we
+    WHERE we.event_id IN (SELECT event_id FROM gone)
+      AND NOT EXISTS (
+          SELECT 1 FROM webhook_deliveries d
+          WHERE d.event_id = we.event_id AND d.id NOT IN (SELECT id FROM gone))
+    RETURNING 1
+), attempts AS (
+    DELETE FROM webhook_attempts WHERE id IN (
+        SELECT id FROM webhook_attempts WHERE attempted_at < $1
+        ORDER BY attempted_at LIMIT $2)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM events)
+     + (SELECT count(*) FROM attempts) AS purged";
+
+#[derive(QueryableByName)]
+struct WebhookRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    url: String,
+    #[diesel(sql_type = Bool)]
+    order_created: bool,
+    #[diesel(sql_type = Bool)]
+    status_changed: bool,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+}
+
+impl WebhookRow {
+    fn into_webhook(self) -> Result<Webhook, DomainError> {
+        Ok(Webhook {
+            id: WebhookId::parse(self.id).map_err(DomainError::corrupt_row)?,
+            url: WebhookUrl::parse(&self.url).map_err(DomainError::corrupt_row)?,
+            subscription: Subscription {
+                order_created: self.order_created,
+                status_changed: self.status_changed,
+            },
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = Bool)]
+    found: bool,
+}
+
+#[derive(QueryableByName)]
+struct Purged {
+    #[diesel(sql_type = BigInt)]
+    purged: i64,
+}
+
+#[derive(QueryableByName)]
+struct AttemptRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    event_uuid: String,
+    #[diesel(sql_type = Text)]
+    event_type: String,
+    #[diesel(sql_type = Integer)]
+    attempt: i32,
+    #[diesel(sql_type = Nullable<Integer>)]
+    status_code: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    error: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    attempted_at: DateTime<Utc>,
+}
+
+impl AttemptRow {
+    fn into_entry(self) -> Result<DeliveryLogEntry, DomainError> {
+        Ok(DeliveryLogEntry {
+            id: self.id,
+            event_id: self.event_uuid,
+            event_type: WebhookEventType::parse(&self.event_type)
+                .map_err(DomainError::corrupt_row)?,
+            attempt: u32::try_from(self.attempt).unwrap_or_default(),
+            status_code: self.status_code.and_then(|c| u16::try_from(c).ok()),
+            error: self.error,
+            at: self.attempted_at,
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+struct ClaimedRow {
+    #[diesel(sql_type = BigInt)]
+    delivery_id: i64,
+    #[diesel(sql_type = BigInt)]
+    webhook_id: i64,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+    #[diesel(sql_type = Text)]
+    url: String,
+    #[diesel(sql_type = Text)]
+    secret: String,
+    #[diesel(sql_type = Text)]
+    event_uuid: String,
+    #[diesel(sql_type = Nullable<sql_types::OrderStatus>)]
+    from_status: Option<DbStatus>,
+    #[diesel(sql_type = sql_types::OrderActor)]
+    event_actor: DbActor,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    actor_id: Option<i64>,
+    #[diesel(embed)]
+    order: OrderRow,
+}
+
+impl ClaimedRow {
+    fn into_pending(self) -> Result<PendingDelivery, DomainError> {
+        let order = self.order.into_order()?;
+        let from = self.from_status.map(|s| s.0);
+        Ok(PendingDelivery {
+            delivery_id: self.delivery_id,
+            webhook_id: WebhookId::parse(self.webhook_id).map_err(DomainError::corrupt_row)?,
+            url: WebhookUrl::parse(&self.url).map_err(DomainError::corrupt_row)?,
+            secret: self.secret,
+            attempt: u32::try_from(self.attempts).unwrap_or_default(),
+            event: WebhookEvent {
+                id: self.event_uuid,
+                kind: WebhookEventType::of_change(from),
+                created_at: order.updated_at,
+                from,
+                to: order.status,
+                actor: self.event_actor.0,
+                actor_id: self
+                    .actor_id
+                    .map(UserId::parse)
+                    .transpose()
+                    .map_err(DomainError::corrupt_row)?,
+                order,
+            },
+        })
+    }
+}
+
+#[async_trait]
+impl WebhookRepository for PgWebhookRepository {
+    async fn insert(
+        &self,
+        webhook: NewWebhook,
+        max: usize,
+    ) -> Result<Option<Webhook>, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let row = diesel::sql_query(INSERT)
+            .bind::<Text, _>(webhook.url.as_str())
+            .bind::<Text, _>(&webhook.secret)
+            .bind::<Bool, _>(webhook.subscription.order_created)
+            .bind::<Bool, _>(webhook.subscription.status_changed)
+            .bind::<Timestamptz, _>(webhook.created_at)
+            .bind::<BigInt, _>(i64::try_from(max).unwrap_or(i64::MAX))
+            .get_result::<WebhookRow>(&mut conn)
+            .await
+            .optional()
+            .or_failure_on(&mut conn)
+            .await?;
+        row.map(WebhookRow::into_webhook).transpose()
+    }
+
+    async fn list(&self) -> Result<Vec<Webhook>, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let rows = diesel::sql_query(LIST)
+            .load::<WebhookRow>(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        rows.into_iter().map(WebhookRow::into_webhook).collect()
+    }
+
+    async fn delete(&self, id: WebhookId) -> Result<bool, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let deleted = diesel::sql_query(DELETE)
+            .bind::<BigInt, _>(id.get())
+            .get_result::<Found>(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        Ok(deleted.found)
+    }
+
+    async fn attempts(
+        &self,
+        id: WebhookId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Option<Vec<DeliveryLogEntry>>, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let exists = diesel::sql_query(EXISTS)
+            .bind::<BigInt, _>(id.get())
+            .get_result::<Found>(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        if !exists.found {
+            return Ok(None);
+        }
+        let rows = diesel::sql_query(ATTEMPTS)
+            .bind::<BigInt, _>(id.get())
+            .bind::<Nullable<BigInt>, _>(before)
+            .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+            .load::<AttemptRow>(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        rows.into_iter()
+            .map(AttemptRow::into_entry)
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingDelivery>, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let rows = diesel::sql_query(CLAIM_DUE)
+            .bind::<Timestamptz, _>(now)
+            .bind::<Timestamptz, _>(lease_until)
+            .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
+            .load::<ClaimedRow>(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        rows.into_iter().map(ClaimedRow::into_pending).collect()
+    }
+
+    async fn record(&self, attempts: Vec<AttemptRecord>) -> Result<(), DomainError> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        let mut delivery_ids = Vec::with_capacity(attempts.len());
+        let mut webhook_ids = Vec::with_capacity(attempts.len());
+        let mut numbers = Vec::with_capacity(attempts.len());
+        let mut codes = Vec::with_capacity(attempts.len());
+        let mut errors = Vec::with_capacity(attempts.len());
+        let mut times = Vec::with_capacity(attempts.len());
+        let mut states = Vec::with_capacity(attempts.len());
+        let mut retries = Vec::with_capacity(attempts.len());
+        for a in attempts {
+            let (state, retry_at) = a.next.stored();
+            delivery_ids.push(a.delivery_id);
+            webhook_ids.push(a.webhook_id.get());
+            numbers.push(i32::try_from(a.attempt).unwrap_or(i32::MAX));
+            codes.push(a.status_code.map(i32::from));
+            errors.push(a.error);
+            times.push(a.at);
+            states.push(state);
+            retries.push(retry_at);
+        }
+        let mut conn = connection(&self.pool).await?;
+        diesel::sql_query(RECORD)
+            .bind::<Array<BigInt>, _>(delivery_ids)
+            .bind::<Array<BigInt>, _>(webhook_ids)
+            .bind::<Array<Integer>, _>(numbers)
+            .bind::<Array<Nullable<Integer>>, _>(codes)
+            .bind::<Array<Nullable<Text>>, _>(errors)
+            .bind::<Array<Timestamptz>, _>(times)
+            .bind::<Array<Text>, _>(states)
+            .bind::<Array<Nullable<Timestamptz>>, _>(retries)
+            .execute(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn purge_finished(&self, before: DateTime<Utc>, limit: i64) -> Result<u64, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let purged = diesel::sql_query(PURGE)
+            .bind::<Timestamptz, _>(before)
+            .bind::<BigInt, _>(limit)
+            .get_result::<Purged>(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        Ok(u64::try_from(purged.purged).unwrap_or_default())
+    }
+}
