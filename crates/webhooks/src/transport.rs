@@ -1,0 +1,148 @@
+//! Deliveries over HTTP(S) with reqwest.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{HeaderValue, CONTENT_TYPE, USER_AGENT};
+use reqwest::redirect::Policy;
+use trachios_domain::ports::WebhookTransport;
+use trachios_domain::{DomainError, PendingDelivery, SendOutcome, WebhookUrl};
+use url::Url;
+
+use crate::guard::DestinationGuard;
+use crate::payload::event_body;
+use crate::resolver::GuardedResolver;
+use crate::signature::{sign, SIGNATURE_HEADER};
+
+pub const EVENT_ID_HEADER: &str = "Trachios-Event-Id";
+
+/// The most of an answer's body read (and thrown away) so that its connection can be
+/// reused; a longer answer closes the connection instead.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// How deliveries go out.
+#[derive(Debug, Clone, Copy)]
+pub struct TransportSettings {
+    /// An attempt that has no complete answer within this fails.
+    pub timeout: Duration,
+    /// `WEBHOOK_ALLOW_PRIVATE`: let webhooks reach loopback and private networks.
+    pub allow_private: bool,
+}
+
+/// Sends signed events to webhook endpoints: no proxy, no redirects, public addresses
+/// only (unless allowed), connections kept alive between deliveries.
+pub struct HttpTransport {
+    client: reqwest::Client,
+    guard: DestinationGuard,
+    timeout: Duration,
+}
+
+impl HttpTransport {
+    pub fn new(settings: TransportSettings) -> Result<Self, DomainError> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+            .redirect(Policy::none())
+            // A proxy would connect to the destination on our behalf, past the guard.
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow_private: settings.allow_private,
+            }))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(DomainError::internal)?;
+        Ok(Self {
+            client,
+            guard: DestinationGuard {
+                allow_private: settings.allow_private,
+            },
+            timeout: settings.timeout,
+        })
+    }
+
+    /// What went wrong, without the URL reqwest puts in its message: it may carry a token
+    /// of the receiver's.
+    fn failure(&self, err: &reqwest::Error) -> String {
+        if err.is_timeout() {
+            return format!("no answer within {} s", self.timeout.as_secs_f64());
+        }
+        let mut text = if err.is_connect() {
+            "connection failed"
+        } else if err.is_body() || err.is_decode() {
+            "reading the answer failed"
+        } else {
+            "request failed"
+        }
+        .to_owned();
+        if let Some(cause) = std::error::Error::source(err) {
+            text.push_str(": ");
+            text.push_str(&trachios_domain::error_chain(cause));
+        }
+        text
+    }
+}
+
+#[async_trait]
+impl WebhookTransport for HttpTransport {
+    async fn vet(&self, url: &WebhookUrl) -> Result<(), DomainError> {
+        self.guard.vet(url).await
+    }
+
+    fn new_secret(&self) -> String {
+        format!(
+            "whsec_{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        )
+    }
+
+    async fn send(&self, delivery: &PendingDelivery) -> SendOutcome {
+        let refused = |why: &str| SendOutcome {
+            status_code: None,
+            error: Some(why.to_owned()),
+        };
+        let Ok(url) = Url::parse(delivery.url.as_str()) else {
+            return refused("the url cannot be parsed");
+        };
+        if let Err(why) = self.guard.check_literal(&url) {
+            return refused(why);
+        }
+        let Ok(event_id) = HeaderValue::from_str(&delivery.event.id) else {
+            return refused("the event id is not a header value");
+        };
+        let body = event_body(&delivery.event);
+        let signature = sign(&delivery.secret, chrono::Utc::now().timestamp(), &body);
+        let sent = self
+            .client
+            .post(url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(
+                USER_AGENT,
+                concat!("Trachios-Webhooks/", env!("CARGO_PKG_VERSION")),
+            )
+            .header(crate::EVENT_ID_HEADER, event_id)
+            .header(SIGNATURE_HEADER, signature)
+            .body(body)
+            .send()
+            .await;
+        let mut answer = match sent {
+            Ok(answer) => answer,
+            Err(err) => return refused(&self.failure(&err)),
+        };
+        let status = answer.status().as_u16();
+        let mut read = 0;
+        // Reading the rest lets the connection serve the next delivery; an answer that
+        // keeps coming is cut off (the status is what counts).
+        while read <= MAX_ANSWER_BYTES {
+            match answer.chunk().await {
+                Ok(Some(chunk)) => read += chunk.len(),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        SendOutcome {
+            status_code: Some(status),
+            error: None,
+        }
+    }
+}
