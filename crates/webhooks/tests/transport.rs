@@ -13,7 +13,10 @@ use trachios_domain::{
 use trachios_webhooks::{sign, HttpTransport, TransportSettings};
 
 #[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>);
+struct Seen(Arc<Mutex<Vec<Request>>>);
+
+/// A request's headers and body.
+type Request = (Vec<(String, String)>, Vec<u8>);
 
 async fn record(seen: web::Data<Seen>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let headers = req
