@@ -26,7 +26,7 @@ cargo xtask <command>
                         PostgreSQL database at URL, keeping ids; stop the server first
   fuzz [ARGS]           schemathesis against the server and its OpenAPI document (pip install
                         schemathesis); ARGS go to `schemathesis run`, FUZZ_SEED picks other cases
-  bench [WHICH]         run the benchmarks (lifecycle, cache, field, tracking, stores) and print their figures
+  bench [WHICH]         run the benchmarks (lifecycle, cache, field, tracking, stores, webhooks) and print their figures
 ";
 
 fn main() -> anyhow::Result<()> {

@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use trachios_domain::services::LoginOutcome;
-use trachios_domain::{Order, OrderEvent, OrderStatus, Role, User};
+use trachios_domain::services::{CreatedWebhook, LoginOutcome};
+use trachios_domain::{DeliveryLogEntry, Order, OrderEvent, OrderStatus, Role, User, Webhook};
 use utoipa::ToSchema;
 
-use crate::openapi::schemas::{ActorKind, OrderStatusName, RoleName};
+use crate::openapi::schemas::{ActorKind, OrderStatusName, RoleName, WebhookEventName};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
@@ -164,6 +164,106 @@ impl From<OrderEvent> for OrderEventResponse {
             actor: e.actor.as_str(),
             actor_id: e.actor_id.map(|id| id.get()),
             created_at: e.at,
+        }
+    }
+}
+
+/// `POST /webhooks`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateWebhookRequest {
+    /// Where events are POSTed: `http` or `https`, on a public address unless the server
+    /// allows private ones.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s@/?#]+([/?#]\S*)?$",
+        example = "https://hooks.example.com/trachios"
+    )]
+    pub url: String,
+    /// The event types to receive; both when left out.
+    #[schema(value_type = Option<Vec<WebhookEventName>>, min_items = 1)]
+    pub events: Option<Vec<String>>,
+}
+
+/// A webhook endpoint as `GET /webhooks` lists it (without its secret).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Webhook)]
+pub struct WebhookResponse {
+    pub id: i64,
+    pub url: String,
+    #[schema(value_type = Vec<WebhookEventName>)]
+    pub events: Vec<&'static str>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Webhook> for WebhookResponse {
+    fn from(w: Webhook) -> Self {
+        Self {
+            id: w.id.get(),
+            url: w.url.as_str().to_owned(),
+            events: w
+                .subscription
+                .types()
+                .into_iter()
+                .map(|t| t.as_str())
+                .collect(),
+            created_at: w.created_at,
+        }
+    }
+}
+
+/// A new webhook endpoint, with the secret its deliveries are signed with; shown only here.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CreatedWebhook)]
+pub struct CreatedWebhookResponse {
+    pub id: i64,
+    pub url: String,
+    #[schema(value_type = Vec<WebhookEventName>)]
+    pub events: Vec<&'static str>,
+    /// The HMAC-SHA256 key of `Trachios-Signature`.
+    pub secret: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<CreatedWebhook> for CreatedWebhookResponse {
+    fn from(created: CreatedWebhook) -> Self {
+        let listed = WebhookResponse::from(created.webhook);
+        Self {
+            id: listed.id,
+            url: listed.url,
+            events: listed.events,
+            secret: created.secret,
+            created_at: listed.created_at,
+        }
+    }
+}
+
+/// One attempt to deliver an event, as `GET /webhooks/{id}/deliveries` lists it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Delivery)]
+pub struct DeliveryResponse {
+    /// The event's id, the same in every attempt (`Trachios-Event-Id`).
+    pub event_id: String,
+    #[schema(value_type = WebhookEventName)]
+    pub event_type: &'static str,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// The endpoint's answer; null when there was none (see `error`).
+    pub status_code: Option<u16>,
+    /// Why there was no answer: a refused or failed connection, a timeout.
+    pub error: Option<String>,
+    /// When the attempt ended.
+    pub delivered_at: DateTime<Utc>,
+}
+
+impl From<DeliveryLogEntry> for DeliveryResponse {
+    fn from(e: DeliveryLogEntry) -> Self {
+        Self {
+            event_id: e.event_id,
+            event_type: e.event_type.as_str(),
+            attempt: e.attempt,
+            status_code: e.status_code,
+            error: e.error,
+            delivered_at: e.at,
         }
     }
 }

@@ -19,7 +19,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 use trachios_domain::services::{
     AccountService, OrderService, ReadinessService, SessionService, TrackingService,
-    UserAdminService,
+    UserAdminService, WebhookService,
 };
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
@@ -39,6 +39,7 @@ pub struct ApiState {
     pub user_admin: UserAdminService,
     pub orders: OrderService,
     pub tracking: TrackingService,
+    pub webhooks: WebhookService,
     /// Signs list cursors; every process sharing a deployment must use the same key.
     pub cursors: CursorKey,
     pub rate_limits: Arc<RateLimits>,
@@ -64,6 +65,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::Data::from(state.stream_slots))
             .app_data(web::Data::new(state.sessions))
             .app_data(web::Data::new(state.user_admin))
+            .app_data(web::Data::new(state.webhooks))
             .app_data(web::Data::new(state.cursors))
             .app_data(web::Data::from(state.rate_limits))
             .app_data(web::Data::new(state.trusted_proxies))

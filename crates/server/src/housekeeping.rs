@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use trachios_domain::services::OrderService;
+use std::time::Duration;
+
+use trachios_domain::services::{DeliveryService, OrderService};
 use trachios_http::limits::{RateLimits, FORGET_IDLE_EVERY};
 
 /// Expired idempotency keys deleted per statement: short statements, so that the purge
@@ -12,10 +14,14 @@ const PURGE_BATCH: i64 = 1000;
 pub struct Chores {
     pub rate_limits: Arc<RateLimits>,
     pub orders: OrderService,
+    pub deliveries: DeliveryService,
+    /// How long finished webhook deliveries and their log entries are kept.
+    pub webhook_retention: Duration,
 }
 
 /// Every `FORGET_IDLE_EVERY`: drops the rate-limit state of clients back at their full
-/// allowance, and purges expired idempotency keys (any process may; they share the work).
+/// allowance, and purges expired idempotency keys and finished webhook deliveries (any
+/// process may; they share the work).
 pub async fn run(chores: Chores) {
     let mut every = tokio::time::interval(FORGET_IDLE_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -23,6 +29,28 @@ pub async fn run(chores: Chores) {
         every.tick().await;
         chores.rate_limits.forget_idle();
         purge_expired_keys(&chores.orders).await;
+        purge_finished_deliveries(&chores.deliveries, chores.webhook_retention).await;
+    }
+}
+
+async fn purge_finished_deliveries(deliveries: &DeliveryService, retention: Duration) {
+    let mut purged = 0;
+    loop {
+        match deliveries.purge_finished(retention, PURGE_BATCH).await {
+            Ok(n) => {
+                purged += n;
+                if n < PURGE_BATCH as u64 {
+                    break;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err.chain(), "purging finished webhook deliveries failed; retrying later");
+                break;
+            }
+        }
+    }
+    if purged > 0 {
+        tracing::info!(count = purged, "finished webhook deliveries purged");
     }
 }
 

@@ -2,6 +2,7 @@
 //! lifecycle worker and graceful shutdown.
 
 pub mod config;
+pub mod deliveries;
 pub mod housekeeping;
 pub mod lifecycle;
 pub mod metrics;

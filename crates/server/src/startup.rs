@@ -13,8 +13,9 @@ use tokio::task::JoinHandle;
 use trachios_auth::{Argon2Hasher, HashLimits, JwtTokenService};
 use trachios_domain::ports::{Clock, OrderCache, SystemClock, TokenService};
 use trachios_domain::services::{
-    AccountService, CacheBackend, LifecycleService, NoCache, OrderService, ReadinessService,
-    SessionService, TrackingService, UserAdminService, WatchTiming,
+    AccountService, CacheBackend, DeliveryService, LifecycleService, NoCache, OrderService,
+    ReadinessService, SessionService, TrackingService, UserAdminService, WatchTiming,
+    WebhookService,
 };
 use trachios_http::limits::{BodyTimeout, RateLimits, RatesPerMinute, StreamSlots, TrustedProxies};
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
@@ -22,10 +23,11 @@ use trachios_http::{record_request_metrics, ApiState, CursorKey, MetricsEndpoint
 use trachios_memory::{CachedAccountStates, ChangeHub, InProcessOrderCache, ORDER_CACHE_CAPACITY};
 use trachios_postgres::ChangeFollower;
 use trachios_redis::{CacheSettings, RedisOrderCache};
+use trachios_webhooks::{HttpTransport, TransportSettings};
 
 use crate::config::CacheChoice;
 use crate::store::{self, Backend, Store};
-use crate::{housekeeping, lifecycle, metrics, seed, Settings};
+use crate::{deliveries, housekeeping, lifecycle, metrics, seed, Settings};
 
 /// How long a process trusts what it last read about an account (role, disabled, logged-out
 /// token): a change made through any process takes effect everywhere within this time,
@@ -40,13 +42,18 @@ const _: () = assert!(
     "the change hub's per-subscriber queue must hold the follower's largest publish"
 );
 
-/// A built, listening service: the HTTP server, the lifecycle worker, the change follower
-/// and the housekeeping.
+/// How much longer than an attempt's timeout a claimed delivery stays reserved for it:
+/// time to record the outcome. Past it, another worker may make the next attempt.
+const DELIVERY_LEASE_MARGIN: Duration = Duration::from_secs(5);
+
+/// A built, listening service: the HTTP server, the lifecycle worker, the change follower,
+/// the webhook delivery workers and the housekeeping.
 pub struct Application {
     port: u16,
     server: Server,
     backend: Backend,
     lifecycle: LifecycleService,
+    deliveries: DeliveryService,
     follower: Option<ChangeFollower>,
     feed: ChangeHub,
     readiness: ReadinessService,
@@ -64,6 +71,7 @@ impl Application {
             users,
             orders,
             account_states,
+            webhooks,
             probe,
             backend,
             follower,
@@ -102,6 +110,22 @@ impl Application {
             tokens.clone(),
             clock.clone(),
         );
+        let transport = Arc::new(
+            HttpTransport::new(TransportSettings {
+                timeout: settings.webhook_timeout(),
+                allow_private: settings.webhooks.allow_private,
+            })
+            .context("setting up webhook delivery")?,
+        );
+        let webhook_admin = WebhookService::new(webhooks.clone(), transport.clone(), clock.clone());
+        let deliveries = DeliveryService::new(
+            webhooks,
+            transport,
+            clock.clone(),
+            settings.webhook_retries(),
+            settings.webhook_timeout() + DELIVERY_LEASE_MARGIN,
+            settings.webhooks.batch_size,
+        );
         let order_service = OrderService::new(orders.clone(), cache.clone(), clock.clone(), step);
         let lifecycle =
             LifecycleService::new(orders, cache, clock, step, settings.lifecycle.batch_size);
@@ -122,6 +146,8 @@ impl Application {
         let chores = housekeeping::Chores {
             rate_limits: rate_limits.clone(),
             orders: order_service.clone(),
+            deliveries: deliveries.clone(),
+            webhook_retention: settings.webhook_retention(),
         };
         let readiness = ReadinessService::new(probe, cache_backend);
         let metrics = MetricsEndpoint::new(
@@ -138,6 +164,7 @@ impl Application {
             user_admin,
             orders: order_service,
             tracking,
+            webhooks: webhook_admin,
             stream_slots: Arc::new(StreamSlots::new(limit(settings.limits.streams_per_user))),
             cursors: CursorKey::derive(settings.auth.jwt_secret.expose_secret().as_bytes()),
             rate_limits: rate_limits.clone(),
@@ -167,6 +194,7 @@ impl Application {
             server,
             backend,
             lifecycle,
+            deliveries,
             follower,
             feed,
             readiness,
@@ -188,6 +216,7 @@ impl Application {
             server,
             backend,
             lifecycle,
+            deliveries,
             follower,
             feed,
             readiness,
@@ -201,6 +230,9 @@ impl Application {
         let interval = lifecycle::poll_interval(settings.order_step());
         let worker: JoinHandle<()> =
             tokio::spawn(lifecycle::run(lifecycle, interval, workers_stop.clone()));
+        let delivering: Vec<JoinHandle<()>> = (0..deliveries::WORKERS)
+            .map(|_| tokio::spawn(deliveries::run(deliveries.clone(), workers_stop.clone())))
+            .collect();
         let following: Option<JoinHandle<()>> =
             follower.map(|follower| tokio::spawn(follower.run(workers_stop)));
         let server_task = tokio::spawn(server);
@@ -229,6 +261,11 @@ impl Application {
         }
         if let Err(err) = worker.await {
             tracing::error!(error = %err, "lifecycle worker panicked");
+        }
+        for delivering in delivering {
+            if let Err(err) = delivering.await {
+                tracing::error!(error = %err, "webhook delivery worker panicked");
+            }
         }
         if let Some(following) = following {
             if let Err(err) = following.await {

@@ -8,16 +8,17 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use trachios_domain::ports::{
     AccountStates, ChangePublisher, DependencyProbe, OrderRepository, UserRepository,
+    WebhookRepository,
 };
 use trachios_domain::DomainError;
 use trachios_memory::ChangeHub;
 use trachios_postgres::{
     build_pool, ChangeFollower, FollowerSettings, PgAccountStates, PgOrderRepository, PgPool,
-    PgProbe, PgUserRepository, PoolSettings,
+    PgProbe, PgUserRepository, PgWebhookRepository, PoolSettings,
 };
 use trachios_sqlite::{
     SqliteAccountStates, SqliteOrderRepository, SqliteProbe, SqliteSettings, SqliteStore,
-    SqliteUserRepository,
+    SqliteUserRepository, SqliteWebhookRepository,
 };
 
 use crate::config::StoreChoice;
@@ -28,6 +29,7 @@ pub struct Store {
     pub users: Arc<dyn UserRepository>,
     pub orders: Arc<dyn OrderRepository>,
     pub account_states: Arc<dyn AccountStates>,
+    pub webhooks: Arc<dyn WebhookRepository>,
     pub probe: Arc<dyn DependencyProbe>,
     pub backend: Backend,
     /// Reads PostgreSQL's events into the feed; the embedded store needs none.
@@ -109,6 +111,7 @@ async fn open_postgres(settings: &Settings, url: &str, feed: &ChangeHub) -> anyh
         users: Arc::new(PgUserRepository::new(pool.clone())),
         orders: Arc::new(PgOrderRepository::new(pool.clone())),
         account_states: Arc::new(PgAccountStates::new(pool.clone())),
+        webhooks: Arc::new(PgWebhookRepository::new(pool.clone())),
         probe: Arc::new(PgProbe::new(pool.clone())),
         follower: Some(ChangeFollower::new(
             pool.clone(),
@@ -139,6 +142,7 @@ async fn open_sqlite(settings: &Settings, path: &Path, feed: &ChangeHub) -> anyh
         users: Arc::new(SqliteUserRepository::new(store.clone())),
         orders: Arc::new(SqliteOrderRepository::new(store.clone())),
         account_states: Arc::new(SqliteAccountStates::new(store.clone())),
+        webhooks: Arc::new(SqliteWebhookRepository::new(store.clone())),
         probe: Arc::new(SqliteProbe::new(store.clone())),
         follower: None,
         backend: Backend::Sqlite(store),

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [lifecycle|cache|field|tracking|stores]`: benchmarks that print figures. They build and
+//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks]`: benchmarks that print figures. They build and
 //! start the release server, and use a scratch database `trachios_bench`.
 
 mod cache;
@@ -7,6 +7,7 @@ mod lifecycle;
 mod load;
 mod stores;
 mod tracking;
+mod webhooks;
 
 use std::process::Command;
 
@@ -38,15 +39,17 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
             runtime.block_on(cache::run())?;
             runtime.block_on(field::run())?;
             runtime.block_on(tracking::run())?;
-            runtime.block_on(stores::run())
+            runtime.block_on(stores::run())?;
+            runtime.block_on(webhooks::run())
         }
         Some("lifecycle") => runtime.block_on(lifecycle::run()),
         Some("cache") => runtime.block_on(cache::run()),
         Some("field") => runtime.block_on(field::run()),
         Some("tracking") => runtime.block_on(tracking::run()),
         Some("stores") => runtime.block_on(stores::run()),
+        Some("webhooks") => runtime.block_on(webhooks::run()),
         Some(other) => {
-            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking or stores")
+            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores or webhooks")
         }
     }
 }

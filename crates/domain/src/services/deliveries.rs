@@ -44,6 +44,15 @@ impl DeliveryService {
         self.batch_size
     }
 
+    /// Forgets up to `limit` deliveries and log entries that finished more than `kept_for`
+    /// ago; returns how many rows went.
+    pub async fn purge_finished(&self, kept_for: Duration, limit: i64) -> Result<u64, DomainError> {
+        let kept_for = chrono::Duration::from_std(kept_for).unwrap_or(chrono::Duration::days(7));
+        self.webhooks
+            .purge_finished(self.clock.now() - kept_for, limit)
+            .await
+    }
+
     /// Claims one batch of due deliveries, sends them all at once and records the
     /// attempts; returns how many were attempted. A full batch means more may be due.
     pub async fn tick(&self) -> Result<usize, DomainError> {

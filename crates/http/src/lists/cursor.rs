@@ -20,6 +20,7 @@ const PAYLOAD_LEN: usize = 1 + 1 + 8;
 pub(crate) enum ListKind {
     Orders = 1,
     Users = 2,
+    Deliveries = 3,
 }
 
 /// The key cursors are signed with. Every process that shares the JWT secret derives the

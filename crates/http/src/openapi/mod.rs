@@ -10,9 +10,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto;
-use crate::routes::{accounts, health, operations, orders, tracking};
+use crate::routes::{accounts, health, operations, orders, tracking, webhooks};
 
-pub(crate) use params::{OrderListQuery, UsersQuery};
+pub(crate) use params::{DeliveriesQuery, OrderListQuery, UsersQuery};
 pub(crate) use schemas::ErrorBody;
 
 /// Paths answered both at the root and under `/api/v1`, documented once under `/api/v1`.
@@ -48,6 +48,10 @@ const ALSO_AT_ROOT: &[&str] = &["/health", "/ready"];
         tracking::watch_order,
         tracking::watch_mine,
         tracking::watch_all,
+        webhooks::create,
+        webhooks::list,
+        webhooks::delete,
+        webhooks::deliveries,
     ),
     components(schemas(ErrorBody, dto::OrderResponse, dto::UserResponse)),
     modifiers(&Finishing),
@@ -56,6 +60,7 @@ const ALSO_AT_ROOT: &[&str] = &["/health", "/ready"];
         (name = "users", description = "Account administration (admin)"),
         (name = "orders", description = "Placing, reading, cancelling and overriding orders"),
         (name = "tracking", description = "Order history and live Server-Sent Events streams"),
+        (name = "webhooks", description = "Signed order events POSTed to other systems (admin)"),
         (name = "operations", description = "Probes, metrics and this document"),
     )
 )]

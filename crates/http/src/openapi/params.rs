@@ -39,3 +39,14 @@ pub(crate) struct UsersQuery {
     #[param(format = Email, max_length = 255)]
     email: Option<String>,
 }
+
+/// `GET /webhooks/{id}/deliveries`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DeliveriesQuery {
+    /// Items per page, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// Where the previous page ended: copied from its `Link: rel="next"`, never built.
+    cursor: Option<String>,
+}

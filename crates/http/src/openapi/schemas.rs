@@ -22,6 +22,17 @@ pub(crate) enum OrderStatusName {
     Cancelled,
 }
 
+/// What a webhook endpoint can subscribe to.
+#[derive(ToSchema)]
+#[schema(as = WebhookEventType)]
+#[allow(dead_code)] // describes the wire form of `trachios_domain::WebhookEventType`
+pub(crate) enum WebhookEventName {
+    #[schema(rename = "order.created")]
+    OrderCreated,
+    #[schema(rename = "order.status_changed")]
+    StatusChanged,
+}
+
 #[derive(ToSchema)]
 #[schema(as = Role, rename_all = "snake_case")]
 #[allow(dead_code)] // describes the wire form of `trachios_domain::Role`

@@ -3,6 +3,7 @@ pub(crate) mod health;
 pub(crate) mod operations;
 pub(crate) mod orders;
 pub(crate) mod tracking;
+pub(crate) mod webhooks;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::web;
@@ -57,6 +58,9 @@ routes! { API_ROUTES, register:
     "/orders/{id}/stream" => { get: tracking::watch_order },
     "/orders/{id}/cancel" => { put: orders::cancel },
     "/orders/{id}/status" => { put: orders::set_status },
+    "/webhooks" => { post: webhooks::create, get: webhooks::list },
+    "/webhooks/{id}" => { delete: webhooks::delete },
+    "/webhooks/{id}/deliveries" => { get: webhooks::deliveries },
 }
 
 // At the root, for probes and scrapers that expect them there.

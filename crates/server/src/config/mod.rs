@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 pub use sections::{
     AppSettings, AuthSettings, CacheConfig, DatabaseSettings, LifecycleSettings, LimitSettings,
-    LogFormat, Profile, ServerSettings, StreamSettings,
+    LogFormat, Profile, ServerSettings, StreamSettings, WebhookSettings,
 };
 pub use sources::ENVIRONMENT;
 pub use stores::{CacheChoice, StoreChoice, VariablesSeen, DEFAULT_SQLITE_FILE};
@@ -43,6 +43,7 @@ pub struct Settings {
     pub lifecycle: LifecycleSettings,
     pub limits: LimitSettings,
     pub streams: StreamSettings,
+    pub webhooks: WebhookSettings,
     /// Which families of variables the environment sets, for choosing the stores.
     #[serde(skip)]
     pub seen: VariablesSeen,
@@ -159,11 +160,66 @@ impl Settings {
                 "must be a number of seconds from 0 to 300",
             ));
         }
+        self.validate_webhooks()?;
         self.trusted_proxies()?;
         self.store()?;
         self.database_url()?;
         self.redis_url()?;
         Ok(self)
+    }
+
+    fn validate_webhooks(&self) -> Result<(), ConfigError> {
+        let w = &self.webhooks;
+        if w.max_attempts < 1 {
+            return Err(invalid("WEBHOOK_MAX_ATTEMPTS", "must be at least 1"));
+        }
+        if !(w.retry_base_seconds.is_finite() && (0.01..=86_400.0).contains(&w.retry_base_seconds))
+        {
+            return Err(invalid(
+                "WEBHOOK_RETRY_BASE_SECONDS",
+                "must be a number of seconds from 0.01 to 86400",
+            ));
+        }
+        if !(w.timeout_seconds.is_finite() && (0.1..=60.0).contains(&w.timeout_seconds)) {
+            return Err(invalid(
+                "WEBHOOK_TIMEOUT_SECONDS",
+                "must be a number of seconds from 0.1 to 60",
+            ));
+        }
+        if !(1..=1000).contains(&w.batch_size) {
+            return Err(invalid("WEBHOOK_BATCH_SIZE", "must be from 1 to 1000"));
+        }
+        if !(w.retention_hours.is_finite()
+            && w.retention_hours > 0.0
+            && w.retention_hours <= 87_600.0)
+        {
+            return Err(invalid(
+                "WEBHOOK_RETENTION_HOURS",
+                "must be a positive number of hours, at most 87600",
+            ));
+        }
+        Ok(())
+    }
+
+    /// How failed deliveries are retried.
+    pub fn webhook_retries(&self) -> trachios_domain::RetryPolicy {
+        trachios_domain::RetryPolicy {
+            base: std::time::Duration::try_from_secs_f64(self.webhooks.retry_base_seconds)
+                .unwrap_or(std::time::Duration::from_secs(10)),
+            max_attempts: self.webhooks.max_attempts,
+        }
+    }
+
+    /// `WEBHOOK_TIMEOUT_SECONDS` as a duration.
+    pub fn webhook_timeout(&self) -> std::time::Duration {
+        std::time::Duration::try_from_secs_f64(self.webhooks.timeout_seconds)
+            .unwrap_or(std::time::Duration::from_secs(10))
+    }
+
+    /// `WEBHOOK_RETENTION_HOURS` as a duration.
+    pub fn webhook_retention(&self) -> std::time::Duration {
+        std::time::Duration::try_from_secs_f64(self.webhooks.retention_hours * 3600.0)
+            .unwrap_or(std::time::Duration::from_secs(7 * 24 * 3600))
     }
 
     /// `TRUSTED_PROXIES` as networks; a single address is a network of one.

@@ -177,6 +177,24 @@ section! {
 }
 
 section! {
+    /// Webhook deliveries.
+    WebhookSettings {
+        /// Attempts per event and endpoint, the first included, before giving up.
+        max_attempts: u32 = 8, env "WEBHOOK_MAX_ATTEMPTS";
+        /// The wait after the first failed attempt; it doubles after each further one.
+        retry_base_seconds: f64 = 10.0, env "WEBHOOK_RETRY_BASE_SECONDS";
+        /// An attempt without a complete answer within this fails.
+        timeout_seconds: f64 = 10.0, env "WEBHOOK_TIMEOUT_SECONDS";
+        /// Let webhooks reach loopback, private and link-local addresses.
+        allow_private: bool = false, env "WEBHOOK_ALLOW_PRIVATE";
+        /// Deliveries one worker sends at once; each process runs two workers.
+        batch_size: usize = 100, env "WEBHOOK_BATCH_SIZE";
+        /// Finished deliveries and log entries are kept this long.
+        retention_hours: f64 = 168.0, env "WEBHOOK_RETENTION_HOURS";
+    }
+}
+
+section! {
     /// Live order streams.
     StreamSettings {
         /// An idle stream gets a `: keep-alive` comment this often.

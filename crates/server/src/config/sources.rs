@@ -11,12 +11,13 @@ use figment::Figment;
 use super::{
     AppSettings, AuthSettings, CacheConfig, ConfigError, DatabaseSettings, LifecycleSettings,
     LimitSettings, Profile, ServerSettings, Settings, StreamSettings, VariablesSeen,
+    WebhookSettings,
 };
 
 /// Every environment variable the service reads, as `(VARIABLE, section, field)`.
 pub static ENVIRONMENT: std::sync::LazyLock<Vec<(&'static str, &'static str, &'static str)>> =
     std::sync::LazyLock::new(|| {
-        let sections: [(&str, &[(&str, &str)]); 8] = [
+        let sections: [(&str, &[(&str, &str)]); 9] = [
             ("app", AppSettings::ENV),
             ("server", ServerSettings::ENV),
             ("database", DatabaseSettings::ENV),
@@ -25,6 +26,7 @@ pub static ENVIRONMENT: std::sync::LazyLock<Vec<(&'static str, &'static str, &'s
             ("lifecycle", LifecycleSettings::ENV),
             ("limits", LimitSettings::ENV),
             ("streams", StreamSettings::ENV),
+            ("webhooks", WebhookSettings::ENV),
         ];
         sections
             .into_iter()

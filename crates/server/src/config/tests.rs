@@ -259,6 +259,8 @@ fn sample(variable: &str) -> &'static str {
         "REDIS_URL" => "redis://h/",
         "ADMIN_EMAIL" => "a@x.io",
         "TRUSTED_PROXIES" => "10.0.0.0/8, 192.0.2.1",
+        "WEBHOOK_ALLOW_PRIVATE" => "true",
+        "WEBHOOK_MAX_ATTEMPTS" | "WEBHOOK_RETENTION_HOURS" => "7",
         v if v.ends_with("_PORT") => "4242",
         v if v.ends_with("_PER_MINUTE") || v.ends_with("_PER_USER") || v.starts_with("HASH_") => {
             "7"

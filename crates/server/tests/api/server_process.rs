@@ -32,13 +32,23 @@ impl ServerProcess {
     /// Starts another process on the port an earlier one (`base`) used, so that clients of
     /// the earlier one reach the new one.
     pub async fn start_on(database_url: &str, step_seconds: &str, base: &str) -> Self {
+        Self::start_on_with(database_url, step_seconds, base, &[]).await
+    }
+
+    /// Like `start_on`, with more environment variables.
+    pub async fn start_on_with(
+        database_url: &str,
+        step_seconds: &str,
+        base: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let port = base
             .split(':')
             .nth(2)
             .and_then(|p| p.split('/').next())
             .and_then(|p| p.parse().ok())
             .expect("a base URL with a port");
-        Self::on_port(database_url, step_seconds, port, &[]).await
+        Self::on_port(database_url, step_seconds, port, env).await
     }
 
     async fn on_port(
