@@ -12,6 +12,14 @@ REFUSED_BY_STATE = {
     (400, "cursor is not valid"),
     # The only admin is the run's own account.
     (400, "an admin cannot demote or disable their own account"),
+    # Whether a webhook's host can be called depends on DNS and on which addresses are
+    # public, and a host's syntax is the WHATWG URL standard's, which no pattern captures;
+    # webhooks.rs and the guard's unit tests cover these refusals.
+    (400, "url must point to a public address, not a loopback, private, link-local or metadata one"),
+    (400, "url: its host could not be resolved"),
+    (400, "url is not a valid URL"),
+    # Generated creations fill the bound on webhooks.
+    (400, "at most 100 webhooks may exist; delete one first"),
     # Generated repeats reuse a key with another body.
     (422, "Idempotency-Key was already used for a different request"),
 }

@@ -123,8 +123,11 @@ impl WebhookUrl {
         if authority.contains('@') {
             return Err(invalid("must not carry credentials"));
         }
-        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(invalid("must not contain spaces or control characters"));
+        // A URL on the wire is printable ASCII; anything else must be percent-encoded.
+        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(invalid(
+                "must be printable ASCII without spaces (percent-encode anything else)",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -362,6 +365,7 @@ mod tests {
             "https://user:pw@example.com/",
             "example.com",
             "https://exa mple.com",
+            "https://example.com/café",
             "javascript:alert(1)",
         ] {
             assert!(WebhookUrl::parse(bad).is_err(), "{bad}");

@@ -171,11 +171,11 @@ impl From<OrderEvent> for OrderEventResponse {
 /// `POST /webhooks`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateWebhookRequest {
-    /// Where events are POSTed: `http` or `https`, on a public address unless the server
-    /// allows private ones.
+    /// Where events are POSTed: `http` or `https`, printable ASCII, no credentials, on a
+    /// public address unless the server allows private ones.
     #[schema(
         max_length = 2048,
-        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s@/?#]+([/?#]\S*)?$",
+        pattern = r#"^[Hh][Tt][Tt][Pp][Ss]?://[!-"$-.0->A-~]+([/?#][!-~]*)?$"#,
         example = "https://hooks.example.com/trachios"
     )]
     pub url: String,

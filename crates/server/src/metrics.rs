@@ -73,12 +73,19 @@ fn describe() {
         Unit::Seconds,
         "How long after it was due each automatic step ran"
     );
+    describe_counter!(
+        "trachios_webhook_attempts_total",
+        "Webhook delivery attempts made by this process, by outcome: delivered, retry, gave_up"
+    );
     describe_gauge!(
         "trachios_db_pool_connections",
         "Database pool connections: open, idle, in_use, max; waiting: requests queued for one"
     );
     for result in ["hit", "miss", "error", "skipped"] {
         metrics::counter!("trachios_cache_operations_total", "result" => result).increment(0);
+    }
+    for result in ["delivered", "retry", "gave_up"] {
+        metrics::counter!("trachios_webhook_attempts_total", "result" => result).increment(0);
     }
 }
 

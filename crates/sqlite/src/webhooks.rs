@@ -78,6 +78,12 @@ WHERE c.state = 'pending' AND c.next_attempt_at <= ?
 ORDER BY c.next_attempt_at, c.id
 LIMIT ?";
 
+/// Whether anything is due, read without the writer: idle workers poll, and the writer is
+/// every request's.
+const ANY_DUE: &str = "\
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ? LIMIT 1)";
+
 const CLAIM: &str = "\
 UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?";
 
@@ -337,6 +343,17 @@ impl WebhookRepository for SqliteWebhookRepository {
         limit: usize,
     ) -> Result<Vec<PendingDelivery>, DomainError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let any_due = self
+            .store
+            .read(move |conn| {
+                diesel::sql_query(ANY_DUE)
+                    .bind::<BigInt, _>(micros(now))
+                    .get_result::<Count>(conn)
+            })
+            .await?;
+        if any_due.n == 0 {
+            return Ok(Vec::new());
+        }
         let rows = self
             .store
             .write(

@@ -17,17 +17,17 @@ use crate::process::ReleaseServer;
 const BACKLOG: usize = 100_000;
 
 /// A scratch directory for the benchmark's SQLite file, removed afterwards.
-struct ScratchDir(std::path::PathBuf);
+pub(super) struct ScratchDir(std::path::PathBuf);
 
 impl ScratchDir {
-    fn new() -> anyhow::Result<Self> {
+    pub(super) fn new() -> anyhow::Result<Self> {
         let dir = std::env::temp_dir().join(format!("trachios-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         Ok(Self(dir))
     }
 
-    fn file(&self, name: &str) -> std::path::PathBuf {
+    pub(super) fn file(&self, name: &str) -> std::path::PathBuf {
         self.0.join(name)
     }
 }
@@ -40,7 +40,7 @@ impl Drop for ScratchDir {
 
 /// A new SQLite file with one customer (id 1) and `orders` orders of theirs, each due
 /// `due_in_seconds` from now; the store stays open.
-async fn sqlite_file(
+pub(super) async fn sqlite_file(
     path: &std::path::Path,
     orders: usize,
     due_in_seconds: i64,
@@ -68,7 +68,7 @@ async fn sqlite_file(
 }
 
 /// Ticks until nothing is due; transitions per second.
-async fn drain(service: LifecycleService) -> anyhow::Result<(usize, f64)> {
+pub(super) async fn drain(service: LifecycleService) -> anyhow::Result<(usize, f64)> {
     let started = Instant::now();
     let mut moved = 0;
     loop {
@@ -80,7 +80,7 @@ async fn drain(service: LifecycleService) -> anyhow::Result<(usize, f64)> {
     Ok((moved, moved as f64 / started.elapsed().as_secs_f64()))
 }
 
-fn lifecycle(orders: Arc<dyn OrderRepository>) -> anyhow::Result<LifecycleService> {
+pub(super) fn lifecycle(orders: Arc<dyn OrderRepository>) -> anyhow::Result<LifecycleService> {
     Ok(LifecycleService::new(
         orders,
         Arc::new(NoCache),

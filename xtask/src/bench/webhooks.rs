@@ -6,32 +6,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use trachios_domain::ports::SystemClock;
-use trachios_domain::services::{LifecycleService, NoCache};
 use trachios_postgres::{build_pool, PgOrderRepository, PoolSettings};
 
+use trachios_sqlite::SqliteOrderRepository;
+
+use super::stores::{drain, lifecycle, sqlite_file, ScratchDir};
 use super::{count, insert_orders, scratch_database, sql};
 use crate::process::ReleaseServer;
 
 /// Moves every due order one step with one in-process lifecycle worker; transitions/s.
-async fn drain_backlog(url: &str) -> anyhow::Result<(usize, f64)> {
+async fn drain_postgres(url: &str) -> anyhow::Result<(usize, f64)> {
     let pool = build_pool(url, &PoolSettings::default())?;
-    let service = LifecycleService::new(
-        Arc::new(PgOrderRepository::new(pool)),
-        Arc::new(NoCache),
-        Arc::new(SystemClock),
-        chrono::Duration::hours(1),
-        1000,
-    );
-    let started = Instant::now();
-    let mut moved = 0;
-    loop {
-        match service.tick().await? {
-            0 => break,
-            n => moved += n,
-        }
-    }
-    Ok((moved, moved as f64 / started.elapsed().as_secs_f64()))
+    drain(lifecycle(Arc::new(PgOrderRepository::new(pool)))?).await
 }
 
 /// A receiver that answers 204 at once and counts; returns its URL and the count.
@@ -63,7 +49,7 @@ fn subscribe_sql(url: &str) -> String {
 }
 
 pub(super) async fn run() -> anyhow::Result<()> {
-    println!("== webhooks benchmark (PostgreSQL; lifecycle batch 1000, one worker)");
+    println!("== webhooks benchmark (lifecycle batch 1000, one worker)");
     let (hook_url, received) = receiver()?;
 
     // The lifecycle's throughput on a 100k backlog, without and then with a subscriber:
@@ -75,10 +61,38 @@ pub(super) async fn run() -> anyhow::Result<()> {
         }
         insert_orders(&url, 100_000, "now() - interval '1 second'").await?;
         sql(&url, "VACUUM ANALYZE orders").await?;
-        let (moved, rate) = drain_backlog(&url).await?;
+        let (moved, rate) = drain_postgres(&url).await?;
         let deliveries = count(&url, "SELECT count(*) FROM webhook_deliveries").await?;
         println!(
-            "lifecycle, backlog 100k due, {}: {moved} transitions at {rate:.0} transitions/s; {deliveries} deliveries recorded",
+            "lifecycle, backlog 100k due, PostgreSQL, {}: {moved} transitions at {rate:.0} transitions/s; {deliveries} deliveries recorded",
+            if subscribed { "one webhook subscribed" } else { "no webhook" }
+        );
+    }
+
+    // The same on the embedded store, where the outbox trigger runs per row.
+    let scratch = ScratchDir::new()?;
+    for subscribed in [false, true] {
+        let store = sqlite_file(
+            &scratch.file(&format!("webhooks-{subscribed}.db")),
+            100_000,
+            -1,
+        )
+        .await?;
+        if subscribed {
+            store
+                .execute_batch(
+                    "INSERT INTO webhooks (url, secret, order_created, status_changed, created_at)
+                     VALUES ('http://127.0.0.1:9/', 'bench-secret', 1, 1, 0)"
+                        .to_owned(),
+                )
+                .await?;
+        }
+        let (moved, rate) = drain(lifecycle(Arc::new(SqliteOrderRepository::new(
+            store.clone(),
+        )))?)
+        .await?;
+        println!(
+            "lifecycle, backlog 100k due, SQLite, {}: {moved} transitions at {rate:.0} transitions/s",
             if subscribed { "one webhook subscribed" } else { "no webhook" }
         );
     }
@@ -87,7 +101,7 @@ pub(super) async fn run() -> anyhow::Result<()> {
     let url = scratch_database().await?;
     sql(&url, &subscribe_sql(&hook_url)).await?;
     insert_orders(&url, 20_000, "now() - interval '1 second'").await?;
-    drain_backlog(&url).await?;
+    drain_postgres(&url).await?;
     let before = received.load(Ordering::Relaxed);
     let mut server = ReleaseServer::start(
         &url,

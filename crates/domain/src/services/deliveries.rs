@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
+use super::telemetry;
 use crate::ports::{Clock, WebhookRepository, WebhookTransport};
 use crate::{AttemptRecord, DomainError, NextStep, RetryPolicy};
 
@@ -74,6 +75,7 @@ impl DeliveryService {
                 let next = self
                     .policy
                     .next_step(delivery.attempt, &outcome, finished_at);
+                telemetry::webhook_attempt(next);
                 match next {
                     NextStep::Delivered => tracing::debug!(
                         webhook_id = delivery.webhook_id.get(),

@@ -120,7 +120,7 @@ fn samples(exposition: &str, family: &str) -> Vec<(String, f64)> {
         .collect()
 }
 
-fn value(exposition: &str, family: &str, labels: &str) -> Option<f64> {
+pub(crate) fn value(exposition: &str, family: &str, labels: &str) -> Option<f64> {
     samples(exposition, family)
         .into_iter()
         .find(|(l, _)| l == labels)

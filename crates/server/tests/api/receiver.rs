@@ -21,24 +21,38 @@ impl Received {
     }
 }
 
-#[derive(Default)]
 struct State {
     script: Vec<u16>,
     seen: Vec<Received>,
+    /// Requests arrived and not yet answered.
+    in_flight: usize,
+    /// While false, answers wait.
+    released: tokio::sync::watch::Receiver<bool>,
 }
 
 pub struct Receiver {
     pub url: String,
     state: Arc<Mutex<State>>,
+    release: tokio::sync::watch::Sender<bool>,
 }
 
 impl Receiver {
     /// Answers the n-th request with `script[n]`, and 200 once the script is used up; each
     /// answer comes after `delay`.
     pub fn start(script: Vec<u16>, delay: Duration) -> Self {
+        let receiver = Self::holding(script, delay);
+        receiver.release();
+        receiver
+    }
+
+    /// Like `start`, but every answer waits until `release`.
+    pub fn holding(script: Vec<u16>, delay: Duration) -> Self {
+        let (release, released) = tokio::sync::watch::channel(false);
         let state = Arc::new(Mutex::new(State {
             script,
             seen: Vec::new(),
+            in_flight: 0,
+            released,
         }));
         let shared = web::Data::from(state.clone());
         let server =
@@ -55,7 +69,17 @@ impl Receiver {
         Self {
             url: format!("http://127.0.0.1:{port}/hook"),
             state,
+            release,
         }
+    }
+
+    /// Lets every held and later answer go.
+    pub fn release(&self) {
+        self.release.send_replace(true);
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.state.lock().expect("receiver state").in_flight
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -80,8 +104,9 @@ async fn answer(
             .unwrap_or_default()
             .to_owned()
     };
-    let status = {
+    let (status, mut released) = {
         let mut state = state.lock().expect("receiver state");
+        state.in_flight += 1;
         let n = state.seen.len();
         state.seen.push(Received {
             event_id: header("trachios-event-id"),
@@ -89,11 +114,17 @@ async fn answer(
             content_type: header("content-type"),
             body: body.to_vec(),
         });
-        state.script.get(n).copied().unwrap_or(200)
+        (
+            state.script.get(n).copied().unwrap_or(200),
+            state.released.clone(),
+        )
     };
+    // A dropped sender (the receiver is gone) releases too.
+    released.wait_for(|go| *go).await.ok();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    state.lock().expect("receiver state").in_flight -= 1;
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("a scripted status"))
         .finish()
 }
