@@ -7,26 +7,46 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use trachios_domain::ports::WebhookRepository;
 use trachios_domain::{
-    Actor, AttemptRecord, DueSteps, NewWebhook, NextStep, OrderStatus, PendingDelivery,
-    StatusChange, Subscription, Webhook, WebhookEventType, WebhookUrl,
+    Actor, AttemptRecord, DueSteps, NewWebhook, NextStep, Order, OrderStatus, PendingDelivery,
+    StatusChange, Subscription, UserId, Webhook, WebhookEventType, WebhookUrl,
 };
 
 use crate::{customer, new_order, Ports};
 
+fn new_webhook(subscription: Subscription) -> NewWebhook {
+    NewWebhook {
+        url: WebhookUrl::parse("https://hooks.example.com/in").expect("valid url"),
+        subscription,
+        secret: "secret".into(),
+        created_at: Utc::now(),
+    }
+}
+
 async fn endpoint(webhooks: &dyn WebhookRepository, subscription: Subscription) -> Webhook {
     webhooks
-        .insert(
-            NewWebhook {
-                url: WebhookUrl::parse("https://hooks.example.com/in").expect("valid url"),
-                subscription,
-                secret: "secret".into(),
-                created_at: Utc::now(),
-            },
-            10,
-        )
+        .insert(new_webhook(subscription), 10)
         .await
         .expect("webhook stored")
         .expect("below the bound")
+}
+
+/// Stores an order of `customer` due to move `due_in` from now.
+async fn place(ports: &Ports, customer: UserId, due_in: Duration) -> Order {
+    ports
+        .orders
+        .insert(new_order(customer, due_in))
+        .await
+        .expect("order stored")
+}
+
+/// Moves every order due at `now` one step, as the lifecycle does.
+async fn advance(ports: &Ports, now: DateTime<Utc>) -> usize {
+    ports
+        .orders
+        .advance_due(&DueSteps::at(now, Duration::seconds(30)), 100)
+        .await
+        .expect("lifecycle batch")
+        .len()
 }
 
 /// Claims what is due now (leased for a minute).
@@ -56,17 +76,9 @@ fn outcome(delivery: &PendingDelivery, next: NextStep, at: DateTime<Utc>) -> Att
 pub async fn every_change_is_delivered_in_order_once_per_endpoint(ports: Ports) {
     let webhooks = ports.webhooks.as_ref();
     let a = customer(ports.users.as_ref(), "a@x.io").await;
-    let before = ports
-        .orders
-        .insert(new_order(a, Duration::seconds(-1)))
-        .await
-        .unwrap();
+    let before = place(&ports, a, Duration::seconds(-1)).await;
     let hook = endpoint(webhooks, Subscription::ALL).await;
-    let placed = ports
-        .orders
-        .insert(new_order(a, Duration::seconds(-1)))
-        .await
-        .unwrap();
+    let placed = place(&ports, a, Duration::seconds(-1)).await;
     let now = Utc::now() + Duration::seconds(1);
     // A lifecycle batch moves both orders; only changes after the endpoint exist for it.
     let moved = ports
@@ -136,17 +148,9 @@ pub async fn an_event_carries_the_order_as_its_change_left_it(ports: Ports) {
     let webhooks = ports.webhooks.as_ref();
     endpoint(webhooks, Subscription::ALL).await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
-    let placed = ports
-        .orders
-        .insert(new_order(a, Duration::seconds(-1)))
-        .await
-        .unwrap();
+    let placed = place(&ports, a, Duration::seconds(-1)).await;
     let now = Utc::now() + Duration::seconds(1);
-    ports
-        .orders
-        .advance_due(&DueSteps::at(now, Duration::seconds(30)), 100)
-        .await
-        .unwrap();
+    advance(&ports, now).await;
     let created = claim(webhooks, now).await;
     assert_eq!(created.len(), 1);
     let event = &created[0].event;
@@ -181,18 +185,10 @@ pub async fn a_subscription_records_only_its_event_types(ports: Ports) {
     )
     .await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
-    ports
-        .orders
-        .insert(new_order(a, Duration::seconds(-1)))
-        .await
-        .unwrap();
+    place(&ports, a, Duration::seconds(-1)).await;
     let now = Utc::now() + Duration::seconds(1);
     assert!(claim(webhooks, now).await.is_empty(), "no creation events");
-    ports
-        .orders
-        .advance_due(&DueSteps::at(now, Duration::seconds(30)), 100)
-        .await
-        .unwrap();
+    advance(&ports, now).await;
     let due = claim(webhooks, now).await;
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].webhook_id, only_changes.id);
@@ -203,17 +199,9 @@ pub async fn a_failed_attempt_is_retried_later_and_blocks_the_orders_next_event(
     let webhooks = ports.webhooks.as_ref();
     let hook = endpoint(webhooks, Subscription::ALL).await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
-    ports
-        .orders
-        .insert(new_order(a, Duration::seconds(-1)))
-        .await
-        .unwrap();
+    place(&ports, a, Duration::seconds(-1)).await;
     let now = Utc::now() + Duration::seconds(1);
-    ports
-        .orders
-        .advance_due(&DueSteps::at(now, Duration::seconds(30)), 100)
-        .await
-        .unwrap();
+    advance(&ports, now).await;
     let first = claim(webhooks, now).await;
     assert_eq!(first.len(), 1);
     assert!(
@@ -266,11 +254,7 @@ pub async fn a_lease_that_ran_out_is_claimed_again_and_the_late_outcome_is_ignor
     let webhooks = ports.webhooks.as_ref();
     let hook = endpoint(webhooks, Subscription::ALL).await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
-    ports
-        .orders
-        .insert(new_order(a, Duration::seconds(60)))
-        .await
-        .unwrap();
+    place(&ports, a, Duration::seconds(60)).await;
     let now = Utc::now() + Duration::seconds(1);
     let first = claim(webhooks, now).await;
     // The worker died: after its lease another one makes attempt 2.
@@ -309,11 +293,7 @@ pub async fn concurrent_workers_never_claim_the_same_attempt(ports: Ports) {
     endpoint(webhooks.as_ref(), Subscription::ALL).await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
     for _ in 0..200 {
-        ports
-            .orders
-            .insert(new_order(a, Duration::seconds(60)))
-            .await
-            .unwrap();
+        place(&ports, a, Duration::seconds(60)).await;
     }
     let now = Utc::now() + Duration::seconds(1);
     let workers: Vec<_> = (0..4)
@@ -347,11 +327,7 @@ pub async fn deleting_an_endpoint_drops_its_deliveries_and_the_bound_holds(ports
     let webhooks = ports.webhooks.as_ref();
     let hook = endpoint(webhooks, Subscription::ALL).await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
-    ports
-        .orders
-        .insert(new_order(a, Duration::seconds(60)))
-        .await
-        .unwrap();
+    place(&ports, a, Duration::seconds(60)).await;
     assert_eq!(webhooks.list().await.unwrap(), vec![hook.clone()]);
     assert!(webhooks.delete(hook.id).await.unwrap());
     assert!(!webhooks.delete(hook.id).await.unwrap(), "gone already");
@@ -365,34 +341,17 @@ pub async fn deleting_an_endpoint_drops_its_deliveries_and_the_bound_holds(ports
         .is_empty());
     assert!(webhooks.list().await.unwrap().is_empty());
 
-    for _ in 0..2 {
-        assert!(webhooks
-            .insert(
-                NewWebhook {
-                    url: WebhookUrl::parse("https://a.example.com/").expect("url"),
-                    subscription: Subscription::ALL,
-                    secret: "s".into(),
-                    created_at: Utc::now(),
-                },
-                2,
-            )
+    for stored in [true, true, false] {
+        let inserted = webhooks
+            .insert(new_webhook(Subscription::ALL), 2)
             .await
-            .unwrap()
-            .is_some());
+            .unwrap();
+        assert_eq!(
+            inserted.is_some(),
+            stored,
+            "two fit, the third is past the bound"
+        );
     }
-    let third = webhooks
-        .insert(
-            NewWebhook {
-                url: WebhookUrl::parse("https://a.example.com/").expect("url"),
-                subscription: Subscription::ALL,
-                secret: "s".into(),
-                created_at: Utc::now(),
-            },
-            2,
-        )
-        .await
-        .unwrap();
-    assert!(third.is_none(), "past the bound nothing is stored");
 }
 
 pub async fn finished_deliveries_and_old_attempts_are_purged(ports: Ports) {
@@ -400,11 +359,7 @@ pub async fn finished_deliveries_and_old_attempts_are_purged(ports: Ports) {
     let hook = endpoint(webhooks, Subscription::ALL).await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
     for _ in 0..3 {
-        ports
-            .orders
-            .insert(new_order(a, Duration::seconds(60)))
-            .await
-            .unwrap();
+        place(&ports, a, Duration::seconds(60)).await;
     }
     let now = Utc::now() + Duration::seconds(1);
     let due = claim(webhooks, now).await;

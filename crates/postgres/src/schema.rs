@@ -12,6 +12,10 @@ pub mod sql_types {
     #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "user_role"))]
     pub struct UserRole;
+
+    #[derive(diesel::query_builder::QueryId, Clone, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "webhook_delivery_state"))]
+    pub struct WebhookDeliveryState;
 }
 
 diesel::table! {
@@ -93,11 +97,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Int8,
+        webhook_id -> Int8,
+        event_uuid -> Uuid,
+        event_type -> Text,
+        attempt -> Int4,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        attempted_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::WebhookDeliveryState;
+
+    webhook_deliveries (id) {
+        id -> Int8,
+        webhook_id -> Int8,
+        event_id -> Int8,
+        order_id -> Int8,
+        state -> WebhookDeliveryState,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_events (event_id) {
+        event_id -> Int8,
+        uuid -> Uuid,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Int8,
+        url -> Text,
+        secret -> Text,
+        order_created -> Bool,
+        status_changed -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(idempotency_keys -> orders (order_id));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(order_events -> orders (order_id));
 diesel::joinable!(orders -> users (customer_id));
 diesel::joinable!(revoked_tokens -> users (user_id));
+diesel::joinable!(webhook_attempts -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_events -> order_events (event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     cache_epoch,
@@ -106,4 +161,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     revoked_tokens,
     users,
+    webhook_attempts,
+    webhook_deliveries,
+    webhook_events,
+    webhooks,
 );

@@ -7,6 +7,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use trachios_domain::services::DeliveryService;
 
+use crate::rounds::run_rounds;
+
 /// Workers per process: while one waits on a slow endpoint, the other keeps going.
 pub const WORKERS: usize = 2;
 
@@ -16,36 +18,9 @@ pub const POLL_EVERY: Duration = Duration::from_millis(100);
 
 /// Delivers until `shutdown` turns true. A batch under way is finished and recorded first:
 /// stopping mid-batch would only make its deliveries wait out their leases.
-pub async fn run(service: DeliveryService, mut shutdown: watch::Receiver<bool>) {
-    let mut failing = false;
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        let full_batch = match service.tick().await {
-            Ok(sent) => {
-                if failing {
-                    tracing::info!("webhook delivery worker recovered");
-                    failing = false;
-                }
-                sent >= service.batch_size()
-            }
-            Err(err) => {
-                if !failing {
-                    tracing::warn!(error = %err.chain(), "webhook delivery round failed; retrying");
-                    failing = true;
-                }
-                false
-            }
-        };
-        if full_batch {
-            tokio::task::yield_now().await;
-            continue;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(POLL_EVERY) => {}
-            _ = shutdown.changed() => {}
-        }
-    }
-    tracing::info!("webhook delivery worker stopped");
+pub async fn run(service: DeliveryService, shutdown: watch::Receiver<bool>) {
+    run_rounds("webhook delivery", POLL_EVERY, shutdown, || async {
+        Ok(service.tick().await? >= service.batch_size())
+    })
+    .await;
 }

@@ -33,31 +33,29 @@ pub async fn run(chores: Chores) {
     }
 }
 
-async fn purge_finished_deliveries(deliveries: &DeliveryService, retention: Duration) {
-    let mut purged = 0;
-    loop {
-        match deliveries.purge_finished(retention, PURGE_BATCH).await {
-            Ok(n) => {
-                purged += n;
-                if n < PURGE_BATCH as u64 {
-                    break;
-                }
-            }
-            Err(err) => {
-                tracing::warn!(error = %err.chain(), "purging finished webhook deliveries failed; retrying later");
-                break;
-            }
-        }
-    }
-    if purged > 0 {
-        tracing::info!(count = purged, "finished webhook deliveries purged");
-    }
+async fn purge_expired_keys(orders: &OrderService) {
+    purge_in_batches("expired idempotency keys", || {
+        orders.purge_expired_keys(PURGE_BATCH)
+    })
+    .await;
 }
 
-async fn purge_expired_keys(orders: &OrderService) {
+async fn purge_finished_deliveries(deliveries: &DeliveryService, retention: Duration) {
+    purge_in_batches("finished webhook deliveries", || {
+        deliveries.purge_finished(retention, PURGE_BATCH)
+    })
+    .await;
+}
+
+/// Purges batch after batch until one comes back short; a failure waits for the next chore.
+async fn purge_in_batches<F, Fut>(what: &'static str, mut purge: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, trachios_domain::DomainError>>,
+{
     let mut purged = 0;
     loop {
-        match orders.purge_expired_keys(PURGE_BATCH).await {
+        match purge().await {
             Ok(n) => {
                 purged += n;
                 if n < PURGE_BATCH as u64 {
@@ -65,12 +63,12 @@ async fn purge_expired_keys(orders: &OrderService) {
                 }
             }
             Err(err) => {
-                tracing::warn!(error = %err.chain(), "purging expired idempotency keys failed; retrying later");
+                tracing::warn!(what, error = %err.chain(), "purge failed; retrying later");
                 break;
             }
         }
     }
     if purged > 0 {
-        tracing::info!(count = purged, "expired idempotency keys purged");
+        tracing::info!(what, count = purged, "purged");
     }
 }

@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod housekeeping;
 pub mod lifecycle;
 pub mod metrics;
+mod rounds;
 pub mod seed;
 pub mod startup;
 pub mod store;

@@ -3,6 +3,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use trachios_domain::services::LifecycleService;
 
+use crate::rounds::run_rounds;
+
 /// How often an idle worker looks for due orders: a tenth of the step, at most 250 ms,
 /// so that an order moves well within its step of becoming due.
 pub fn poll_interval(step: Duration) -> Duration {
@@ -11,42 +13,11 @@ pub fn poll_interval(step: Duration) -> Duration {
 
 /// Runs lifecycle ticks until `shutdown` turns true. A tick in progress always finishes:
 /// each one is a single statement, so a batch is never half-applied.
-pub async fn run(
-    service: LifecycleService,
-    interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut failing = false;
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        let full_batch = match service.tick().await {
-            Ok(moved) => {
-                if failing {
-                    tracing::info!("lifecycle worker recovered");
-                    failing = false;
-                }
-                moved as i64 >= service.batch_size()
-            }
-            Err(err) => {
-                if !failing {
-                    tracing::warn!(error = %err.chain(), "lifecycle tick failed; retrying");
-                    failing = true;
-                }
-                false
-            }
-        };
-        if full_batch {
-            tokio::task::yield_now().await;
-            continue;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = shutdown.changed() => {}
-        }
-    }
-    tracing::info!("lifecycle worker stopped");
+pub async fn run(service: LifecycleService, interval: Duration, shutdown: watch::Receiver<bool>) {
+    run_rounds("lifecycle", interval, shutdown, || async {
+        Ok(service.tick().await? as i64 >= service.batch_size())
+    })
+    .await;
 }
 
 #[cfg(test)]

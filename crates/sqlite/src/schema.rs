@@ -67,6 +67,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        url -> Text,
+        secret -> Text,
+        order_created -> Bool,
+        status_changed -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_events (event_id) {
+        event_id -> BigInt,
+        uuid -> Text,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        event_id -> BigInt,
+        order_id -> BigInt,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        finished_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        event_uuid -> Text,
+        event_type -> Text,
+        attempt -> Integer,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        attempted_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     orders,
@@ -74,4 +118,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     cache_epoch,
     revoked_tokens,
     idempotency_keys,
+    webhooks,
+    webhook_events,
+    webhook_deliveries,
+    webhook_attempts,
 );
