@@ -1,3 +1,4 @@
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use trachios_domain::services::WebhookService;
 use trachios_domain::{Subscription, WebhookId, WebhookUrl};
@@ -32,7 +33,10 @@ pub(crate) async fn create(
         Some(names) => Subscription::parse(names)?,
     };
     let created = webhooks.create(caller, url, subscription).await?;
-    Ok(HttpResponse::Created().json(CreatedWebhookResponse::from(created)))
+    // The signing secret, like a token, must not be kept by a cache or the browser's history.
+    Ok(HttpResponse::Created()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(CreatedWebhookResponse::from(created)))
 }
 
 /// Every webhook endpoint, oldest first, without secrets (admin).
