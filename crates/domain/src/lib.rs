@@ -35,5 +35,5 @@ pub use user::{
 };
 pub use webhook::{
     AttemptRecord, DeliveryLogEntry, NewWebhook, NextStep, PendingDelivery, RetryPolicy,
-    SendOutcome, Subscription, Webhook, WebhookEvent, WebhookEventType, WebhookUrl,
+    SendOutcome, StoredDelivery, Subscription, Webhook, WebhookEvent, WebhookEventType, WebhookUrl,
 };

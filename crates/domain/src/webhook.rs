@@ -274,6 +274,100 @@ impl RetryPolicy {
     }
 }
 
+/// A stored value the domain refuses: the row was written by something else than this
+/// service.
+fn corrupt<T>(parsed: Result<T, DomainError>) -> Result<T, DomainError> {
+    parsed.map_err(DomainError::corrupt_row)
+}
+
+impl Webhook {
+    /// Rebuilds a stored endpoint, as either store reads it.
+    pub fn from_stored(
+        id: i64,
+        url: &str,
+        order_created: bool,
+        status_changed: bool,
+        created_at: DateTime<Utc>,
+    ) -> Result<Self, DomainError> {
+        Ok(Webhook {
+            id: corrupt(WebhookId::parse(id))?,
+            url: corrupt(WebhookUrl::parse(url))?,
+            subscription: Subscription {
+                order_created,
+                status_changed,
+            },
+            created_at,
+        })
+    }
+}
+
+impl DeliveryLogEntry {
+    /// Rebuilds a stored log entry, as either store reads it.
+    pub fn from_stored(
+        id: i64,
+        event_id: String,
+        event_type: &str,
+        attempt: i32,
+        status_code: Option<i32>,
+        error: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<Self, DomainError> {
+        Ok(DeliveryLogEntry {
+            id,
+            event_id,
+            event_type: corrupt(WebhookEventType::parse(event_type))?,
+            attempt: u32::try_from(attempt).unwrap_or_default(),
+            status_code: status_code.and_then(|c| u16::try_from(c).ok()),
+            error,
+            at,
+        })
+    }
+}
+
+/// A claimed delivery as either store reads it: the endpoint, the attempt, and the event's
+/// row with the order as that event left it.
+#[derive(Debug, Clone)]
+pub struct StoredDelivery {
+    pub delivery_id: i64,
+    pub webhook_id: i64,
+    pub url: String,
+    pub secret: String,
+    pub attempt: i32,
+    pub event_id: String,
+    pub from: Option<OrderStatus>,
+    pub actor: ActorKind,
+    pub actor_id: Option<i64>,
+    pub order: Order,
+}
+
+impl StoredDelivery {
+    /// The delivery the workers send: the event's type follows from its `from` status, and
+    /// it happened when the order took the state it carries.
+    pub fn into_pending(self) -> Result<PendingDelivery, DomainError> {
+        Ok(PendingDelivery {
+            delivery_id: self.delivery_id,
+            webhook_id: corrupt(WebhookId::parse(self.webhook_id))?,
+            url: corrupt(WebhookUrl::parse(&self.url))?,
+            secret: self.secret,
+            attempt: u32::try_from(self.attempt).unwrap_or_default(),
+            event: WebhookEvent {
+                id: self.event_id,
+                kind: WebhookEventType::of_change(self.from),
+                created_at: self.order.updated_at,
+                from: self.from,
+                to: self.order.status,
+                actor: self.actor,
+                actor_id: self
+                    .actor_id
+                    .map(UserId::parse)
+                    .transpose()
+                    .map_err(DomainError::corrupt_row)?,
+                order: self.order,
+            },
+        })
+    }
+}
+
 /// The longest error text kept per attempt: enough to tell a refusal from a timeout.
 pub const MAX_ERROR_LEN: usize = 300;
 

@@ -9,8 +9,8 @@ use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestampt
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::WebhookRepository;
 use trachios_domain::{
-    AttemptRecord, DeliveryLogEntry, DomainError, NewWebhook, PendingDelivery, Subscription,
-    UserId, Webhook, WebhookEvent, WebhookEventType, WebhookId, WebhookUrl,
+    AttemptRecord, DeliveryLogEntry, DomainError, NewWebhook, PendingDelivery, StoredDelivery,
+    Webhook, WebhookId,
 };
 
 use crate::error::QueryFailure;
@@ -162,15 +162,13 @@ struct WebhookRow {
 
 impl WebhookRow {
     fn into_webhook(self) -> Result<Webhook, DomainError> {
-        Ok(Webhook {
-            id: WebhookId::parse(self.id).map_err(DomainError::corrupt_row)?,
-            url: WebhookUrl::parse(&self.url).map_err(DomainError::corrupt_row)?,
-            subscription: Subscription {
-                order_created: self.order_created,
-                status_changed: self.status_changed,
-            },
-            created_at: self.created_at,
-        })
+        Webhook::from_stored(
+            self.id,
+            &self.url,
+            self.order_created,
+            self.status_changed,
+            self.created_at,
+        )
     }
 }
 
@@ -206,16 +204,15 @@ struct AttemptRow {
 
 impl AttemptRow {
     fn into_entry(self) -> Result<DeliveryLogEntry, DomainError> {
-        Ok(DeliveryLogEntry {
-            id: self.id,
-            event_id: self.event_uuid,
-            event_type: WebhookEventType::parse(&self.event_type)
-                .map_err(DomainError::corrupt_row)?,
-            attempt: u32::try_from(self.attempt).unwrap_or_default(),
-            status_code: self.status_code.and_then(|c| u16::try_from(c).ok()),
-            error: self.error,
-            at: self.attempted_at,
-        })
+        DeliveryLogEntry::from_stored(
+            self.id,
+            self.event_uuid,
+            &self.event_type,
+            self.attempt,
+            self.status_code,
+            self.error,
+            self.attempted_at,
+        )
     }
 }
 
@@ -245,29 +242,19 @@ struct ClaimedRow {
 
 impl ClaimedRow {
     fn into_pending(self) -> Result<PendingDelivery, DomainError> {
-        let order = self.order.into_order()?;
-        let from = self.from_status.map(|s| s.0);
-        Ok(PendingDelivery {
+        StoredDelivery {
             delivery_id: self.delivery_id,
-            webhook_id: WebhookId::parse(self.webhook_id).map_err(DomainError::corrupt_row)?,
-            url: WebhookUrl::parse(&self.url).map_err(DomainError::corrupt_row)?,
+            webhook_id: self.webhook_id,
+            url: self.url,
             secret: self.secret,
-            attempt: u32::try_from(self.attempts).unwrap_or_default(),
-            event: WebhookEvent {
-                id: self.event_uuid,
-                kind: WebhookEventType::of_change(from),
-                created_at: order.updated_at,
-                from,
-                to: order.status,
-                actor: self.event_actor.0,
-                actor_id: self
-                    .actor_id
-                    .map(UserId::parse)
-                    .transpose()
-                    .map_err(DomainError::corrupt_row)?,
-                order,
-            },
-        })
+            attempt: self.attempts,
+            event_id: self.event_uuid,
+            from: self.from_status.map(|s| s.0),
+            actor: self.event_actor.0,
+            actor_id: self.actor_id,
+            order: self.order.into_order()?,
+        }
+        .into_pending()
     }
 }
 
@@ -322,15 +309,6 @@ impl WebhookRepository for PgWebhookRepository {
         limit: usize,
     ) -> Result<Option<Vec<DeliveryLogEntry>>, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let exists = diesel::sql_query(EXISTS)
-            .bind::<BigInt, _>(id.get())
-            .get_result::<Found>(&mut conn)
-            .await
-            .or_failure_on(&mut conn)
-            .await?;
-        if !exists.found {
-            return Ok(None);
-        }
         let rows = diesel::sql_query(ATTEMPTS)
             .bind::<BigInt, _>(id.get())
             .bind::<Nullable<BigInt>, _>(before)
@@ -339,6 +317,18 @@ impl WebhookRepository for PgWebhookRepository {
             .await
             .or_failure_on(&mut conn)
             .await?;
+        // Log entries go with their endpoint, so only an empty page leaves its existence open.
+        if rows.is_empty() {
+            let exists = diesel::sql_query(EXISTS)
+                .bind::<BigInt, _>(id.get())
+                .get_result::<Found>(&mut conn)
+                .await
+                .or_failure_on(&mut conn)
+                .await?;
+            if !exists.found {
+                return Ok(None);
+            }
+        }
         rows.into_iter()
             .map(AttemptRow::into_entry)
             .collect::<Result<_, _>>()

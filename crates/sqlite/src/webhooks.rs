@@ -9,8 +9,7 @@ use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text};
 use trachios_domain::ports::WebhookRepository;
 use trachios_domain::{
     ActorKind, AttemptRecord, DeliveryLogEntry, DomainError, NewWebhook, OrderStatus,
-    PendingDelivery, Subscription, UserId, Webhook, WebhookEvent, WebhookEventType, WebhookId,
-    WebhookUrl,
+    PendingDelivery, StoredDelivery, Webhook, WebhookId,
 };
 
 use crate::rows::{instant, micros, OrderRow};
@@ -149,15 +148,13 @@ struct WebhookRow {
 
 impl WebhookRow {
     fn into_webhook(self) -> Result<Webhook, DomainError> {
-        Ok(Webhook {
-            id: WebhookId::parse(self.id).map_err(DomainError::corrupt_row)?,
-            url: WebhookUrl::parse(&self.url).map_err(DomainError::corrupt_row)?,
-            subscription: Subscription {
-                order_created: self.order_created,
-                status_changed: self.status_changed,
-            },
-            created_at: instant(self.created_at)?,
-        })
+        Webhook::from_stored(
+            self.id,
+            &self.url,
+            self.order_created,
+            self.status_changed,
+            instant(self.created_at)?,
+        )
     }
 }
 
@@ -181,16 +178,15 @@ struct AttemptRow {
 
 impl AttemptRow {
     fn into_entry(self) -> Result<DeliveryLogEntry, DomainError> {
-        Ok(DeliveryLogEntry {
-            id: self.id,
-            event_id: self.event_uuid,
-            event_type: WebhookEventType::parse(&self.event_type)
-                .map_err(DomainError::corrupt_row)?,
-            attempt: u32::try_from(self.attempt).unwrap_or_default(),
-            status_code: self.status_code.and_then(|c| u16::try_from(c).ok()),
-            error: self.error,
-            at: instant(self.attempted_at)?,
-        })
+        DeliveryLogEntry::from_stored(
+            self.id,
+            self.event_uuid,
+            &self.event_type,
+            self.attempt,
+            self.status_code,
+            self.error,
+            instant(self.attempted_at)?,
+        )
     }
 }
 
@@ -220,34 +216,25 @@ struct DueRow {
 
 impl DueRow {
     fn into_pending(self) -> Result<PendingDelivery, DomainError> {
-        let order = self.order.into_order()?;
-        let from = self
-            .from_status
-            .as_deref()
-            .map(OrderStatus::parse)
-            .transpose()
-            .map_err(DomainError::corrupt_row)?;
-        Ok(PendingDelivery {
+        let corrupt = DomainError::corrupt_row;
+        StoredDelivery {
             delivery_id: self.delivery_id,
-            webhook_id: WebhookId::parse(self.webhook_id).map_err(DomainError::corrupt_row)?,
-            url: WebhookUrl::parse(&self.url).map_err(DomainError::corrupt_row)?,
+            webhook_id: self.webhook_id,
+            url: self.url,
             secret: self.secret,
-            attempt: u32::try_from(self.attempts).unwrap_or_default(),
-            event: WebhookEvent {
-                id: self.event_uuid,
-                kind: WebhookEventType::of_change(from),
-                created_at: order.updated_at,
-                from,
-                to: order.status,
-                actor: ActorKind::parse(&self.event_actor).map_err(DomainError::corrupt_row)?,
-                actor_id: self
-                    .actor_id
-                    .map(UserId::parse)
-                    .transpose()
-                    .map_err(DomainError::corrupt_row)?,
-                order,
-            },
-        })
+            attempt: self.attempts,
+            event_id: self.event_uuid,
+            from: self
+                .from_status
+                .as_deref()
+                .map(OrderStatus::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            actor: ActorKind::parse(&self.event_actor).map_err(corrupt)?,
+            actor_id: self.actor_id,
+            order: self.order.into_order()?,
+        }
+        .into_pending()
     }
 }
 
