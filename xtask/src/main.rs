@@ -15,6 +15,7 @@ cargo xtask <command>
   dev                   run the service locally: uses the PostgreSQL/Redis it finds, or starts
                         private ones from the installed binaries; migrates, seeds the admin, runs
   test [ARGS]           the same services, then every test (`cargo test --workspace ARGS`)
+  screenshots           the page tests in headless Chromium, saving crates/http/screenshots/*.png
   migrate               apply pending migrations
   migrate --revert      revert the most recent migration
   migrate status        list migrations and whether each is applied
@@ -38,6 +39,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("dev") => services::dev(),
         Some("test") => services::test(&args[1..]),
+        Some("screenshots") => services::screenshots(),
         Some("migrate") => runtime.block_on(db::migrate(args.get(1).map(String::as_str))),
         Some("seed") => {
             let demo = match (args.get(1).map(String::as_str), args.get(2)) {

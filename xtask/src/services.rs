@@ -287,6 +287,19 @@ pub fn test_redis_url() -> String {
 }
 
 pub fn test(extra: &[String]) -> anyhow::Result<()> {
+    test_with(extra, None)
+}
+
+/// `cargo xtask screenshots`: the page tests, saving their screenshots for the README.
+pub fn screenshots() -> anyhow::Result<()> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/http/screenshots");
+    let args = ["--test", "api", "pages::"].map(String::from);
+    test_with(&args, Some(dir))?;
+    eprintln!("xtask: screenshots in crates/http/screenshots");
+    Ok(())
+}
+
+fn test_with(extra: &[String], screenshot_dir: Option<&str>) -> anyhow::Result<()> {
     let postgres = test_postgres_server();
     let redis = test_redis_url();
     if Command::new("redis-server")
@@ -305,6 +318,9 @@ pub fn test(extra: &[String]) -> anyhow::Result<()> {
             .env("TEST_DATABASE_URL", &stack.postgres_server);
         if let Some(redis) = &stack.redis_url {
             cmd.env("TEST_REDIS_URL", redis);
+        }
+        if let Some(dir) = screenshot_dir {
+            cmd.env("SCREENSHOT_DIR", dir);
         }
         cmd
     };

@@ -11,6 +11,7 @@ mod lists;
 mod metrics;
 pub mod middleware;
 mod openapi;
+mod pages;
 mod routes;
 
 use std::sync::Arc;
@@ -75,6 +76,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::Data::new(state.readiness))
             .app_data(web::Data::new(state.metrics))
             .configure(routes::register_root)
+            .configure(pages::register)
             .service(web::scope("/api/v1").configure(routes::register))
             .route(
                 "/docs",

@@ -4,6 +4,7 @@
 mod account_control;
 mod accounts;
 mod authorization;
+mod browser;
 mod cache;
 mod contract;
 mod deployment;
@@ -18,6 +19,7 @@ mod lists;
 mod operations;
 mod orders;
 mod outages;
+mod pages;
 mod receiver;
 mod server_process;
 mod shutdown;

@@ -1,0 +1,341 @@
+// The admin dashboard: every order live, status overrides, users and webhooks.
+
+import {
+  attempt, byId, fill, follow, h, isFinal, notify, Pager, request, Session, showLiveState,
+  STATUSES, statusLabel, timeCell,
+} from "./app.js";
+import { OrderTable } from "./orders.js";
+
+const session = new Session("trachios.admin");
+let stream = null;
+
+// ---- orders -------------------------------------------------------------------------
+
+const checkedStatuses = () =>
+  Array.from(document.querySelectorAll('#filter-form input[name="status"]:checked'), (box) => box.value);
+
+/** A datetime-local value (the browser's time zone) as an RFC 3339 instant, or null. */
+function instant(id) {
+  const value = byId(id).value;
+  if (!value) return null;
+  const time = new Date(value);
+  return Number.isNaN(time.getTime()) ? null : time.toISOString();
+}
+
+function orderQuery() {
+  const params = new URLSearchParams();
+  const statuses = checkedStatuses();
+  if (statuses.length > 0) params.set("status", statuses.join(","));
+  const customer = byId("filter-customer").value.trim();
+  if (customer) params.set("customer_id", customer);
+  const after = instant("filter-after");
+  if (after) params.set("created_after", after);
+  const before = instant("filter-before");
+  if (before) params.set("created_before", before);
+  params.set("limit", byId("filter-limit").value);
+  return params;
+}
+
+function orderMatches(order) {
+  const statuses = checkedStatuses();
+  const customer = byId("filter-customer").value.trim();
+  const after = instant("filter-after");
+  const before = instant("filter-before");
+  const created = Date.parse(order.created_at);
+  return (
+    (statuses.length === 0 || statuses.includes(order.status)) &&
+    (!customer || String(order.customer_id) === customer) &&
+    (!after || created > Date.parse(after)) &&
+    (!before || created < Date.parse(before))
+  );
+}
+
+function statusControl(order, table) {
+  const select = h(
+    "select",
+    { "aria-label": `New status for order #${order.id}` },
+    STATUSES.map((status) => h("option", { value: status, selected: status === order.status }, statusLabel(status))),
+  );
+  const apply = h("button", { type: "button", class: "secondary" }, "Set");
+  apply.addEventListener("click", () => setStatus(apply, order, select.value, table));
+  const cancel = isFinal(order.status)
+    ? null
+    : h("button", {
+        type: "button",
+        class: "link danger",
+        onclick: (event) => {
+          if (window.confirm(`Cancel order #${order.id}?`)) setStatus(event.target, order, "cancelled", table);
+        },
+      }, "Cancel");
+  return h("span", { class: "override" }, select, apply, cancel);
+}
+
+function setStatus(button, order, status, table) {
+  return attempt(button, async () => {
+    const { data } = await session.call("PUT", `orders/${order.id}/status`, { status });
+    table.upsert(data);
+    notify(`Order #${order.id} is now ${statusLabel(data.status)}.`);
+  });
+}
+
+const orders = new OrderTable({
+  session,
+  path: "orders",
+  query: orderQuery,
+  matches: orderMatches,
+  columns: [{ label: "Customer", value: (order) => `#${order.customer_id}` }],
+  actions: statusControl,
+});
+
+byId("filter-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  orders.first();
+});
+// A reset clears the fields after this event; list once they are clear.
+byId("filter-form").addEventListener("reset", () => setTimeout(() => orders.first()));
+
+// ---- users --------------------------------------------------------------------------
+
+const users = new Pager({
+  session,
+  newer: byId("users-newer"),
+  older: byId("users-older"),
+  render: (list) => fill(byId("users").tBodies[0], list.map(userRow)),
+});
+
+function userRow(user) {
+  const self = user.id === session.user?.id;
+  const role = user.role === "admin" ? "customer" : "admin";
+  return h(
+    "tr",
+    { dataset: { userId: user.id } },
+    h("td", { "data-label": "User" }, `#${user.id}`),
+    h("td", { "data-label": "Name", class: "item" }, user.name),
+    h("td", { "data-label": "Email", class: "item" }, user.email),
+    h("td", { "data-label": "Role", dataset: { field: "role" } }, user.role),
+    h("td", { "data-label": "Account", dataset: { field: "account" } }, user.disabled ? "disabled" : "active"),
+    h("td", { "data-label": "Joined" }, timeCell(user.created_at)),
+    h(
+      "td",
+      { class: "actions" },
+      // The API refuses to let admins demote or disable themselves; so does the page.
+      self
+        ? "you"
+        : [
+            h("button", { type: "button", class: "secondary", onclick: (e) => updateUser(e.target, user, { role }) },
+              user.role === "admin" ? "Demote" : "Promote"),
+            h("button", {
+              type: "button",
+              class: user.disabled ? "secondary" : "secondary danger",
+              onclick: (e) => {
+                const disabled = !user.disabled;
+                if (!disabled || window.confirm(`Disable ${user.email}? They will be logged out.`)) {
+                  updateUser(e.target, user, { disabled });
+                }
+              },
+            }, user.disabled ? "Enable" : "Disable"),
+          ],
+    ),
+  );
+}
+
+function updateUser(button, user, change) {
+  return attempt(button, async () => {
+    const { data } = await session.call("PATCH", `users/${user.id}`, change);
+    byId("users").querySelector(`tr[data-user-id="${user.id}"]`)?.replaceWith(userRow(data));
+    notify(`${data.email} is now ${data.disabled ? "disabled" : "active"}, ${data.role}.`);
+  });
+}
+
+function listUsers() {
+  const params = new URLSearchParams({ limit: "50" });
+  if (byId("users-role").value) params.set("role", byId("users-role").value);
+  const email = byId("users-email").value.trim();
+  if (email) params.set("email", email);
+  return users.first(`/api/v1/users?${params}`);
+}
+
+byId("users-filter").addEventListener("submit", (event) => {
+  event.preventDefault();
+  listUsers();
+});
+
+// ---- webhooks -----------------------------------------------------------------------
+
+const deliveriesDialog = byId("deliveries");
+const deliveries = new Pager({
+  session,
+  newer: byId("deliveries-newer"),
+  older: byId("deliveries-older"),
+  render: (list) =>
+    fill(
+      deliveriesDialog.querySelector("tbody"),
+      list.map((entry) =>
+        h(
+          "tr",
+          {},
+          h("td", { "data-label": "Event", class: "item" }, h("code", {}, entry.event_id)),
+          h("td", { "data-label": "Type" }, entry.event_type),
+          h("td", { "data-label": "Attempt" }, String(entry.attempt)),
+          h("td", { "data-label": "Outcome", class: "item" },
+            entry.status_code === null ? entry.error ?? "no answer" : `HTTP ${entry.status_code}`),
+          h("td", { "data-label": "At" }, timeCell(entry.delivered_at)),
+        ),
+      ),
+    ),
+});
+deliveriesDialog.querySelector("[data-close]").addEventListener("click", () => deliveriesDialog.close());
+
+function webhookRow(webhook) {
+  return h(
+    "tr",
+    { dataset: { webhookId: webhook.id } },
+    h("td", { "data-label": "Endpoint" }, `#${webhook.id}`),
+    h("td", { "data-label": "URL", class: "item" }, webhook.url),
+    h("td", { "data-label": "Events" }, webhook.events.join(", ")),
+    h("td", { "data-label": "Added" }, timeCell(webhook.created_at)),
+    h(
+      "td",
+      { class: "actions" },
+      h("button", {
+        type: "button",
+        class: "link",
+        onclick: async () => {
+          fill(deliveriesDialog.querySelector("[data-title]"), `Deliveries to ${webhook.url}`);
+          fill(deliveriesDialog.querySelector("tbody"));
+          await deliveries.first(`/api/v1/webhooks/${webhook.id}/deliveries?limit=50`);
+          if (!deliveriesDialog.open) deliveriesDialog.showModal();
+        },
+      }, "Deliveries"),
+      h("button", {
+        type: "button",
+        class: "link danger",
+        onclick: (event) => {
+          if (!window.confirm(`Delete the endpoint ${webhook.url}?`)) return;
+          attempt(event.target, async () => {
+            await session.call("DELETE", `webhooks/${webhook.id}`);
+            notify(`Endpoint #${webhook.id} is deleted.`);
+            await listWebhooks();
+          });
+        },
+      }, "Delete"),
+    ),
+  );
+}
+
+function listWebhooks() {
+  return attempt(null, async () => {
+    const { data } = await session.call("GET", "webhooks");
+    fill(byId("webhooks").tBodies[0], data.map(webhookRow));
+    byId("webhooks-empty").hidden = data.length > 0;
+  });
+}
+
+byId("webhook-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const events = Array.from(form.querySelectorAll('input[name="events"]:checked'), (box) => box.value);
+  if (events.length === 0) {
+    notify("Choose at least one event.", "error");
+    return;
+  }
+  attempt(form.querySelector('button[type="submit"]'), async () => {
+    const { data } = await session.call("POST", "webhooks", { url: byId("webhook-url").value, events });
+    const secret = byId("webhook-secret");
+    fill(secret.querySelector("[data-id]"), `#${data.id}`);
+    fill(secret.querySelector("[data-secret]"), data.secret);
+    secret.hidden = false;
+    byId("webhook-url").value = "";
+    notify(`Endpoint #${data.id} is added.`);
+    await listWebhooks();
+  });
+});
+
+// ---- tabs ---------------------------------------------------------------------------
+
+const tabs = { orders: () => {}, users: listUsers, webhooks: listWebhooks };
+
+function select(name) {
+  for (const tab of Object.keys(tabs)) {
+    const button = byId(`tab-${tab}`);
+    const chosen = tab === name;
+    button.setAttribute("aria-selected", String(chosen));
+    button.tabIndex = chosen ? 0 : -1;
+    byId(`panel-${tab}`).hidden = !chosen;
+  }
+  tabs[name]();
+}
+
+const tabNames = Object.keys(tabs);
+for (const name of tabNames) {
+  const button = byId(`tab-${name}`);
+  button.addEventListener("click", () => select(name));
+  // Arrow keys move between tabs, as the WAI-ARIA tabs pattern expects.
+  button.addEventListener("keydown", (event) => {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    const next = tabNames[(tabNames.indexOf(name) + step + tabNames.length) % tabNames.length];
+    select(next);
+    byId(`tab-${next}`).focus();
+  });
+}
+
+// ---- session ------------------------------------------------------------------------
+
+function signedOut(message) {
+  stream?.stop();
+  stream = null;
+  byId("signed-in").hidden = true;
+  byId("who").hidden = true;
+  byId("signed-out").hidden = false;
+  notify(message ?? "", message ? "error" : "info");
+  byId("login-email").focus();
+}
+
+function signedIn() {
+  byId("signed-out").hidden = true;
+  byId("signed-in").hidden = false;
+  byId("who").hidden = false;
+  fill(byId("who-name"), `Signed in as ${session.user.name}`);
+  select("orders");
+  orders.first();
+  stream?.stop();
+  stream = follow(session, "orders/stream", {
+    onOrder: (order) => orders.upsert(order),
+    onState: (state, message) => showLiveState(byId("live"), state, message),
+    onResync: () => orders.reload(),
+  });
+}
+
+byId("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  attempt(form.querySelector("button"), async () => {
+    const { data } = await request("POST", "login", {
+      body: { email: byId("login-email").value, password: byId("login-password").value },
+    });
+    if (data.user.role !== "admin") {
+      // The token is of no use here; revoke it rather than leave it valid for 72 hours.
+      await request("POST", "logout", { token: data.token }).catch(() => null);
+      notify("This account is not an administrator. Customers use the page at /.", "error");
+      return;
+    }
+    session.save(data);
+    form.reset();
+    notify("");
+    signedIn();
+  });
+});
+
+byId("logout").addEventListener("click", (event) => {
+  attempt(event.target, async () => {
+    await session.call("POST", "logout").catch(() => null);
+    session.clear();
+    signedOut();
+    notify("You have logged out.");
+  });
+});
+
+session.onExpired = signedOut;
+if (session.token) signedIn();
+else signedOut();

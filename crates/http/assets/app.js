@@ -1,0 +1,364 @@
+// What both pages share: the JSON API client, the session, live streams read with fetch,
+// and a DOM builder that only ever makes text nodes out of data.
+
+const API = "/api/v1";
+
+/** An answer that was not 2xx, with the message a person should read. */
+export class ApiError extends Error {
+  constructor(status, message, retryAfter) {
+    super(message);
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/**
+ * Builds an element. Children that are strings or numbers become text nodes, so customer
+ * input can never be parsed as HTML; attributes are set one by one, never as markup.
+ */
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else if (name === "class") element.className = value;
+    else if (name === "dataset") Object.assign(element.dataset, value);
+    else if (value === true) element.setAttribute(name, "");
+    else element.setAttribute(name, String(value));
+  }
+  append(element, children);
+  return element;
+}
+
+function append(element, children) {
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replaces an element's content. */
+export function fill(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+}
+
+export const byId = (id) => document.getElementById(id);
+
+export const STATUSES = ["created", "dispatched", "in_transit", "delivered", "cancelled"];
+export const statusLabel = (status) => status.replace("_", " ");
+export const isFinal = (status) => status === "delivered" || status === "cancelled";
+
+export function statusBadge(status) {
+  return h("span", { class: `status status-${status}`, dataset: { status } }, statusLabel(status));
+}
+
+export function formatTime(iso) {
+  const time = new Date(iso);
+  return Number.isNaN(time.getTime())
+    ? iso
+    : time.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+}
+
+export function timeCell(iso) {
+  return h("time", { datetime: iso, title: iso }, formatTime(iso));
+}
+
+/**
+ * The signed-in user of one page, kept in sessionStorage: it survives a reload but not
+ * the tab, and no cookie carries it, so no other site can make the browser send it.
+ */
+export class Session {
+  constructor(key) {
+    this.key = key;
+    this.onExpired = () => {};
+    try {
+      this.current = JSON.parse(sessionStorage.getItem(key) ?? "null");
+    } catch {
+      this.current = null;
+    }
+    if (this.current && Date.parse(this.current.expires_at) <= Date.now()) this.clear();
+  }
+
+  get token() {
+    return this.current?.token ?? null;
+  }
+
+  get user() {
+    return this.current?.user ?? null;
+  }
+
+  save(login) {
+    this.current = { token: login.token, expires_at: login.expires_at, user: login.user };
+    sessionStorage.setItem(this.key, JSON.stringify(this.current));
+  }
+
+  clear() {
+    this.current = null;
+    sessionStorage.removeItem(this.key);
+  }
+
+  /** Calls the API as this user; a 401 ends the session and returns to the login form. */
+  async call(method, path, body, headers = {}) {
+    try {
+      return await request(method, path, { body, token: this.token, headers });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401 && this.token) {
+        this.clear();
+        error.sessionEnded = true;
+        this.onExpired("Your session has ended. Please log in again.");
+      }
+      throw error;
+    }
+  }
+}
+
+/** One API call: resolves to `{data, response}`, rejects with an ApiError. */
+export async function request(method, path, { body, token, headers = {} } = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers } };
+  if (token) init.headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    // Paths are relative to the API; `Link` targets arrive absolute.
+    response = await fetch(/^(\/|https?:)/.test(path) ? path : `${API}/${path}`, init);
+  } catch {
+    throw new ApiError(0, "The server cannot be reached. Check your connection and try again.");
+  }
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw errorOf(response, data);
+  return { data, response };
+}
+
+function errorOf(response, data) {
+  const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+  const wait = Number.isFinite(retryAfter) ? retryAfter : null;
+  const told = typeof data?.error === "string" ? data.error : null;
+  if (response.status === 429) {
+    const message = `Too many requests. Try again in ${wait ?? "a few"} s.`;
+    return new ApiError(429, message, wait);
+  }
+  if (response.status === 503) {
+    const message = `The service is busy. Try again in ${wait ?? "a few"} s.`;
+    return new ApiError(503, message, wait);
+  }
+  if (response.status >= 500) {
+    return new ApiError(response.status, "Something went wrong on the server. Try again.");
+  }
+  return new ApiError(response.status, told ?? `The request failed (${response.status}).`, wait);
+}
+
+/** The `rel="next"` target of a `Link` header, if any. */
+export function nextLink(response) {
+  const link = response.headers.get("Link") ?? "";
+  const match = /<([^>]+)>\s*;\s*rel="?next"?/.exec(link);
+  return match ? match[1] : null;
+}
+
+/** A random `Idempotency-Key`; works outside secure contexts, unlike randomUUID. */
+export function idempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Follows a Server-Sent Events stream with fetch, so the token travels in the
+ * Authorization header (EventSource cannot send one). Reconnects with backoff and calls
+ * `onResync` after each reconnection, because changes made while away were not streamed.
+ */
+export function follow(session, path, { onOrder, onState, onResync }) {
+  let controller = null;
+  let stopped = false;
+  let failures = 0;
+
+  const run = async () => {
+    while (!stopped && session.token) {
+      controller = new AbortController();
+      let wait = Math.min(1000 * 2 ** failures, 15000);
+      try {
+        const response = await fetch(`${API}/${path}`, {
+          headers: { Authorization: `Bearer ${session.token}`, Accept: "text/event-stream" },
+          signal: controller.signal,
+        });
+        if (response.status === 401) {
+          session.clear();
+          session.onExpired("Your session has ended. Please log in again.");
+          return;
+        }
+        if (!response.ok || !response.body) {
+          const error = errorOf(response, await response.json().catch(() => null));
+          onState("error", error.message);
+          if (error.retryAfter) wait = error.retryAfter * 1000;
+        } else {
+          onState("live");
+          if (failures > 0) onResync();
+          failures = 0;
+          await readEvents(response.body, onOrder);
+          wait = 1000;
+        }
+      } catch (error) {
+        if (stopped) return;
+        onState("error", "Live updates interrupted; reconnecting…");
+      }
+      failures += 1;
+      if (!stopped) {
+        onState("reconnecting");
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  };
+  run();
+  return {
+    stop() {
+      stopped = true;
+      controller?.abort();
+    },
+  };
+}
+
+async function readEvents(body, onOrder) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n?/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = parseEvent(block);
+      if (event.type === "order" && event.data) {
+        try {
+          onOrder(JSON.parse(event.data));
+        } catch {
+          // A malformed event is skipped; the next resync corrects the table.
+        }
+      }
+    }
+  }
+}
+
+function parseEvent(block) {
+  const event = { type: "message", data: "" };
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") event.type = value;
+    else if (field === "data") data.push(value);
+  }
+  event.data = data.join("\n");
+  return event;
+}
+
+/** Shows the outcome of an action in the page's notice area. */
+export function notify(message, kind = "info") {
+  const area = byId("notice");
+  fill(area, message);
+  area.className = `notice notice-${kind}`;
+  area.hidden = !message;
+  area.setAttribute("role", kind === "error" ? "alert" : "status");
+}
+
+/** Runs an action, reporting its failure; disables the form's button meanwhile. */
+export async function attempt(button, action) {
+  if (button) button.disabled = true;
+  try {
+    return await action();
+  } catch (error) {
+    // An ended session has already sent the page back to its login form, saying why.
+    if (!error.sessionEnded) {
+      notify(error instanceof ApiError ? error.message : String(error), "error");
+    }
+    return undefined;
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+/** Shows a live-stream state next to a table's title. */
+export function showLiveState(element, state, message) {
+  const labels = { live: "Live", reconnecting: "Reconnecting…", error: message ?? "Offline" };
+  fill(element, labels[state] ?? state);
+  element.dataset.state = state;
+}
+
+/** Fills a `<dialog>` with an order's history and opens it. */
+export async function showHistory(session, dialog, order) {
+  const { data } = await session.call("GET", `orders/${order.id}/history`);
+  const rows = data.map((event) =>
+    h(
+      "li",
+      { dataset: { to: event.to_status } },
+      h("strong", {}, event.from_status ? `${statusLabel(event.from_status)} → ` : "placed as "),
+      statusBadge(event.to_status),
+      " by ",
+      event.actor === "system" ? "the system" : `${event.actor} #${event.actor_id}`,
+      ", ",
+      timeCell(event.created_at),
+    ),
+  );
+  fill(dialog.querySelector("[data-title]"), `Order #${order.id}: ${order.item_description}`);
+  fill(dialog.querySelector("ol"), rows);
+  dialog.dataset.orderId = String(order.id);
+  if (!dialog.open) dialog.showModal();
+}
+
+/**
+ * Pages through a list endpoint by its `Link: rel="next"` headers, keeping the pages
+ * already seen so that "Newer" can go back.
+ */
+export class Pager {
+  constructor({ session, newer, older, render }) {
+    this.session = session;
+    this.newerButton = newer;
+    this.olderButton = older;
+    this.render = render;
+    this.previous = [];
+    this.current = null;
+    this.next = null;
+    older.addEventListener("click", () => this.older());
+    newer.addEventListener("click", () => this.newer());
+  }
+
+  get onFirstPage() {
+    return this.previous.length === 0;
+  }
+
+  first(url) {
+    this.previous = [];
+    return this.load(url);
+  }
+
+  reload() {
+    return this.current ? this.load(this.current) : Promise.resolve();
+  }
+
+  async older() {
+    if (!this.next) return;
+    this.previous.push(this.current);
+    await this.load(this.next);
+  }
+
+  async newer() {
+    const page = this.previous.pop();
+    if (page) await this.load(page);
+  }
+
+  async load(url) {
+    await attempt(null, async () => {
+      const { data, response } = await this.session.call("GET", url);
+      this.current = url;
+      this.next = nextLink(response);
+      this.render(data);
+      this.olderButton.disabled = !this.next;
+      this.newerButton.disabled = this.previous.length === 0;
+    });
+  }
+}

@@ -1,0 +1,122 @@
+// The customer page: register, log in, place orders and watch them move.
+
+import {
+  attempt, byId, fill, follow, h, idempotencyKey, isFinal, notify, request, Session, showLiveState,
+} from "./app.js";
+import { OrderTable } from "./orders.js";
+
+const session = new Session("trachios.customer");
+let stream = null;
+
+const statusFilter = () => byId("filter-status").value;
+
+const table = new OrderTable({
+  session,
+  path: "my-orders",
+  query: () => {
+    const params = new URLSearchParams();
+    if (statusFilter()) params.set("status", statusFilter());
+    return params;
+  },
+  matches: (order) => !statusFilter() || statusFilter().split(",").includes(order.status),
+  actions: (order) =>
+    isFinal(order.status)
+      ? null
+      : h("button", { type: "button", class: "link danger", onclick: (e) => cancel(e.target, order) }, "Cancel"),
+});
+
+function cancel(button, order) {
+  if (!window.confirm(`Cancel order #${order.id} (${order.item_description})?`)) return;
+  attempt(button, async () => {
+    const { data } = await session.call("PUT", `orders/${order.id}/cancel`);
+    table.upsert(data);
+    notify(`Order #${order.id} is cancelled.`);
+  });
+}
+
+function signedOut(message) {
+  stream?.stop();
+  stream = null;
+  byId("signed-in").hidden = true;
+  byId("who").hidden = true;
+  byId("signed-out").hidden = false;
+  notify(message ?? "", message ? "error" : "info");
+  byId("login-email").focus();
+}
+
+function signedIn() {
+  byId("signed-out").hidden = true;
+  byId("signed-in").hidden = false;
+  byId("who").hidden = false;
+  fill(byId("who-name"), `Signed in as ${session.user.name}`);
+  table.first();
+  stream?.stop();
+  stream = follow(session, "my-orders/stream", {
+    onOrder: (order) => table.upsert(order),
+    onState: (state, message) => showLiveState(byId("live"), state, message),
+    onResync: () => table.reload(),
+  });
+}
+
+async function logIn(email, password) {
+  const { data } = await request("POST", "login", { body: { email, password } });
+  session.save(data);
+  signedIn();
+}
+
+byId("login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  attempt(form.querySelector("button"), async () => {
+    await logIn(byId("login-email").value, byId("login-password").value);
+    form.reset();
+    notify("");
+  });
+});
+
+byId("register-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  attempt(form.querySelector("button"), async () => {
+    const body = {
+      name: byId("register-name").value,
+      email: byId("register-email").value,
+      password: byId("register-password").value,
+    };
+    await request("POST", "register", { body });
+    await logIn(body.email, body.password);
+    form.reset();
+    notify(`Welcome, ${session.user.name}! Your account is ready.`);
+  });
+});
+
+byId("order-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const item = byId("order-item").value;
+  // One key per submission: a retried or double-clicked request places one order.
+  const key = idempotencyKey();
+  attempt(form.querySelector("button"), async () => {
+    const { data } = await session.call("POST", "orders", { item_description: item }, { "Idempotency-Key": key });
+    table.upsert(data);
+    form.reset();
+    notify(`Order #${data.id} is placed.`);
+  });
+});
+
+byId("logout").addEventListener("click", (event) => {
+  attempt(event.target, async () => {
+    await session.call("POST", "logout").catch(() => null);
+    session.clear();
+    signedOut();
+    notify("You have logged out.");
+  });
+});
+
+byId("filter-status").addEventListener("change", () => table.first());
+byId("filter-form").addEventListener("submit", (event) => event.preventDefault());
+byId("refresh").addEventListener("click", () => table.reload());
+
+session.onExpired = signedOut;
+if (session.token) signedIn();
+else signedOut();
