@@ -337,5 +337,6 @@ byId("logout").addEventListener("click", (event) => {
 });
 
 session.onExpired = signedOut;
+session.forbiddenMessage = "This account is no longer an administrator.";
 if (session.token) signedIn();
 else signedOut();

@@ -72,6 +72,8 @@ export class Session {
   constructor(key) {
     this.key = key;
     this.onExpired = () => {};
+    // Set on pages where every call needs a role: there a 403 means the role was lost.
+    this.forbiddenMessage = null;
     try {
       this.current = JSON.parse(sessionStorage.getItem(key) ?? "null");
     } catch {
@@ -103,13 +105,25 @@ export class Session {
     try {
       return await request(method, path, { body, token: this.token, headers });
     } catch (error) {
-      if (error instanceof ApiError && error.status === 401 && this.token) {
-        this.clear();
-        error.sessionEnded = true;
-        this.onExpired("Your session has ended. Please log in again.");
-      }
+      if (error instanceof ApiError && this.endsOn(error.status)) error.sessionEnded = true;
       throw error;
     }
+  }
+
+  /** Ends the session if an answer with this status means it is over; says whether it did. */
+  endsOn(status) {
+    const message =
+      status === 401 ? "Your session has ended. Please log in again." :
+      status === 403 ? this.forbiddenMessage :
+      null;
+    if (!message || !this.token) return false;
+    if (status === 403) {
+      // The token still works for what the account may do now; it is of no use here.
+      request("POST", "logout", { token: this.token }).catch(() => null);
+    }
+    this.clear();
+    this.onExpired(message);
+    return true;
   }
 }
 
@@ -183,11 +197,7 @@ export function follow(session, path, { onOrder, onState, onResync }) {
           headers: { Authorization: `Bearer ${session.token}`, Accept: "text/event-stream" },
           signal: controller.signal,
         });
-        if (response.status === 401) {
-          session.clear();
-          session.onExpired("Your session has ended. Please log in again.");
-          return;
-        }
+        if (session.endsOn(response.status)) return;
         if (!response.ok || !response.body) {
           const error = errorOf(response, await response.json().catch(() => null));
           onState("error", error.message);

@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::browser::Browser;
+use crate::browser::{Browser, PATIENCE};
 use crate::helpers::*;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
@@ -161,6 +161,22 @@ async fn an_admin_filters_overrides_a_status_and_reads_the_history() {
     eprintln!("page weight: admin dashboard, first load, {weight} bytes");
     assert!(foreign.is_empty(), "loaded from elsewhere: {foreign:?}");
 
+    // A customer is turned away.
+    browser.fill("#login-email", "grace@example.com").await;
+    browser.fill("#login-password", "password-123").await;
+    browser.click("#login-form button").await;
+    let refused = browser
+        .wait_for_text_containing("#notice", "not an administrator")
+        .await;
+    assert!(
+        refused.starts_with("This account is not an administrator."),
+        "{refused}"
+    );
+    assert_eq!(
+        browser.eval("return sessionStorage.length;").await,
+        json!(0)
+    );
+
     browser.fill("#login-email", ADMIN_EMAIL).await;
     browser.fill("#login-password", ADMIN_PASSWORD).await;
     browser.click("#login-form button").await;
@@ -292,7 +308,34 @@ async fn an_admin_filters_overrides_a_status_and_reads_the_history() {
             .await,
         "http://127.0.0.1:9/trachios"
     );
-    browser.screenshot("admin-webhooks").await;
+
+    // Grace, now an admin, demotes the one at the browser: the dashboard lets them go.
+    let (_, me) = app.call(Method::GET, "/user", Some(&admin), None).await;
+    let demote = format!("/users/{}", me["id"]);
+    let demoted = eventually(PATIENCE, || async {
+        let body = json!({"role": "customer"});
+        let (status, _) = app
+            .call(Method::PATCH, &demote, Some(&grace), Some(body))
+            .await;
+        status == StatusCode::OK
+    })
+    .await;
+    assert!(demoted, "the promoted customer may manage users");
+    let gone = "This account is no longer an administrator.";
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while browser.text("#notice").await != gone && std::time::Instant::now() < deadline {
+        // Any call will do; a script's click cannot fail on a page that just logged out.
+        browser
+            .eval("document.querySelector('#tab-users').click(); return null;")
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(browser.text("#notice").await, gone);
+    assert!(
+        browser
+            .wait_until("return !document.querySelector('#signed-out').hidden;")
+            .await
+    );
 
     assert_eq!(browser.problems().await, Vec::<String>::new());
     browser.close().await;
