@@ -38,6 +38,30 @@ fn compose_always_runs_prod_with_an_unprivileged_database_role_and_a_redis_passw
     );
     let dockerfile = repository_file("docker/Dockerfile");
     assert!(dockerfile.contains("COPY config/default.toml config/prod.toml /app/config/"));
+    // The dependency layer builds from the manifests alone: cargo refuses to load the
+    // workspace if any crate's manifest is missing there.
+    let crates = std::fs::read_dir(format!("{}/..", env!("CARGO_MANIFEST_DIR")))
+        .expect("the crates directory")
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().join("Cargo.toml").exists())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned());
+    let stubbed = dockerfile
+        .lines()
+        .find(|line| line.starts_with("RUN for c in "))
+        .expect("the loop that stubs each crate's sources");
+    for name in crates {
+        let copy = format!("COPY crates/{name}/Cargo.toml crates/{name}/Cargo.toml\n");
+        assert!(
+            dockerfile.contains(&copy),
+            "the image build copies {name}'s manifest"
+        );
+        assert!(
+            stubbed
+                .split_whitespace()
+                .any(|word| word.trim_end_matches(';') == name),
+            "the image build stubs {name}'s sources"
+        );
+    }
     assert!(
         !dockerfile.contains("COPY config /app/config"),
         "no dev/test profile in the image"
