@@ -1,13 +1,13 @@
 // The admin dashboard: every order live, status overrides, users and webhooks.
 
 import {
-  attempt, byId, fill, follow, h, isFinal, notify, Pager, request, Session, showLiveState,
-  STATUSES, statusLabel, timeCell,
+  attempt, byId, fill, h, isFinal, notify, Pager, request, Session, Shell, STATUSES, statusLabel,
+  timeCell,
 } from "./app.js";
 import { OrderTable } from "./orders.js";
 
 const session = new Session("trachios.admin");
-let stream = null;
+session.forbiddenMessage = "This account is no longer an administrator.";
 
 // ---- orders -------------------------------------------------------------------------
 
@@ -282,30 +282,15 @@ for (const name of tabNames) {
 
 // ---- session ------------------------------------------------------------------------
 
-function signedOut(message) {
-  stream?.stop();
-  stream = null;
-  byId("signed-in").hidden = true;
-  byId("who").hidden = true;
-  byId("signed-out").hidden = false;
-  notify(message ?? "", message ? "error" : "info");
-  byId("login-email").focus();
-}
-
-function signedIn() {
-  byId("signed-out").hidden = true;
-  byId("signed-in").hidden = false;
-  byId("who").hidden = false;
-  fill(byId("who-name"), `Signed in as ${session.user.name}`);
-  select("orders");
-  orders.first();
-  stream?.stop();
-  stream = follow(session, "orders/stream", {
-    onOrder: (order) => orders.upsert(order),
-    onState: (state, message) => showLiveState(byId("live"), state, message),
-    onResync: () => orders.reload(),
-  });
-}
+const shell = new Shell(session, {
+  stream: "orders/stream",
+  onOrder: (order) => orders.upsert(order),
+  onResync: () => orders.reload(),
+  onSignedIn: () => {
+    select("orders");
+    orders.first();
+  },
+});
 
 byId("login-form").addEventListener("submit", (event) => {
   event.preventDefault();
@@ -323,20 +308,8 @@ byId("login-form").addEventListener("submit", (event) => {
     session.save(data);
     form.reset();
     notify("");
-    signedIn();
+    shell.signedIn();
   });
 });
 
-byId("logout").addEventListener("click", (event) => {
-  attempt(event.target, async () => {
-    await session.call("POST", "logout").catch(() => null);
-    session.clear();
-    signedOut();
-    notify("You have logged out.");
-  });
-});
-
-session.onExpired = signedOut;
-session.forbiddenMessage = "This account is no longer an administrator.";
-if (session.token) signedIn();
-else signedOut();
+shell.start();

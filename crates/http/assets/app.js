@@ -372,3 +372,55 @@ export class Pager {
     });
   }
 }
+
+/**
+ * The frame both pages share: the login form or the page, the user's name, "Log out", and
+ * one live stream (`stream`, whose orders go to `onOrder`) while signed in.
+ */
+export class Shell {
+  constructor(session, { stream, onOrder, onResync, onSignedIn }) {
+    this.session = session;
+    this.options = { stream, onOrder, onResync, onSignedIn };
+    this.live = null;
+    session.onExpired = (message) => this.signedOut(message);
+    byId("logout").addEventListener("click", (event) => {
+      attempt(event.target, async () => {
+        await session.call("POST", "logout").catch(() => null);
+        session.clear();
+        this.signedOut();
+        notify("You have logged out.");
+      });
+    });
+  }
+
+  /** Shows the page as the session stands now. */
+  start() {
+    if (this.session.token) this.signedIn();
+    else this.signedOut();
+  }
+
+  signedOut(message) {
+    this.live?.stop();
+    this.live = null;
+    byId("signed-in").hidden = true;
+    byId("who").hidden = true;
+    byId("signed-out").hidden = false;
+    notify(message ?? "", message ? "error" : "info");
+    byId("login-email").focus();
+  }
+
+  signedIn() {
+    const { stream, onOrder, onResync, onSignedIn } = this.options;
+    byId("signed-out").hidden = true;
+    byId("signed-in").hidden = false;
+    byId("who").hidden = false;
+    fill(byId("who-name"), `Signed in as ${this.session.user.name}`);
+    onSignedIn();
+    this.live?.stop();
+    this.live = follow(this.session, stream, {
+      onOrder,
+      onState: (state, message) => showLiveState(byId("live"), state, message),
+      onResync,
+    });
+  }
+}

@@ -1,12 +1,9 @@
 // The customer page: register, log in, place orders and watch them move.
 
-import {
-  attempt, byId, fill, follow, h, idempotencyKey, isFinal, notify, request, Session, showLiveState,
-} from "./app.js";
+import { attempt, byId, h, idempotencyKey, isFinal, notify, request, Session, Shell } from "./app.js";
 import { OrderTable } from "./orders.js";
 
 const session = new Session("trachios.customer");
-let stream = null;
 
 const statusFilter = () => byId("filter-status").value;
 
@@ -34,34 +31,17 @@ function cancel(button, order) {
   });
 }
 
-function signedOut(message) {
-  stream?.stop();
-  stream = null;
-  byId("signed-in").hidden = true;
-  byId("who").hidden = true;
-  byId("signed-out").hidden = false;
-  notify(message ?? "", message ? "error" : "info");
-  byId("login-email").focus();
-}
-
-function signedIn() {
-  byId("signed-out").hidden = true;
-  byId("signed-in").hidden = false;
-  byId("who").hidden = false;
-  fill(byId("who-name"), `Signed in as ${session.user.name}`);
-  table.first();
-  stream?.stop();
-  stream = follow(session, "my-orders/stream", {
-    onOrder: (order) => table.upsert(order),
-    onState: (state, message) => showLiveState(byId("live"), state, message),
-    onResync: () => table.reload(),
-  });
-}
+const shell = new Shell(session, {
+  stream: "my-orders/stream",
+  onOrder: (order) => table.upsert(order),
+  onResync: () => table.reload(),
+  onSignedIn: () => table.first(),
+});
 
 async function logIn(email, password) {
   const { data } = await request("POST", "login", { body: { email, password } });
   session.save(data);
-  signedIn();
+  shell.signedIn();
 }
 
 byId("login-form").addEventListener("submit", (event) => {
@@ -104,19 +84,8 @@ byId("order-form").addEventListener("submit", (event) => {
   });
 });
 
-byId("logout").addEventListener("click", (event) => {
-  attempt(event.target, async () => {
-    await session.call("POST", "logout").catch(() => null);
-    session.clear();
-    signedOut();
-    notify("You have logged out.");
-  });
-});
-
 byId("filter-status").addEventListener("change", () => table.first());
 byId("filter-form").addEventListener("submit", (event) => event.preventDefault());
 byId("refresh").addEventListener("click", () => table.reload());
 
-session.onExpired = signedOut;
-if (session.token) signedIn();
-else signedOut();
+shell.start();
