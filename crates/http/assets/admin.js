@@ -167,7 +167,8 @@ const deliveries = new Pager({
   session,
   newer: byId("deliveries-newer"),
   older: byId("deliveries-older"),
-  render: (list) =>
+  render: (list) => {
+    deliveriesDialog.querySelector("[data-empty]").hidden = list.length > 0;
     fill(
       deliveriesDialog.querySelector("tbody"),
       list.map((entry) =>
@@ -182,7 +183,8 @@ const deliveries = new Pager({
           h("td", { "data-label": "At" }, timeCell(entry.delivered_at)),
         ),
       ),
-    ),
+    );
+  },
 });
 deliveriesDialog.querySelector("[data-close]").addEventListener("click", () => deliveriesDialog.close());
 

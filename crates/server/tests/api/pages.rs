@@ -302,6 +302,35 @@ async fn an_admin_filters_overrides_a_status_and_reads_the_history() {
             .await,
         "http://127.0.0.1:9/trachios"
     );
+    browser.screenshot("admin-webhooks").await;
+    browser.click("#webhooks tbody .actions button").await;
+    assert!(
+        browser
+            .wait_until("return document.querySelector('#deliveries').open;")
+            .await
+    );
+    let empty = "No delivery attempts yet.";
+    assert_eq!(
+        browser
+            .wait_for_text("#deliveries [data-empty]", empty)
+            .await,
+        empty
+    );
+    browser.click("#deliveries [data-close]").await;
+    browser
+        .click("#webhooks tbody .actions button.danger")
+        .await;
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while browser.client.accept_alert().await.is_err() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        browser
+            .wait_until("return !document.querySelector('#webhooks-empty').hidden;")
+            .await
+    );
+    let (_, hooks) = app.call(Method::GET, "/webhooks", Some(&admin), None).await;
+    assert_eq!(hooks, json!([]), "the endpoint is deleted");
 
     // Grace, now an admin, demotes the one at the browser: the dashboard lets them go.
     let (_, me) = app.call(Method::GET, "/user", Some(&admin), None).await;
