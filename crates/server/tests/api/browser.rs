@@ -169,6 +169,18 @@ impl Browser {
             .expect("keys are typed");
     }
 
+    /// Answers "OK" to the confirmation the page is about to ask for.
+    pub async fn accept_confirm(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        while let Err(e) = self.client.accept_alert().await {
+            assert!(
+                Instant::now() < deadline,
+                "no confirmation was asked for: {e}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Runs a script in the page and returns its value.
     pub async fn eval(&self, script: &str) -> Value {
         self.client

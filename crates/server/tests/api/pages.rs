@@ -139,7 +139,7 @@ async fn an_admin_filters_overrides_a_status_and_reads_the_history() {
     let origin = origin(&app);
     let admin = app.admin().await;
     let (grace, grace_id) = app.customer("grace@example.com").await;
-    let (mallory, _) = app.customer("mallory@example.com").await;
+    let (mallory, mallory_id) = app.customer("mallory@example.com").await;
     let desk = app.create_order(&grace, "Standing desk").await;
     let hostile = app.create_order(&mallory, XSS).await;
     let lamp = app.create_order(&grace, "Desk lamp").await;
@@ -283,6 +283,20 @@ async fn an_admin_filters_overrides_a_status_and_reads_the_history() {
         .await;
     assert_eq!(users[0]["role"], "admin");
 
+    // ... and disable another, who can no longer log in.
+    let mallory_row = format!("#users tr[data-user-id=\"{mallory_id}\"]");
+    browser
+        .click(&format!("{mallory_row} .actions button.danger"))
+        .await;
+    browser.accept_confirm().await;
+    let account = format!("{mallory_row} [data-field=account]");
+    assert_eq!(
+        browser.wait_for_text(&account, "disabled").await,
+        "disabled"
+    );
+    let (status, _) = app.login("mallory@example.com", "password-123").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
     // Webhooks: add one; its secret is shown once.
     browser.click("#tab-webhooks").await;
     browser
@@ -320,10 +334,7 @@ async fn an_admin_filters_overrides_a_status_and_reads_the_history() {
     browser
         .click("#webhooks tbody .actions button.danger")
         .await;
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while browser.client.accept_alert().await.is_err() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    browser.accept_confirm().await;
     assert!(
         browser
             .wait_until("return !document.querySelector('#webhooks-empty').hidden;")
@@ -444,6 +455,23 @@ async fn on_a_phone_by_keyboard_limits_and_ended_sessions_are_explained() {
     );
     browser.screenshot("customer-phone").await;
 
+    // Cancel it; the button goes with the order's chance to be cancelled.
+    browser
+        .click(&format!("{ROW} .actions button.danger"))
+        .await;
+    browser.accept_confirm().await;
+    let status = format!("{ROW} [data-field=status]");
+    assert_eq!(
+        browser.wait_for_text(&status, "cancelled").await,
+        "cancelled"
+    );
+    assert_eq!(
+        browser
+            .eval("return document.querySelectorAll('#orders button.danger').length;")
+            .await,
+        json!(0)
+    );
+
     // The token is revoked elsewhere: the next call returns the page to its login form.
     let token = browser
         .eval("return JSON.parse(sessionStorage.getItem('trachios.customer')).token;")
@@ -470,6 +498,58 @@ async fn on_a_phone_by_keyboard_limits_and_ended_sessions_are_explained() {
             .await,
         json!(null),
         "the ended session is forgotten"
+    );
+    assert_eq!(browser.problems().await, Vec::<String>::new());
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_orders_table_pages_through_the_link_headers() {
+    let app = spawn_app().await;
+    let origin = origin(&app);
+    let (token, _) = app.customer("many@example.com").await;
+    let mut ids = Vec::new();
+    for n in 1..=25 {
+        ids.push(app.create_order(&token, &format!("Item {n}")).await["id"].clone());
+    }
+    ids.reverse();
+
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&format!("{origin}/")).await;
+    browser.fill("#login-email", "many@example.com").await;
+    browser.fill("#login-password", "password-123").await;
+    browser.click("#login-form button").await;
+    let listed = |expected: &[serde_json::Value]| {
+        let expected: Vec<String> = expected.iter().map(|id| id.to_string()).collect();
+        format!(
+            "return JSON.stringify(Array.from(document.querySelectorAll('{ROW}'), (r) => r.dataset.orderId)) === {};",
+            json!(json!(expected).to_string())
+        )
+    };
+    assert!(
+        browser.wait_until(&listed(&ids[..20])).await,
+        "the first 20, newest first"
+    );
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#newer').disabled;")
+            .await,
+        json!(true)
+    );
+
+    browser.click("#older").await;
+    assert!(browser.wait_until(&listed(&ids[20..])).await, "the last 5");
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#older').disabled;")
+            .await,
+        json!(true)
+    );
+
+    browser.click("#newer").await;
+    assert!(
+        browser.wait_until(&listed(&ids[..20])).await,
+        "back to the first page"
     );
     assert_eq!(browser.problems().await, Vec::<String>::new());
     browser.close().await;
