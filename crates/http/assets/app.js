@@ -53,7 +53,7 @@ export function statusBadge(status) {
   return h("span", { class: `status status-${status}`, dataset: { status } }, statusLabel(status));
 }
 
-export function formatTime(iso) {
+function formatTime(iso) {
   const time = new Date(iso);
   return Number.isNaN(time.getTime())
     ? iso
@@ -166,7 +166,7 @@ function errorOf(response, data) {
 }
 
 /** The `rel="next"` target of a `Link` header, if any. */
-export function nextLink(response) {
+function nextLink(response) {
   const link = response.headers.get("Link") ?? "";
   const match = /<([^>]+)>\s*;\s*rel="?next"?/.exec(link);
   return match ? match[1] : null;
@@ -183,7 +183,7 @@ export function idempotencyKey() {
  * Authorization header (EventSource cannot send one). Reconnects with backoff and calls
  * `onResync` after each reconnection, because changes made while away were not streamed.
  */
-export function follow(session, path, { onOrder, onState, onResync }) {
+function follow(session, path, { onOrder, onState, onResync }) {
   let controller = null;
   let stopped = false;
   let failures = 0;
@@ -293,7 +293,7 @@ export async function attempt(button, action) {
 }
 
 /** Shows a live-stream state next to a table's title. */
-export function showLiveState(element, state, message) {
+function showLiveState(element, state, message) {
   const labels = { live: "Live", reconnecting: "Reconnecting…", error: message ?? "Offline" };
   fill(element, labels[state] ?? state);
   element.dataset.state = state;

@@ -204,22 +204,21 @@ impl Browser {
 
     /// Waits until `css` shows exactly `expected`; returns what it last showed.
     pub async fn wait_for_text(&self, css: &str, expected: &str) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let shown = self.text(css).await;
-            if shown == expected || Instant::now() > deadline {
-                return shown;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.wait_for_text_that(css, |shown| shown == expected)
+            .await
     }
 
     /// Waits until `css` shows text containing `part`; returns what it last showed.
     pub async fn wait_for_text_containing(&self, css: &str, part: &str) -> String {
+        self.wait_for_text_that(css, |shown| shown.contains(part))
+            .await
+    }
+
+    async fn wait_for_text_that(&self, css: &str, wanted: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + PATIENCE;
         loop {
             let shown = self.text(css).await;
-            if shown.contains(part) || Instant::now() > deadline {
+            if wanted(&shown) || Instant::now() > deadline {
                 return shown;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
