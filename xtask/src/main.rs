@@ -1,6 +1,6 @@
 //! Project automation: `cargo xtask <command>` (see `cargo xtask help`).
 
-mod bare_sse;
+mod bare;
 mod bench;
 mod db;
 mod fuzz;
@@ -27,7 +27,8 @@ cargo xtask <command>
                         PostgreSQL database at URL, keeping ids; stop the server first
   fuzz [ARGS]           schemathesis against the server and its OpenAPI document (pip install
                         schemathesis); ARGS go to `schemathesis run`, FUZZ_SEED picks other cases
-  bench [WHICH]         run the benchmarks (lifecycle, cache, field, tracking, stores, webhooks) and print their figures
+  bench [WHICH]         run the benchmarks (lifecycle, cache, field, tracking, stores, webhooks,
+                        paths) and print their figures; `paths` is the headline table
 ";
 
 fn main() -> anyhow::Result<()> {
@@ -54,10 +55,13 @@ fn main() -> anyhow::Result<()> {
         Some("copy-to-postgres") => runtime.block_on(db::copy_to_postgres(&args[1..])),
         Some("fuzz") => runtime.block_on(fuzz::run(&args[1..])),
         Some("bench") => bench::run(&runtime, args.get(1).map(String::as_str)),
-        // Started by `bench tracking` as its reference; not meant to be run by hand.
-        Some("bare-sse") => {
-            let port = args.get(1).context("bare-sse PORT")?.parse()?;
-            bare_sse::serve(port)
+        // Started by the benchmarks as their reference; not meant to be run by hand.
+        Some("bare-actix") => {
+            let port = args
+                .get(1)
+                .context("bare-actix PORT [ORDER_JSON]")?
+                .parse()?;
+            bare::serve(port, args.get(2).cloned().unwrap_or_default())
         }
         Some("help") | Some("--help") | None => {
             print!("{USAGE}");

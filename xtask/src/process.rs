@@ -26,18 +26,9 @@ impl ReleaseServer {
         env: &[(&str, &str)],
         profile: &str,
     ) -> anyhow::Result<Self> {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(&cargo);
-        build.args(["build", "-q", "-p", "trachios-server"]);
-        if profile == "release" {
-            build.arg("--release");
-        }
-        if !build.status()?.success() {
-            bail!("building the {profile} server failed");
-        }
-        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        let binary = server_binary(profile)?;
         let port = free_port()?;
-        let mut cmd = Command::new(format!("{target}/{profile}/trachios-server"));
+        let mut cmd = Command::new(binary);
         cmd.env("APP_ENV", "test")
             .env("DATABASE_URL", database_url)
             .env("SERVER_HOST", "127.0.0.1")
@@ -49,12 +40,12 @@ impl ReleaseServer {
         Self::spawn(cmd, port).await
     }
 
-    /// The bare actix-web event-stream server of `bare_sse` (this very binary), as a
-    /// reference for what the framework alone costs.
-    pub async fn bare_sse() -> anyhow::Result<Self> {
+    /// The bare actix-web server of `bare` (this very binary), as a reference for what the
+    /// framework alone costs; it answers `GET /orders/{id}` with `order_json`.
+    pub async fn bare_actix(order_json: &str) -> anyhow::Result<Self> {
         let port = free_port()?;
         let mut cmd = Command::new(std::env::current_exe()?);
-        cmd.args(["bare-sse", &port.to_string()]);
+        cmd.args(["bare-actix", &port.to_string(), order_json]);
         Self::spawn(cmd, port).await
     }
 
@@ -83,6 +74,10 @@ impl ReleaseServer {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Ok(server)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Resident memory now.
@@ -114,6 +109,34 @@ impl ReleaseServer {
             eprintln!("xtask: could not reap the release server: {err}");
         }
     }
+}
+
+/// The server binary of this cargo profile, built if need be. For the release profile,
+/// `BENCH_SERVER_BIN` names a binary built earlier (another commit's, to compare), and
+/// `BENCH_PROFILE=profiling` picks the release build with symbols, for `perf`.
+fn server_binary(profile: &str) -> anyhow::Result<std::path::PathBuf> {
+    if profile == "release" {
+        if let Some(binary) = std::env::var_os("BENCH_SERVER_BIN") {
+            return Ok(binary.into());
+        }
+    }
+    let profile = match (profile, std::env::var("BENCH_PROFILE")) {
+        ("release", Ok(chosen)) if !chosen.is_empty() => chosen,
+        _ => profile.to_owned(),
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(&cargo);
+    build.args(["build", "-q", "-p", "trachios-server"]);
+    if profile != "debug" {
+        build.args(["--profile", &profile]);
+    }
+    if !build.status()?.success() {
+        bail!("building the {profile} server failed");
+    }
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    Ok(std::path::Path::new(&target)
+        .join(profile)
+        .join("trachios-server"))
 }
 
 fn free_port() -> anyhow::Result<u16> {

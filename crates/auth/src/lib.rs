@@ -6,4 +6,4 @@ mod password;
 
 pub use gate::{HashLimits, Saturated};
 pub use jwt::{JwtTokenService, TokenSetupError};
-pub use password::{Argon2Hasher, HasherSetupError};
+pub use password::{argon2id, Argon2Hasher, HasherSetupError};

@@ -78,7 +78,7 @@ impl WorkingMemory {
 
 impl Argon2Hasher {
     pub fn new(limits: HashLimits) -> Result<Self, HasherSetupError> {
-        let params = Params::new(19 * 1024, 2, 1, None).map_err(HasherSetupError::Params)?;
+        let params = service_params().map_err(HasherSetupError::Params)?;
         let memory = Arc::new(WorkingMemory {
             blocks: params.block_count(),
             free: Mutex::new(Vec::new()),
@@ -98,6 +98,16 @@ impl Argon2Hasher {
             memory,
         })
     }
+}
+
+/// OWASP's argon2id parameters: m = 19 MiB, t = 2, p = 1.
+fn service_params() -> Result<Params, argon2::Error> {
+    Params::new(19 * 1024, 2, 1, None)
+}
+
+/// argon2id as every new hash is made, for measuring it beside the service.
+pub fn argon2id() -> Result<Argon2<'static>, argon2::Error> {
+    service_params().map(|params| argon2(&params))
 }
 
 fn argon2(params: &Params) -> Argon2<'static> {

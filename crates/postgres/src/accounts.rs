@@ -10,6 +10,7 @@ use crate::error::QueryFailure;
 use crate::pool::{connection, PgPool};
 use crate::rows::DbRole;
 use crate::schema::sql_types;
+use crate::statement::statement;
 
 /// Roles, disabled accounts and logged-out tokens in PostgreSQL, which every process
 /// shares. Callers put an in-process cache in front: this is one round trip per lookup.
@@ -59,7 +60,7 @@ impl AccountStates for PgAccountStates {
         token_id: &TokenId,
     ) -> Result<Option<AccountStatus>, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let row = diesel::sql_query(STATUS)
+        let row = statement(STATUS)
             .bind::<BigInt, _>(user_id.get())
             .bind::<Text, _>(token_id.as_str())
             .get_result::<StatusRow>(&mut conn)
@@ -81,7 +82,7 @@ impl AccountStates for PgAccountStates {
         expires_at: DateTime<Utc>,
     ) -> Result<(), DomainError> {
         let mut conn = connection(&self.pool).await?;
-        diesel::sql_query(REVOKE)
+        statement(REVOKE)
             .bind::<Text, _>(token_id.as_str())
             .bind::<BigInt, _>(user_id.get())
             .bind::<Timestamptz, _>(expires_at)

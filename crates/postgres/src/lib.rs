@@ -15,6 +15,7 @@ mod pool;
 mod probe;
 mod rows;
 pub mod schema;
+mod statement;
 mod users;
 mod webhooks;
 
@@ -33,3 +34,8 @@ pub use pool::{build_pool, BuildError, PgPool, PoolSettings};
 pub use probe::PgProbe;
 pub use users::PgUserRepository;
 pub use webhooks::PgWebhookRepository;
+
+/// Statements as the repositories send them, for benchmarks that run them beside the service.
+pub mod statements {
+    pub use crate::orders::INSERT_ORDER;
+}

@@ -17,6 +17,7 @@ use crate::explain::explain;
 use crate::pool::{connection, sql_limit, PgPool};
 use crate::rows::{into_orders, DbActor, DbStatus, OrderRow};
 use crate::schema::{orders, sql_types};
+use crate::statement::statement;
 
 /// Orders and their event history in PostgreSQL. Every statement stores what the domain
 /// decided; none of them chooses a status, a version, a due time or an actor.
@@ -93,7 +94,7 @@ macro_rules! bind_new_order {
 
 /// The order and its creation event, in one statement (one transaction). The event carries
 /// the order's version and due time: the change feed reads orders back from events.
-const INSERT_ORDER: &str = "\
+pub const INSERT_ORDER: &str = "\
 WITH o AS (
     INSERT INTO orders (customer_id, item_description, status, version, next_step_at, created_at, updated_at)
     VALUES ($1, $2, $3, $4, $5, $6, $6)
@@ -187,7 +188,7 @@ FROM moved";
 impl OrderRepository for PgOrderRepository {
     async fn insert(&self, order: NewOrder) -> Result<Order, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let row = bind_new_order!(diesel::sql_query(INSERT_ORDER), order)
+        let row = bind_new_order!(statement(INSERT_ORDER), order)
             .load::<OrderRow>(&mut conn)
             .await
             .map(written)
@@ -228,7 +229,7 @@ impl OrderRepository for PgOrderRepository {
 
     async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        diesel::sql_query(TRANSITION)
+        statement(TRANSITION)
             .bind::<sql_types::OrderStatus, _>(DbStatus(change.to))
             .bind::<BigInt, _>(change.new_version)
             .bind::<Nullable<Timestamptz>, _>(change.next_step_at)
@@ -259,7 +260,7 @@ impl OrderRepository for PgOrderRepository {
         let mut conn = connection(&self.pool).await?;
         let outcome = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {
-                let inserted = bind_new_order!(diesel::sql_query(INSERT_KEYED_ORDER), order)
+                let inserted = bind_new_order!(statement(INSERT_KEYED_ORDER), order)
                     .bind::<Text, _>(claim.key.as_str())
                     .bind::<Bytea, _>(claim.fingerprint.0.as_slice())
                     .bind::<Timestamptz, _>(claim.expires_at)
@@ -274,7 +275,7 @@ impl OrderRepository for PgOrderRepository {
                             .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
                         let response = serde_json::to_string(&order)
                             .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-                        diesel::sql_query(KEEP_RESPONSE)
+                        statement(KEEP_RESPONSE)
                             .bind::<BigInt, _>(user)
                             .bind::<Text, _>(claim.key.as_str())
                             .bind::<Text, _>(response)
@@ -283,7 +284,7 @@ impl OrderRepository for PgOrderRepository {
                         Ok(Claimed::Inserted(order))
                     }
                     None => {
-                        let taken = diesel::sql_query(READ_CLAIM)
+                        let taken = statement(READ_CLAIM)
                             .bind::<BigInt, _>(user)
                             .bind::<Text, _>(claim.key.as_str())
                             .get_result::<ClaimRow>(conn)
@@ -307,7 +308,7 @@ impl OrderRepository for PgOrderRepository {
         limit: i64,
     ) -> Result<u64, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let purged = diesel::sql_query(PURGE_EXPIRED_KEYS)
+        let purged = statement(PURGE_EXPIRED_KEYS)
             .bind::<Timestamptz, _>(now)
             .bind::<BigInt, _>(limit)
             .execute(&mut conn)
@@ -326,7 +327,7 @@ impl OrderRepository for PgOrderRepository {
         let to: Vec<DbStatus> = due.steps.iter().map(|s| DbStatus(s.to)).collect();
         let next_step_at: Vec<Option<_>> = due.steps.iter().map(|s| s.next_step_at).collect();
         let mut conn = connection(&self.pool).await?;
-        let rows = diesel::sql_query(ADVANCE_DUE)
+        let rows = statement(ADVANCE_DUE)
             .bind::<Timestamptz, _>(due.now)
             .bind::<BigInt, _>(limit)
             .bind::<Array<sql_types::OrderStatus>, _>(from)

@@ -5,6 +5,7 @@ use trachios_domain::DomainError;
 
 use crate::error::QueryFailure;
 use crate::pool::{connection, PgPool};
+use crate::statement::statement;
 
 /// Readiness: a connection from the pool (within its wait timeout) answers `SELECT 1`.
 #[derive(Clone)]
@@ -22,7 +23,7 @@ impl PgProbe {
 impl DependencyProbe for PgProbe {
     async fn check(&self) -> Result<(), DomainError> {
         let mut conn = connection(&self.pool).await?;
-        diesel::sql_query("SELECT 1")
+        statement("SELECT 1")
             .execute(&mut conn)
             .await
             .or_failure_on(&mut conn)

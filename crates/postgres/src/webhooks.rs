@@ -17,6 +17,7 @@ use crate::error::QueryFailure;
 use crate::pool::{connection, PgPool};
 use crate::rows::{DbActor, DbStatus, OrderRow};
 use crate::schema::sql_types;
+use crate::statement::statement;
 
 /// Webhooks in PostgreSQL; deliveries are shared by every process through `SKIP LOCKED`.
 #[derive(Clone)]
@@ -266,7 +267,7 @@ impl WebhookRepository for PgWebhookRepository {
         max: usize,
     ) -> Result<Option<Webhook>, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let row = diesel::sql_query(INSERT)
+        let row = statement(INSERT)
             .bind::<Text, _>(webhook.url.as_str())
             .bind::<Text, _>(&webhook.secret)
             .bind::<Bool, _>(webhook.subscription.order_created)
@@ -283,7 +284,7 @@ impl WebhookRepository for PgWebhookRepository {
 
     async fn list(&self) -> Result<Vec<Webhook>, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let rows = diesel::sql_query(LIST)
+        let rows = statement(LIST)
             .load::<WebhookRow>(&mut conn)
             .await
             .or_failure_on(&mut conn)
@@ -293,7 +294,7 @@ impl WebhookRepository for PgWebhookRepository {
 
     async fn delete(&self, id: WebhookId) -> Result<bool, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let deleted = diesel::sql_query(DELETE)
+        let deleted = statement(DELETE)
             .bind::<BigInt, _>(id.get())
             .get_result::<Found>(&mut conn)
             .await
@@ -309,7 +310,7 @@ impl WebhookRepository for PgWebhookRepository {
         limit: usize,
     ) -> Result<Option<Vec<DeliveryLogEntry>>, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let rows = diesel::sql_query(ATTEMPTS)
+        let rows = statement(ATTEMPTS)
             .bind::<BigInt, _>(id.get())
             .bind::<Nullable<BigInt>, _>(before)
             .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -319,7 +320,7 @@ impl WebhookRepository for PgWebhookRepository {
             .await?;
         // Log entries go with their endpoint, so only an empty page leaves its existence open.
         if rows.is_empty() {
-            let exists = diesel::sql_query(EXISTS)
+            let exists = statement(EXISTS)
                 .bind::<BigInt, _>(id.get())
                 .get_result::<Found>(&mut conn)
                 .await
@@ -342,7 +343,7 @@ impl WebhookRepository for PgWebhookRepository {
         limit: usize,
     ) -> Result<Vec<PendingDelivery>, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let rows = diesel::sql_query(CLAIM_DUE)
+        let rows = statement(CLAIM_DUE)
             .bind::<Timestamptz, _>(now)
             .bind::<Timestamptz, _>(lease_until)
             .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -377,7 +378,7 @@ impl WebhookRepository for PgWebhookRepository {
             retries.push(retry_at);
         }
         let mut conn = connection(&self.pool).await?;
-        diesel::sql_query(RECORD)
+        statement(RECORD)
             .bind::<Array<BigInt>, _>(delivery_ids)
             .bind::<Array<BigInt>, _>(webhook_ids)
             .bind::<Array<Integer>, _>(numbers)
@@ -395,7 +396,7 @@ impl WebhookRepository for PgWebhookRepository {
 
     async fn purge_finished(&self, before: DateTime<Utc>, limit: i64) -> Result<u64, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let purged = diesel::sql_query(PURGE)
+        let purged = statement(PURGE)
             .bind::<Timestamptz, _>(before)
             .bind::<BigInt, _>(limit)
             .get_result::<Purged>(&mut conn)

@@ -20,7 +20,9 @@ use trachios_domain::services::{
 use trachios_http::limits::{BodyTimeout, RateLimits, RatesPerMinute, StreamSlots, TrustedProxies};
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
 use trachios_http::{record_request_metrics, ApiState, CursorKey, MetricsEndpoint};
-use trachios_memory::{CachedAccountStates, ChangeHub, InProcessOrderCache, ORDER_CACHE_CAPACITY};
+use trachios_memory::{
+    CachedAccountStates, CachedTokenVerifier, ChangeHub, InProcessOrderCache, ORDER_CACHE_CAPACITY,
+};
 use trachios_postgres::ChangeFollower;
 use trachios_redis::{CacheSettings, RedisOrderCache};
 use trachios_webhooks::{HttpTransport, TransportSettings};
@@ -35,6 +37,11 @@ use crate::{deliveries, housekeeping, lifecycle, metrics, seed, Settings};
 const ACCOUNT_STATE_TTL: Duration = Duration::from_secs(2);
 /// Tokens whose account state one process remembers at most (about 100 bytes each).
 const ACCOUNT_STATE_CAPACITY: u64 = 100_000;
+/// How long a verified token's signature and claims are trusted without checking them again
+/// (its expiry is checked on every use, and so is its account's state).
+const VERIFIED_TOKEN_TTL: Duration = Duration::from_secs(300);
+/// Verified tokens one process remembers at most (about 400 bytes each).
+const VERIFIED_TOKEN_CAPACITY: u64 = 20_000;
 
 // A lifecycle batch must reach a subscriber of every order whole, not cut it off.
 const _: () = assert!(
@@ -79,10 +86,14 @@ impl Application {
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let (cache, cache_backend) = order_cache(&settings, &backend).await?;
-        let tokens: Arc<dyn TokenService> = Arc::new(
-            JwtTokenService::new(settings.auth.jwt_secret.expose_secret().as_bytes())
-                .context("JWT_SECRET")?,
-        );
+        let tokens: Arc<dyn TokenService> = Arc::new(CachedTokenVerifier::new(
+            Arc::new(
+                JwtTokenService::new(settings.auth.jwt_secret.expose_secret().as_bytes())
+                    .context("JWT_SECRET")?,
+            ),
+            VERIFIED_TOKEN_TTL,
+            VERIFIED_TOKEN_CAPACITY,
+        ));
         let step = chrono::Duration::from_std(settings.order_step())
             .context("ORDER_STEP_SECONDS is too large")?;
         let account_states = Arc::new(CachedAccountStates::new(

@@ -1,10 +1,7 @@
 //! Load generation: wrk when installed, else a built-in closed-loop client.
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use anyhow::Context;
 
 use super::{percentile, ORDERS};
 
@@ -40,53 +37,18 @@ impl Target {
 /// Load from wrk when it is installed (it leaves more of the two cores to the server),
 /// else from the built-in client. `base` ends in `/api/v1`.
 pub(super) async fn load(base: &str, token: &str, target: Target) -> anyhow::Result<String> {
-    if Command::new("wrk")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
-    {
-        return wrk(base, token, &target);
+    if !super::wrk::installed() {
+        return builtin_load(base, token, target).await;
     }
-    builtin_load(base, token, target).await
-}
-
-fn wrk(base: &str, token: &str, target: &Target) -> anyhow::Result<String> {
-    let script = std::env::temp_dir().join(format!("trachios-bench-{}.lua", std::process::id()));
-    std::fs::write(&script, target.wrk_script())?;
-    let out = Command::new("wrk")
-        .args([
-            "-t1",
-            "-c50",
-            "-d8s",
-            "--latency",
-            "-H",
-            &format!("Authorization: Bearer {token}"),
-            "-s",
-        ])
-        .arg(&script)
-        .arg(base.trim_end_matches("/api/v1"))
-        .output()
-        .context("running wrk")?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |prefix: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
-            .unwrap_or_else(|| "?".into())
-    };
-    let errors = field("Non-2xx or 3xx responses:");
-    Ok(format!(
-        "{:>7} req/s  p50 {:>8}  p99 {:>8}  (wrk, 1 thread; non-2xx: {})",
-        field("Requests/sec:"),
-        field("50%"),
-        field("99%"),
-        if errors == "?" {
-            "0".to_owned()
-        } else {
-            errors
-        }
-    ))
+    let figures = super::wrk::WrkRun {
+        origin: base.trim_end_matches("/api/v1"),
+        connections: 50,
+        seconds: 8,
+        token: Some(token),
+        script: target.wrk_script(),
+    }
+    .run()?;
+    Ok(format!("{figures}  (wrk, 1 thread)"))
 }
 
 /// Closed-loop load: 50 clients, each sending its next request when the last answered.

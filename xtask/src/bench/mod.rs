@@ -1,13 +1,15 @@
-//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks]`: benchmarks that print figures. They build and
+//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks|paths]`: benchmarks that print figures. They build and
 //! start the release server, and use a scratch database `trachios_bench`.
 
 mod cache;
 mod field;
 mod lifecycle;
 mod load;
+mod paths;
 mod stores;
 mod tracking;
 mod webhooks;
+mod wrk;
 
 use std::process::Command;
 
@@ -40,7 +42,9 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
             runtime.block_on(field::run())?;
             runtime.block_on(tracking::run())?;
             runtime.block_on(stores::run())?;
-            runtime.block_on(webhooks::run())
+            runtime.block_on(webhooks::run())?;
+            // Last, so that the headline table ends the output.
+            runtime.block_on(paths::run())
         }
         Some("lifecycle") => runtime.block_on(lifecycle::run()),
         Some("cache") => runtime.block_on(cache::run()),
@@ -48,8 +52,9 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
         Some("tracking") => runtime.block_on(tracking::run()),
         Some("stores") => runtime.block_on(stores::run()),
         Some("webhooks") => runtime.block_on(webhooks::run()),
+        Some("paths") => runtime.block_on(paths::run()),
         Some(other) => {
-            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores or webhooks")
+            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores, webhooks or paths")
         }
     }
 }

@@ -144,7 +144,7 @@ async fn idle_streams() -> anyhow::Result<()> {
     println!("== {IDLE_STREAMS} idle event streams on one process (1,250 users x 8 streams); target < 100 MiB above idle");
     let url = scratch_database().await?;
     let tokens = customers(&url, IDLE_STREAMS / 8).await?;
-    let reference = ReleaseServer::bare_sse().await?;
+    let reference = ReleaseServer::bare_actix("").await?;
     let (bare, _) = hold_streams(reference, &tokens).await?;
     let server = ReleaseServer::start(
         &url,

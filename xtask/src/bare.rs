@@ -1,5 +1,6 @@
-//! A bare actix-web server whose only handler holds an event stream open: the reference for
-//! what one idle stream costs in the framework alone, measured beside the service's own.
+//! A bare actix-web server, the reference for what the framework alone costs, measured beside
+//! the service: an event stream held open (what one idle stream costs), and one order's JSON
+//! served from memory (how fast a request can be answered at all).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -21,14 +22,24 @@ async fn stream() -> HttpResponse {
         .streaming(frames)
 }
 
+async fn order(body: web::Data<String>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body.get_ref().clone())
+}
+
 async fn health() -> HttpResponse {
     HttpResponse::Ok().body("ok")
 }
 
-pub fn serve(port: u16) -> anyhow::Result<()> {
+/// Serves on `port` until killed; `order_json` is the body of every `GET /orders/{id}`.
+pub fn serve(port: u16, order_json: String) -> anyhow::Result<()> {
+    let order_json = web::Data::new(order_json);
     actix_web::rt::System::new().block_on(async move {
-        HttpServer::new(|| {
+        HttpServer::new(move || {
             App::new()
+                .app_data(order_json.clone())
+                .route("/api/v1/orders/{id}", web::get().to(order))
                 .route("/api/v1/health", web::get().to(health))
                 .route("/api/v1/my-orders/stream", web::get().to(stream))
         })
