@@ -11,6 +11,7 @@ use trachios_domain::{DomainError, Order, OrderId};
 
 use crate::entry::{decode, encode, PUT_IF_NEWER};
 use crate::suspects::Suspects;
+use crate::thread_slots::ThreadSlots;
 use crate::{CacheStats, CircuitBreaker};
 
 /// Orders whose cache update failed are remembered up to this many; past it the cache is
@@ -55,10 +56,12 @@ impl Default for CacheSettings {
 /// least as new, so that even an outage in the middle of a write cannot serve stale data.
 pub struct RedisOrderCache {
     pool: Pool,
-    /// One multiplexed connection shared by every request (it pipelines concurrent
-    /// commands); the pool only creates it, within the timeouts. Checking a connection out
-    /// of the pool per command would cost an extra PING round trip each time.
-    shared: std::sync::RwLock<Option<MultiplexedConnection>>,
+    /// Multiplexed connections (each pipelines its requests' commands), one per thread that
+    /// uses the cache: a connection's I/O runs as a task on the runtime of the thread that
+    /// opened it, so a request served by another of the server's worker threads paid two
+    /// cross-thread wake-ups per command. The pool only creates them, within the timeouts;
+    /// checking a connection out per command would cost an extra PING round trip each time.
+    connections: ThreadSlots<MultiplexedConnection>,
     settings: CacheSettings,
     script: Script,
     breaker: CircuitBreaker,
@@ -102,7 +105,7 @@ impl RedisOrderCache {
             .build()?;
         Ok(Self {
             pool,
-            shared: std::sync::RwLock::new(None),
+            connections: ThreadSlots::new(),
             breaker: CircuitBreaker::new("redis", settings.cooldown),
             suspects: Suspects::new(MAX_SUSPECT_ORDERS, settings.ttl),
             settings,
@@ -125,8 +128,9 @@ impl RedisOrderCache {
             self.stats.skip();
             return Err(DomainError::unavailable(RedisFailure::CircuitOpen));
         }
+        let slot = self.connections.slot();
         let attempt = async {
-            let conn = self.connection().await?;
+            let conn = self.connection(slot).await?;
             Ok::<T, RedisFailure>(op(conn).await?)
         };
         let outcome = match tokio::time::timeout(self.settings.timeout, attempt).await {
@@ -140,7 +144,7 @@ impl RedisOrderCache {
             }
             Err(error) => {
                 // The next call starts from a fresh connection.
-                *self.shared.write().unwrap_or_else(|p| p.into_inner()) = None;
+                self.connections.clear(slot);
                 self.stats.error();
                 self.breaker.record_failure(&error);
                 Err(DomainError::unavailable(error))
@@ -148,17 +152,12 @@ impl RedisOrderCache {
         }
     }
 
-    async fn connection(&self) -> Result<MultiplexedConnection, RedisFailure> {
-        if let Some(conn) = self
-            .shared
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-        {
+    async fn connection(&self, slot: usize) -> Result<MultiplexedConnection, RedisFailure> {
+        if let Some(conn) = self.connections.get(slot) {
             return Ok(conn);
         }
         let conn = Connection::take(self.pool.get().await?);
-        *self.shared.write().unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
+        self.connections.set(slot, conn.clone());
         Ok(conn)
     }
 

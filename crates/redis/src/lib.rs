@@ -8,6 +8,7 @@ mod entry;
 mod poison;
 mod stats;
 mod suspects;
+mod thread_slots;
 
 pub use breaker::CircuitBreaker;
 pub use cache::{CacheSettings, CacheSetupError, RedisOrderCache};

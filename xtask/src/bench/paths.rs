@@ -18,8 +18,8 @@ const SECONDS: u32 = 10;
 /// The orders a `GET /my-orders` page holds: the default page size.
 const PAGE: usize = 100;
 const PASSWORD: &str = "bench-password";
-/// pgbench clients: as many as the server's connection pool has connections.
-const PG_CLIENTS: u32 = 16;
+/// pgbench clients: as many as the server's connection pool has, and as the load has.
+const PG_CLIENTS: [u32; 2] = [16, 50];
 
 /// One row of the table.
 struct Row {
@@ -142,9 +142,15 @@ pub(super) async fn run() -> anyhow::Result<()> {
     });
 
     // POST /orders, next to pgbench running the repository's insert. Each write run starts
-    // right after a checkpoint, so that both pay the same full-page writes to the WAL.
-    sql(&setup.url, "CHECKPOINT").await?;
-    let pgbench = pgbench_insert(&setup.url, setup.writer.id)?;
+    // right after a checkpoint, so that all pay the same full-page writes to the WAL.
+    let pgbench = pgbench_insert(&setup.url, setup.writer.id).await?;
+    // The reference is the better of the two: what the database can do, however reached.
+    let best = pgbench.iter().map(|(_, tps)| *tps).fold(0.0, f64::max);
+    let pgbench_text = pgbench
+        .iter()
+        .map(|(clients, tps)| format!("{tps:.0} tps ({clients} clients)"))
+        .collect::<Vec<_>>()
+        .join(", ");
     sql(&setup.url, "CHECKPOINT").await?;
     rows.push(Row {
         path: "POST /orders",
@@ -158,10 +164,7 @@ pub(super) async fn run() -> anyhow::Result<()> {
             }
             .run()
         })?,
-        reference: Some((
-            format!("pgbench insert+event, {PG_CLIENTS} clients {pgbench:.0} tps"),
-            pgbench,
-        )),
+        reference: Some((format!("pgbench {pgbench_text}"), best)),
         target: Target::Ratio {
             at_least: 0.8,
             p99_ms: None,
@@ -341,8 +344,10 @@ impl Account {
 }
 
 /// pgbench running `INSERT_ORDER` as the repository sends it, prepared, with the values the
-/// server would bind written in; transactions per second.
-fn pgbench_insert(url: &str, customer: i64) -> anyhow::Result<f64> {
+/// server would bind written in, with 16 clients (the server's pool) and with 50 (the
+/// load's connections): clients and transactions per second of each. Each run starts
+/// after a checkpoint.
+async fn pgbench_insert(url: &str, customer: i64) -> anyhow::Result<Vec<(u32, f64)>> {
     let statement = trachios_postgres::statements::INSERT_ORDER
         .replace("$1", &customer.to_string())
         .replace("$2", "'Laptop'")
@@ -355,16 +360,25 @@ fn pgbench_insert(url: &str, customer: i64) -> anyhow::Result<f64> {
     let script = std::env::temp_dir().join(format!("trachios-pgbench-{}.sql", std::process::id()));
     // pgbench reads one statement per line unless it ends in a semicolon.
     std::fs::write(&script, format!("{};\n", statement.trim_end()))?;
+    let mut runs = Vec::new();
+    for clients in PG_CLIENTS {
+        sql(url, "CHECKPOINT").await?;
+        runs.push((clients, pgbench(url, &script, clients)?));
+    }
+    let _ = std::fs::remove_file(&script);
+    Ok(runs)
+}
+
+fn pgbench(url: &str, script: &std::path::Path, clients: u32) -> anyhow::Result<f64> {
     let out = Command::new("pgbench")
         .args(["-n", "-M", "prepared", "-j", "1"])
-        .arg(format!("-c{PG_CLIENTS}"))
+        .arg(format!("-c{clients}"))
         .arg(format!("-T{SECONDS}"))
         .arg("-f")
-        .arg(&script)
+        .arg(script)
         .arg(url)
         .output()
         .context("running pgbench")?;
-    let _ = std::fs::remove_file(&script);
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         bail!(
@@ -462,16 +476,16 @@ impl Argon2Timing {
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "| {:<28} | {:<44} | {:<46} | {:>5} | {:<22} | {:<4} |",
+        "| {:<28} | {:<44} | {:<52} | {:>5} | {:<22} | {:<4} |",
         "path", "measured", "reference (same run)", "ratio", "target", "met"
     );
     println!(
-        "|{:-<30}|{:-<46}|{:-<48}|{:->7}|{:-<24}|{:-<6}|",
+        "|{:-<30}|{:-<46}|{:-<54}|{:->7}|{:-<24}|{:-<6}|",
         "", "", "", "", "", ""
     );
     for row in rows {
         println!(
-            "| {:<28} | {:<44} | {:<46} | {:>5} | {:<22} | {:<4} |",
+            "| {:<28} | {:<44} | {:<52} | {:>5} | {:<22} | {:<4} |",
             row.path,
             row.measured.to_string(),
             row.reference
