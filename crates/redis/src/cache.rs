@@ -128,9 +128,8 @@ impl RedisOrderCache {
             self.stats.skip();
             return Err(DomainError::unavailable(RedisFailure::CircuitOpen));
         }
-        let slot = self.connections.slot();
         let attempt = async {
-            let conn = self.connection(slot).await?;
+            let conn = self.connection().await?;
             Ok::<T, RedisFailure>(op(conn).await?)
         };
         let outcome = match tokio::time::timeout(self.settings.timeout, attempt).await {
@@ -143,8 +142,9 @@ impl RedisOrderCache {
                 Ok(value)
             }
             Err(error) => {
-                // The next call starts from a fresh connection.
-                self.connections.clear(slot);
+                // A failure is nearly always Redis itself (a restart, an outage), which took
+                // every thread's connection with it: each next call starts afresh.
+                self.connections.clear_all();
                 self.stats.error();
                 self.breaker.record_failure(&error);
                 Err(DomainError::unavailable(error))
@@ -152,7 +152,8 @@ impl RedisOrderCache {
         }
     }
 
-    async fn connection(&self, slot: usize) -> Result<MultiplexedConnection, RedisFailure> {
+    async fn connection(&self) -> Result<MultiplexedConnection, RedisFailure> {
+        let slot = self.connections.slot();
         if let Some(conn) = self.connections.get(slot) {
             return Ok(conn);
         }

@@ -43,10 +43,10 @@ impl<T: Clone> ThreadSlots<T> {
             .unwrap_or_else(PoisonError::into_inner) = Some(value);
     }
 
-    pub(crate) fn clear(&self, slot: usize) {
-        *self.slots[slot % SLOTS]
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = None;
+    pub(crate) fn clear_all(&self) {
+        for slot in &self.slots {
+            *slot.write().unwrap_or_else(PoisonError::into_inner) = None;
+        }
     }
 }
 
@@ -55,7 +55,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_thread_sees_its_own_value_and_clearing_one_leaves_the_others() {
+    fn each_thread_sees_its_own_value_until_all_are_cleared() {
         let slots = ThreadSlots::<usize>::new();
         let mine = slots.slot();
         slots.set(mine, 1);
@@ -71,8 +71,8 @@ mod tests {
                 .unwrap()
         });
         assert_ne!(mine, theirs);
-        assert_eq!(slots.get(mine), Some(1));
-        slots.clear(mine);
-        assert_eq!((slots.get(mine), slots.get(theirs)), (None, Some(2)));
+        assert_eq!((slots.get(mine), slots.get(theirs)), (Some(1), Some(2)));
+        slots.clear_all();
+        assert_eq!((slots.get(mine), slots.get(theirs)), (None, None));
     }
 }
