@@ -114,12 +114,12 @@ pub(super) async fn run() -> anyhow::Result<()> {
     let bare = {
         let bare = ReleaseServer::bare_actix(&body).await?;
         let bare_origin = bare.base.trim_end_matches("/api/v1").to_owned();
-        wrk_get(&bare_origin, &order_path, None, 50)?
+        wrk_get(&bare_origin, &order_path, None)?
     };
     rows.push(Row {
         path: "GET /orders/{id}, cached",
         measured: profiled("get-order", &setup.server, || {
-            wrk_get(&origin, &order_path, Some(&setup.reader.token), 50)
+            wrk_get(&origin, &order_path, Some(&setup.reader.token))
         })?,
         reference: Some((
             format!("bare actix handler {:.0} req/s", bare.requests_per_second),
@@ -135,7 +135,7 @@ pub(super) async fn run() -> anyhow::Result<()> {
     rows.push(Row {
         path: "GET /my-orders (100 orders)",
         measured: profiled("my-orders", &setup.server, || {
-            wrk_get(&origin, "/api/v1/my-orders", Some(&setup.reader.token), 50)
+            wrk_get(&origin, "/api/v1/my-orders", Some(&setup.reader.token))
         })?,
         reference: None,
         target: Target::Rate(6000.0),
@@ -258,15 +258,11 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn wrk_get(
-    origin: &str,
-    path: &str,
-    token: Option<&str>,
-    connections: u32,
-) -> anyhow::Result<WrkFigures> {
+/// A GET path over 50 connections, the load every read path is measured under.
+fn wrk_get(origin: &str, path: &str, token: Option<&str>) -> anyhow::Result<WrkFigures> {
     WrkRun {
         origin,
-        connections,
+        connections: 50,
         seconds: SECONDS,
         token,
         script: wrk::get(path),
