@@ -9,6 +9,7 @@ pub mod ids;
 pub mod input;
 pub mod listing;
 pub mod order;
+pub mod page_cache;
 pub mod ports;
 pub mod services;
 pub mod transfer;
@@ -28,6 +29,7 @@ pub use order::{
     Actor, ActorKind, AdvancedOrder, AutomaticStep, DueSteps, NewOrder, Order, OrderStatus,
     StatusChange,
 };
+pub use page_cache::{CachedPage, ListGeneration, RenderedPage};
 pub use transfer::{RevokedToken, StoredEvent};
 pub use user::{
     AccountStatus, Caller, NewUser, PasswordHash, Role, Session, TokenClaims, TokenId, User,

@@ -90,6 +90,14 @@ impl OrderFilter {
             ..self
         }
     }
+
+    /// Whether this keeps every order of `customer` and nothing else.
+    pub fn is_all_orders_of(&self, customer: UserId) -> bool {
+        self.customer_id == Some(customer)
+            && self.statuses.is_empty()
+            && self.created_after.is_none()
+            && self.created_before.is_none()
+    }
 }
 
 /// Which users a list keeps.

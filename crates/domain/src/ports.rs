@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccountStatus, AdvancedOrder, DomainError, DueSteps, Email, FeedEvent, FeedScope, KeyClaim,
-    KeyedInsert, NewOrder, NewUser, Order, OrderEvent, OrderFilter, OrderId, Password,
-    PasswordHash, StatusChange, TokenClaims, TokenId, User, UserChange, UserCredentials,
-    UserFilter, UserId,
+    AccountStatus, AdvancedOrder, CachedPage, DomainError, DueSteps, Email, FeedEvent, FeedScope,
+    KeyClaim, KeyedInsert, ListGeneration, NewOrder, NewUser, Order, OrderEvent, OrderFilter,
+    OrderId, PageSize, Password, PasswordHash, RenderedPage, StatusChange, TokenClaims, TokenId,
+    User, UserChange, UserCredentials, UserFilter, UserId,
 };
 use crate::{
     AttemptRecord, DeliveryLogEntry, NewWebhook, PendingDelivery, SendOutcome, Webhook, WebhookId,
@@ -110,8 +110,20 @@ pub trait OrderCache: Send + Sync {
     async fn get(&self, id: OrderId) -> Result<Option<Order>, DomainError>;
     /// Stores the order unless the cache already knows a newer version of it.
     async fn put(&self, order: &Order) -> Result<(), DomainError>;
-    /// Records that these orders changed, so that no older version is served or stored.
+    /// Records that these orders changed, so that no older version of them, nor any
+    /// cached page of their customers' lists, is served or stored.
     async fn replace(&self, orders: &[Order]) -> Result<(), DomainError>;
+    /// The customer's first page of `size` orders, if held under the current generation.
+    async fn first_page(&self, customer: UserId, size: PageSize)
+        -> Result<CachedPage, DomainError>;
+    /// Keeps a first page that was loaded after `first_page` answered `generation`.
+    async fn put_first_page(
+        &self,
+        customer: UserId,
+        size: PageSize,
+        generation: ListGeneration,
+        page: &RenderedPage,
+    ) -> Result<(), DomainError>;
 }
 
 /// Password hashing.

@@ -1,9 +1,10 @@
 //! In-process adapters: what one process keeps in its own memory in front of the store
 //! that every process shares (account states, verified tokens), the order cache of the
-//! embedded store, and the feed that routes committed changes to live streams.
+//! embedded store (orders and customers' first pages), and the feed that routes committed changes to live streams.
 
 mod account_states;
 mod feed;
+mod first_pages;
 mod order_cache;
 mod verified_tokens;
 

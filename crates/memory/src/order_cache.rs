@@ -8,17 +8,23 @@ use async_trait::async_trait;
 use moka::future::Cache;
 use moka::ops::compute::Op;
 use trachios_domain::ports::OrderCache;
-use trachios_domain::{DomainError, Order, OrderId};
+use trachios_domain::{
+    CachedPage, DomainError, ListGeneration, Order, OrderId, PageSize, RenderedPage, UserId,
+};
+
+use crate::first_pages::{FirstPages, FIRST_PAGES_CAPACITY_BYTES};
 
 /// Orders kept at most; about 300 bytes each, so the cache stays under ~30 MB.
 pub const ORDER_CACHE_CAPACITY: u64 = 100_000;
 
 /// Single orders by id, each entry living `ttl` like Redis's. A version never replaces a
 /// newer one: a reader that fetched an order just before a change commits cannot put the
-/// old version back over what the change stored.
+/// old version back over what the change stored. Customers' first pages are kept too, under
+/// generations that every change of their orders renews.
 #[derive(Clone)]
 pub struct InProcessOrderCache {
     orders: Cache<OrderId, Arc<Order>>,
+    first_pages: Arc<FirstPages>,
 }
 
 impl InProcessOrderCache {
@@ -28,6 +34,7 @@ impl InProcessOrderCache {
                 .max_capacity(capacity)
                 .time_to_live(ttl)
                 .build(),
+            first_pages: Arc::new(FirstPages::new(ttl, FIRST_PAGES_CAPACITY_BYTES)),
         }
     }
 
@@ -67,6 +74,36 @@ impl OrderCache for InProcessOrderCache {
         for order in orders {
             self.keep_newest(order).await;
         }
+        let customers: std::collections::BTreeSet<UserId> =
+            orders.iter().map(|order| order.customer_id).collect();
+        for customer in customers {
+            self.first_pages.renew(customer).await;
+        }
+        Ok(())
+    }
+
+    async fn first_page(
+        &self,
+        customer: UserId,
+        size: PageSize,
+    ) -> Result<CachedPage, DomainError> {
+        let found = self.first_pages.get(customer, size).await;
+        count(if matches!(found, CachedPage::Hit(_)) {
+            "hit"
+        } else {
+            "miss"
+        });
+        Ok(found)
+    }
+
+    async fn put_first_page(
+        &self,
+        customer: UserId,
+        size: PageSize,
+        generation: ListGeneration,
+        page: &RenderedPage,
+    ) -> Result<(), DomainError> {
+        self.first_pages.put(customer, size, generation, page).await;
         Ok(())
     }
 }

@@ -1,4 +1,7 @@
+use std::collections::BTreeSet;
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,9 +10,13 @@ use deadpool_redis::{Config, Connection, Pool, Runtime};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncCommands, Script};
 use trachios_domain::ports::{DependencyProbe, OrderCache};
-use trachios_domain::{DomainError, Order, OrderId};
+use trachios_domain::{
+    CachedPage, DomainError, ListGeneration, Order, OrderId, PageSize, RenderedPage, UserId,
+};
 
 use crate::entry::{decode, encode, PUT_IF_NEWER};
+use crate::page_entry;
+use crate::stale_lists::{StaleLists, Staleness};
 use crate::suspects::Suspects;
 use crate::thread_slots::ThreadSlots;
 use crate::{CacheStats, CircuitBreaker};
@@ -17,6 +24,8 @@ use crate::{CacheStats, CircuitBreaker};
 /// Orders whose cache update failed are remembered up to this many; past it the cache is
 /// bypassed for reads for one TTL instead (every stale entry has expired by then).
 const MAX_SUSPECT_ORDERS: usize = 100_000;
+/// The same for customers whose list generation could not be renewed.
+const MAX_STALE_LISTS: usize = 100_000;
 
 /// How the cache behaves.
 #[derive(Debug, Clone)]
@@ -47,13 +56,17 @@ impl Default for CacheSettings {
     }
 }
 
-/// The order cache in Redis: `order:{id}` → `"{version}:{epoch}:{json}"`.
+/// The order cache in Redis: `order:{id}` → `"{version}:{epoch}:{json}"`; and each
+/// customer's first page, `orders-page:{epoch}:{customer}` → see `page_entry`, valid while
+/// `orders-gen:{epoch}:{customer}` still holds the generation it was stored under.
 ///
 /// Entries are only ever replaced by a newer version (a Lua compare-and-set), which closes
 /// the cache-aside race: a reader that loaded an old row before a write cannot put it back
 /// over the write's newer entry. A write whose cache update fails marks the order as
 /// suspect, and suspect orders are read from PostgreSQL until the cache holds a version at
 /// least as new, so that even an outage in the middle of a write cannot serve stale data.
+/// Every write also stores a fresh generation for the customer (in the same pipeline), and
+/// a customer whose generation could not be renewed has their pages bypassed until it is.
 pub struct RedisOrderCache {
     pool: Pool,
     /// Multiplexed connections (each pipelines its requests' commands), one per thread that
@@ -67,6 +80,11 @@ pub struct RedisOrderCache {
     breaker: CircuitBreaker,
     stats: Arc<CacheStats>,
     suspects: Suspects,
+    stale_lists: StaleLists,
+    /// Generations are this process's random start plus a count, so that no two writes,
+    /// in this process or any other, store the same one.
+    generation_start: u64,
+    generations_made: AtomicU64,
 }
 
 /// Why the cache could not be set up.
@@ -108,6 +126,9 @@ impl RedisOrderCache {
             connections: ThreadSlots::new(),
             breaker: CircuitBreaker::new("redis", settings.cooldown),
             suspects: Suspects::new(MAX_SUSPECT_ORDERS, settings.ttl),
+            stale_lists: StaleLists::new(MAX_STALE_LISTS, settings.ttl * 2),
+            generation_start: RandomState::new().hash_one(std::process::id()),
+            generations_made: AtomicU64::new(0),
             settings,
             script: Script::new(PUT_IF_NEWER),
             stats: Arc::new(CacheStats::default()),
@@ -168,6 +189,80 @@ impl RedisOrderCache {
 
     fn ttl_ms(&self) -> u64 {
         self.settings.ttl.as_millis() as u64
+    }
+
+    fn generation_key(&self, customer: UserId) -> String {
+        let (prefix, epoch) = (&self.settings.key_prefix, &self.settings.epoch);
+        format!("{prefix}orders-gen:{epoch}:{customer}")
+    }
+
+    fn page_key(&self, customer: UserId) -> String {
+        let (prefix, epoch) = (&self.settings.key_prefix, &self.settings.epoch);
+        format!("{prefix}orders-page:{epoch}:{customer}")
+    }
+
+    /// A generation outlives the pages stored under it, so that a page never outlives it.
+    fn generation_ttl_ms(&self) -> u64 {
+        2 * self.ttl_ms()
+    }
+
+    fn fresh_generation(&self) -> u64 {
+        let made = self.generations_made.fetch_add(1, Ordering::Relaxed);
+        self.generation_start.wrapping_add(made)
+    }
+
+    /// Stores a fresh generation for the customer: every page stored before is invalid.
+    async fn renew_generation(&self, customer: UserId) -> Result<u64, DomainError> {
+        let (key, generation, ttl) = (
+            self.generation_key(customer),
+            self.fresh_generation(),
+            self.generation_ttl_ms(),
+        );
+        self.run(|mut conn| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(generation)
+                .arg("PX")
+                .arg(ttl)
+                .query_async::<()>(&mut conn)
+                .await
+        })
+        .await?;
+        Ok(generation)
+    }
+
+    /// The customer's current generation, starting one if Redis has none.
+    async fn current_generation(&self, customer: UserId) -> Result<Option<u64>, DomainError> {
+        let (key, fresh, ttl) = (
+            self.generation_key(customer),
+            self.fresh_generation(),
+            self.generation_ttl_ms(),
+        );
+        self.run(|mut conn| async move {
+            let started: Option<String> = redis::cmd("SET")
+                .arg(&key)
+                .arg(fresh)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl)
+                .query_async(&mut conn)
+                .await?;
+            if started.is_some() {
+                return Ok(Some(fresh));
+            }
+            // Another reader or a write got there first.
+            conn.get(&key).await
+        })
+        .await
+    }
+
+    fn bypass(&self, customer: UserId) -> CachedPage {
+        self.stats.miss();
+        tracing::debug!(
+            customer_id = customer.get(),
+            "list cache bypassed after writes that missed the cache"
+        );
+        CachedPage::Bypass
     }
 }
 
@@ -242,6 +337,14 @@ impl OrderCache for RedisOrderCache {
                 .arg(&self.settings.epoch)
                 .ignore();
         }
+        for customer in customers_of(orders) {
+            pipe.cmd("SET")
+                .arg(self.generation_key(customer))
+                .arg(self.fresh_generation())
+                .arg("PX")
+                .arg(self.generation_ttl_ms())
+                .ignore();
+        }
         let result: Result<(), DomainError> = self
             .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
             .await;
@@ -252,10 +355,83 @@ impl OrderCache for RedisOrderCache {
             }
             Err(err) => {
                 self.suspects.mark(orders);
+                self.stale_lists
+                    .mark(&customers_of(orders).into_iter().collect::<Vec<_>>());
                 Err(err)
             }
         }
     }
+
+    async fn first_page(
+        &self,
+        customer: UserId,
+        size: PageSize,
+    ) -> Result<CachedPage, DomainError> {
+        let generation = match self.stale_lists.of(customer) {
+            Staleness::All => return Ok(self.bypass(customer)),
+            Staleness::Customer => {
+                let generation = self.renew_generation(customer).await?;
+                self.stale_lists.clear(customer);
+                self.stats.miss();
+                return Ok(CachedPage::Miss(ListGeneration(generation)));
+            }
+            Staleness::Fresh => {
+                let keys = (self.generation_key(customer), self.page_key(customer));
+                let (generation, entry): (Option<u64>, Option<Vec<u8>>) = self
+                    .run(|mut conn| async move {
+                        redis::cmd("MGET")
+                            .arg(keys.0)
+                            .arg(keys.1)
+                            .query_async(&mut conn)
+                            .await
+                    })
+                    .await?;
+                if let Some(page) = generation
+                    .zip(entry)
+                    .and_then(|(generation, raw)| page_entry::decode(raw, generation, size))
+                {
+                    self.stats.hit();
+                    tracing::debug!(customer_id = customer.get(), "list cache hit");
+                    return Ok(CachedPage::Hit(page));
+                }
+                match generation {
+                    Some(generation) => Some(generation),
+                    None => self.current_generation(customer).await?,
+                }
+            }
+        };
+        self.stats.miss();
+        tracing::debug!(customer_id = customer.get(), "list cache miss");
+        Ok(generation.map_or(CachedPage::Bypass, |g| CachedPage::Miss(ListGeneration(g))))
+    }
+
+    async fn put_first_page(
+        &self,
+        customer: UserId,
+        size: PageSize,
+        generation: ListGeneration,
+        page: &RenderedPage,
+    ) -> Result<(), DomainError> {
+        let (key, entry, ttl) = (
+            self.page_key(customer),
+            page_entry::encode(generation.0, size, page),
+            self.ttl_ms(),
+        );
+        self.run(|mut conn| async move {
+            redis::cmd("SET")
+                .arg(key)
+                .arg(entry)
+                .arg("PX")
+                .arg(ttl)
+                .query_async::<()>(&mut conn)
+                .await
+        })
+        .await
+    }
+}
+
+fn customers_of(orders: &[Order]) -> BTreeSet<UserId> {
+    orders.iter().map(|order| order.customer_id).collect()
 }
 
 /// Readiness: one `PING` within the cache's timeout (and not while its circuit is open).

@@ -1,11 +1,13 @@
 //! The Redis order cache adapter (deadpool-redis): versioned entries written by a Lua
-//! compare-and-set, bounded timeouts and a circuit breaker, so that Redis is an
-//! optimisation and never a dependency.
+//! compare-and-set, customers' first pages kept under list generations, bounded timeouts
+//! and a circuit breaker, so that Redis is an optimisation and never a dependency.
 
 mod breaker;
 mod cache;
 mod entry;
+mod page_entry;
 mod poison;
+mod stale_lists;
 mod stats;
 mod suspects;
 mod thread_slots;

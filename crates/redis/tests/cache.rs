@@ -83,7 +83,11 @@ async fn a_batch_replace_is_one_pipeline_that_survives_a_script_flush() {
         .map(|n| order(n, OrderStatus::Dispatched, 2))
         .collect();
     cache.replace(&batch).await.unwrap();
-    assert_eq!(redis.cli(&["DBSIZE"]).await, "500");
+    assert_eq!(
+        redis.cli(&["DBSIZE"]).await,
+        "501",
+        "500 orders and their customer's list generation"
+    );
     assert_eq!(
         cache.get(id(250)).await.unwrap().unwrap().status,
         OrderStatus::Dispatched

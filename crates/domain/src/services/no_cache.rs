@@ -1,7 +1,9 @@
 use async_trait::async_trait;
 
 use crate::ports::OrderCache;
-use crate::{DomainError, Order, OrderId};
+use crate::{
+    CachedPage, DomainError, ListGeneration, Order, OrderId, PageSize, RenderedPage, UserId,
+};
 
 /// An order cache that holds nothing: every read is a miss.
 #[derive(Debug, Default, Clone, Copy)]
@@ -18,6 +20,24 @@ impl OrderCache for NoCache {
     }
 
     async fn replace(&self, _orders: &[Order]) -> Result<(), DomainError> {
+        Ok(())
+    }
+
+    async fn first_page(
+        &self,
+        _customer: UserId,
+        _size: PageSize,
+    ) -> Result<CachedPage, DomainError> {
+        Ok(CachedPage::Bypass)
+    }
+
+    async fn put_first_page(
+        &self,
+        _customer: UserId,
+        _size: PageSize,
+        _generation: ListGeneration,
+        _page: &RenderedPage,
+    ) -> Result<(), DomainError> {
         Ok(())
     }
 }

@@ -1,13 +1,14 @@
 use std::sync::Arc;
 
+use bytes::Bytes;
 use chrono::Duration;
 
 use super::telemetry;
 use crate::ports::{Clock, OrderCache, OrderRepository};
 use crate::{
-    ActorKind, Caller, Creation, DomainError, IdempotencyKey, ItemDescription, KeyClaim,
-    KeyedInsert, Order, OrderFilter, OrderId, OrderStatus, Page, PageRequest, RequestFingerprint,
-    StatusChange, IDEMPOTENCY_KEY_LIFETIME,
+    ActorKind, CachedPage, Caller, Creation, DomainError, IdempotencyKey, ItemDescription,
+    KeyClaim, KeyedInsert, Order, OrderFilter, OrderId, OrderStatus, Page, PageRequest,
+    RenderedPage, RequestFingerprint, StatusChange, IDEMPOTENCY_KEY_LIFETIME,
 };
 
 /// A change that keeps losing its compare-and-set is given up after this many tries; the
@@ -107,14 +108,41 @@ impl OrderService {
         Ok(order)
     }
 
-    /// One page of the caller's own orders, newest first.
+    /// One page of the caller's own orders, newest first, rendered by `render`. The first
+    /// page of the whole list is served from the cache while none of the caller's orders
+    /// has changed since it was stored (see `page_cache`).
     pub async fn list_mine(
         &self,
         caller: Caller,
         filter: OrderFilter,
         page: PageRequest,
-    ) -> Result<Page<Order>, DomainError> {
-        self.list(filter.for_customer(caller.user_id), page).await
+        render: impl FnOnce(Vec<Order>) -> Result<Bytes, DomainError>,
+    ) -> Result<RenderedPage, DomainError> {
+        let customer = caller.user_id;
+        let filter = filter.for_customer(customer);
+        if page.before.is_some() || !filter.is_all_orders_of(customer) {
+            return rendered(self.list(filter, page).await?, render);
+        }
+        let generation = match self.cache.first_page(customer, page.size).await {
+            Ok(CachedPage::Hit(rendered)) => return Ok(rendered),
+            Ok(CachedPage::Miss(generation)) => Some(generation),
+            Ok(CachedPage::Bypass) => None,
+            Err(err) => {
+                tracing::debug!(error = %err.chain(), "list cache skipped");
+                None
+            }
+        };
+        let rendered = rendered(self.list(filter, page).await?, render)?;
+        if let Some(generation) = generation {
+            if let Err(err) = self
+                .cache
+                .put_first_page(customer, page.size, generation, &rendered)
+                .await
+            {
+                tracing::debug!(error = %err.chain(), "list cache fill skipped");
+            }
+        }
+        Ok(rendered)
     }
 
     /// One page of every order (or one customer's), newest first; admins only.
@@ -231,12 +259,22 @@ impl OrderService {
     }
 }
 
+fn rendered(
+    page: Page<Order>,
+    render: impl FnOnce(Vec<Order>) -> Result<Bytes, DomainError>,
+) -> Result<RenderedPage, DomainError> {
+    Ok(RenderedPage {
+        body: render(page.items)?,
+        next_before: page.next_before,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ports::{MockOrderCache, MockOrderRepository};
     use crate::services::fixtures::{admin, customer, fixed_clock, oid, order, uid, T0};
-    use crate::Actor;
+    use crate::{Actor, ListGeneration};
     use OrderStatus::*;
 
     const STEP: Duration = Duration::seconds(15);
@@ -460,15 +498,120 @@ mod tests {
             customer_id: Some(uid(8)),
             ..OrderFilter::default()
         };
-        let page = service(repo, quiet_cache())
-            .list_mine(customer(7), filter, page_of(2, Some(50)))
+        let mut cache = MockOrderCache::new();
+        cache.expect_first_page().never();
+        let page = service(repo, cache)
+            .list_mine(customer(7), filter, page_of(2, Some(50)), ids)
             .await
             .unwrap();
-        assert_eq!(
-            page.items.iter().map(|o| o.id.get()).collect::<Vec<_>>(),
-            [9, 8]
-        );
+        assert_eq!(page.body, "9,8");
         assert_eq!(page.next_before, Some(8));
+    }
+
+    /// Renders a page as its ids, comma-separated.
+    fn ids(orders: Vec<Order>) -> Result<Bytes, DomainError> {
+        let ids: Vec<String> = orders.iter().map(|o| o.id.get().to_string()).collect();
+        Ok(Bytes::from(ids.join(",")))
+    }
+
+    fn first_two_of(customer: i64) -> MockOrderRepository {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_list()
+            .withf(move |f, before, limit| {
+                f.is_all_orders_of(uid(customer)) && before.is_none() && *limit == 3
+            })
+            .times(1)
+            .returning(move |_, _, _| {
+                Ok(vec![
+                    order(9, customer, Created, 1),
+                    order(8, customer, Created, 1),
+                    order(4, customer, Created, 1),
+                ])
+            });
+        repo
+    }
+
+    #[tokio::test]
+    async fn a_cached_first_page_is_served_without_the_database() {
+        let mut cache = MockOrderCache::new();
+        cache
+            .expect_first_page()
+            .withf(|c, size| *c == uid(7) && size.get() == 2)
+            .returning(|_, _| {
+                Ok(CachedPage::Hit(RenderedPage {
+                    body: Bytes::from_static(b"cached"),
+                    next_before: Some(8),
+                }))
+            });
+        cache.expect_put_first_page().never();
+        let page = service(MockOrderRepository::new(), cache)
+            .list_mine(customer(7), OrderFilter::default(), page_of(2, None), ids)
+            .await
+            .unwrap();
+        assert_eq!(page.body, "cached");
+        assert_eq!(page.next_before, Some(8));
+    }
+
+    #[tokio::test]
+    async fn a_missed_first_page_is_loaded_and_kept_under_the_generation_read_before() {
+        let mut cache = MockOrderCache::new();
+        cache
+            .expect_first_page()
+            .returning(|_, _| Ok(CachedPage::Miss(ListGeneration(41))));
+        cache
+            .expect_put_first_page()
+            .withf(|c, size, generation, page| {
+                *c == uid(7)
+                    && size.get() == 2
+                    && *generation == ListGeneration(41)
+                    && page.body == "9,8"
+                    && page.next_before == Some(8)
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(()));
+        let page = service(first_two_of(7), cache)
+            .list_mine(customer(7), OrderFilter::default(), page_of(2, None), ids)
+            .await
+            .unwrap();
+        assert_eq!(page.body, "9,8");
+    }
+
+    #[tokio::test]
+    async fn a_bypassed_or_failing_list_cache_is_read_past_and_not_filled() {
+        let answers: [fn() -> Result<CachedPage, DomainError>; 2] = [
+            || Ok(CachedPage::Bypass),
+            || Err(DomainError::unavailable("redis down")),
+        ];
+        for answer in answers {
+            let mut cache = MockOrderCache::new();
+            cache.expect_first_page().returning(move |_, _| answer());
+            cache.expect_put_first_page().never();
+            let page = service(first_two_of(7), cache)
+                .list_mine(customer(7), OrderFilter::default(), page_of(2, None), ids)
+                .await
+                .unwrap();
+            assert_eq!(page.body, "9,8");
+        }
+    }
+
+    #[tokio::test]
+    async fn filtered_lists_and_later_pages_are_never_cached() {
+        let filtered = OrderFilter {
+            statuses: vec![Created],
+            ..OrderFilter::default()
+        };
+        for (filter, before) in [(filtered, None), (OrderFilter::default(), Some(50))] {
+            let mut repo = MockOrderRepository::new();
+            repo.expect_list().times(1).returning(|_, _, _| Ok(vec![]));
+            let mut cache = MockOrderCache::new();
+            cache.expect_first_page().never();
+            cache.expect_put_first_page().never();
+            let page = service(repo, cache)
+                .list_mine(customer(7), filter, page_of(2, before), ids)
+                .await
+                .unwrap();
+            assert_eq!((page.body.as_ref(), page.next_before), (&b""[..], None));
+        }
     }
 
     #[tokio::test]

@@ -4,9 +4,10 @@ mod cursor;
 mod params;
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
+use bytes::Bytes;
 use serde::Serialize;
-use trachios_domain::{DomainError, OrderFilter, Page, PageRequest, UserFilter};
+use trachios_domain::{DomainError, OrderFilter, Page, PageRequest, RenderedPage, UserFilter};
 
 pub use cursor::CursorKey;
 pub(crate) use cursor::ListKind;
@@ -52,15 +53,26 @@ impl ListRequest {
         page: Page<T>,
         to_response: impl Fn(T) -> R,
     ) -> HttpResponse {
+        let items: Vec<R> = page.items.into_iter().map(to_response).collect();
+        self.ok(req, page.next_before).json(items)
+    }
+
+    /// 200 with a page rendered already (see `render_json`).
+    pub(crate) fn respond_rendered(&self, req: &HttpRequest, page: RenderedPage) -> HttpResponse {
+        self.ok(req, page.next_before)
+            .content_type("application/json")
+            .body(page.body)
+    }
+
+    fn ok(&self, req: &HttpRequest, next_before: Option<i64>) -> HttpResponseBuilder {
         let mut response = HttpResponse::Ok();
-        if let Some(before) = page.next_before {
+        if let Some(before) = next_before {
             let link = self.next_link(req, &self.key.seal(self.kind, before));
             if let Ok(value) = header::HeaderValue::from_str(&link) {
                 response.insert_header((header::LINK, value));
             }
         }
-        let items: Vec<R> = page.items.into_iter().map(to_response).collect();
-        response.json(items)
+        response
     }
 
     /// `<path?filters&limit&cursor>; rel="next"` (RFC 8288), as an absolute path: it stays
@@ -72,4 +84,15 @@ impl ListRequest {
         query.append_pair("cursor", cursor);
         format!("<{}?{}>; rel=\"next\"", req.path(), query.finish())
     }
+}
+
+/// A list's items as the JSON array the API sends, for pages that are kept rendered.
+pub(crate) fn render_json<T, R: Serialize>(
+    items: Vec<T>,
+    to_response: impl Fn(T) -> R,
+) -> Result<Bytes, DomainError> {
+    let items: Vec<R> = items.into_iter().map(to_response).collect();
+    serde_json::to_vec(&items)
+        .map(Bytes::from)
+        .map_err(DomainError::internal)
 }

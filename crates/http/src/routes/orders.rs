@@ -10,7 +10,7 @@ use crate::auth::Authenticated;
 use crate::dto::{CreateOrderRequest, OrderResponse, SetStatusRequest};
 use crate::json_body::JsonBody;
 use crate::limits::RateLimits;
-use crate::lists::{CursorKey, ListKind, ListRequest};
+use crate::lists::{render_json, CursorKey, ListKind, ListRequest};
 use crate::openapi::{ErrorBody, OrderListQuery};
 use crate::ApiError;
 
@@ -109,8 +109,12 @@ pub(crate) async fn list_mine(
 ) -> Result<HttpResponse, ApiError> {
     let list = ListRequest::parse(&req, cursors, ListKind::Orders)?;
     let filter = list.order_filter(false)?;
-    let page = orders.list_mine(caller, filter, list.page).await?;
-    Ok(list.respond(&req, page, OrderResponse::from))
+    let page = orders
+        .list_mine(caller, filter, list.page, |items| {
+            render_json(items, OrderResponse::from)
+        })
+        .await?;
+    Ok(list.respond_rendered(&req, page))
 }
 
 /// Every order, newest first, one page at a time (admin).

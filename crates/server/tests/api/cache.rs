@@ -13,7 +13,7 @@ use trachios_domain::ports::{OrderRepository, SystemClock};
 use trachios_domain::services::OrderService;
 use trachios_domain::{
     AdvancedOrder, Caller, DomainError, DueSteps, KeyClaim, KeyedInsert, NewOrder, Order,
-    OrderEvent, OrderFilter, OrderId, OrderStatus, Role, StatusChange, UserId,
+    OrderEvent, OrderFilter, OrderId, OrderStatus, PageRequest, Role, StatusChange, UserId,
 };
 use trachios_postgres::{build_pool, migrate, PgOrderRepository, PoolSettings};
 use trachios_redis::{CacheSettings, RedisOrderCache};
@@ -44,11 +44,21 @@ async fn redis_stat(redis: &PrivateRedis, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("INFO stats has no {name}: {info}"))
 }
 
-/// An order repository that, when armed, stalls the next `find_by_id` after it has read
-/// the row, until the test lets it go: the reader's half of the stale-set race.
+/// An order repository that, when armed, stalls the next `find_by_id` or `list` after it
+/// has read the rows, until the test lets it go: the reader's half of the stale-set race.
 struct StallingOrders {
     inner: PgOrderRepository,
     armed: Mutex<Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>>,
+}
+
+impl StallingOrders {
+    async fn stall_if_armed(&self) {
+        let armed = self.armed.lock().await.take();
+        if let Some((loaded, release)) = armed {
+            loaded.send(()).expect("the test waits for the load");
+            release.await.expect("the test releases the reader");
+        }
+    }
 }
 
 #[async_trait]
@@ -58,11 +68,7 @@ impl OrderRepository for StallingOrders {
     }
     async fn find_by_id(&self, id: OrderId) -> Result<Option<Order>, DomainError> {
         let found = self.inner.find_by_id(id).await?;
-        let armed = self.armed.lock().await.take();
-        if let Some((loaded, release)) = armed {
-            loaded.send(()).expect("the test waits for the load");
-            release.await.expect("the test releases the reader");
-        }
+        self.stall_if_armed().await;
         Ok(found)
     }
     async fn list(
@@ -71,7 +77,9 @@ impl OrderRepository for StallingOrders {
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Order>, DomainError> {
-        self.inner.list(filter, before, limit).await
+        let found = self.inner.list(filter, before, limit).await?;
+        self.stall_if_armed().await;
+        Ok(found)
     }
     async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError> {
         self.inner.transition(change).await
@@ -178,10 +186,114 @@ async fn a_reader_that_loaded_an_old_row_cannot_overwrite_a_newer_write() {
     );
 }
 
+/// Renders a page as its orders' statuses, comma-separated.
+fn statuses(orders: Vec<Order>) -> Result<bytes::Bytes, DomainError> {
+    let statuses: Vec<&str> = orders.iter().map(|o| o.status.as_str()).collect();
+    Ok(bytes::Bytes::from(statuses.join(",")))
+}
+
+#[tokio::test]
+async fn a_reader_that_loaded_an_old_page_cannot_serve_it_after_a_newer_write() {
+    if !runs_on_this_store("reads through PostgreSQL's repository beside a running server") {
+        return;
+    }
+    let database_url = fresh_database().await;
+    migrate(&database_url).await.unwrap();
+    let pool = build_pool(&database_url, &PoolSettings::default()).unwrap();
+    let app = spawn_on(&database_url, 3600.0).await;
+    let (token, customer_id) = app.customer("jo@x.io").await;
+    let id = app.create_order(&token, "Desk").await["id"]
+        .as_i64()
+        .unwrap();
+
+    let orders = Arc::new(StallingOrders {
+        inner: PgOrderRepository::new(pool),
+        armed: Mutex::new(None),
+    });
+    let cache = Arc::new(
+        RedisOrderCache::new(
+            &shared_redis_url(),
+            CacheSettings {
+                key_prefix: unique_prefix(),
+                ..CacheSettings::default()
+            },
+        )
+        .unwrap(),
+    );
+    let service = OrderService::new(
+        orders.clone(),
+        cache.clone(),
+        Arc::new(SystemClock),
+        chrono::Duration::hours(1),
+    );
+    let customer = Caller {
+        user_id: UserId::parse(customer_id).unwrap(),
+        role: Role::Customer,
+    };
+    let first_page = PageRequest::default();
+
+    // 1. A reader misses the list cache and loads the page, then stalls before filling it.
+    let (loaded_tx, loaded_rx) = oneshot::channel();
+    let (release_tx, release_rx) = oneshot::channel();
+    *orders.armed.lock().await = Some((loaded_tx, release_rx));
+    let reader = {
+        let service = service.clone();
+        tokio::spawn(async move {
+            service
+                .list_mine(customer, OrderFilter::default(), first_page, statuses)
+                .await
+        })
+    };
+    loaded_rx.await.unwrap();
+    // 2. The owner cancels the order and is acknowledged.
+    let cancelled = service
+        .cancel(customer, OrderId::parse(id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    // 3. The reader resumes and stores the page it loaded.
+    release_tx.send(()).unwrap();
+    let stale_read = reader.await.unwrap().unwrap();
+    assert_eq!(
+        stale_read.body, "created",
+        "the reader really did load the old page"
+    );
+    // 4. Every later read shows the acknowledged write, the later ones from the cache.
+    let hits_before = cache.stats().counts().hits;
+    for _ in 0..3 {
+        let page = service
+            .list_mine(customer, OrderFilter::default(), first_page, statuses)
+            .await
+            .unwrap();
+        assert_eq!(page.body, "cancelled");
+    }
+    assert_eq!(
+        cache.stats().counts().hits - hits_before,
+        2,
+        "one read refilled the cache, the next two came from it"
+    );
+}
+
 #[tokio::test]
 async fn after_each_acknowledged_change_the_next_read_shows_it_while_readers_hammer() {
     let redis = PrivateRedis::start().await;
     let app = spawn_cached_app(&redis.url(), &unique_prefix()).await;
+    walk_statuses_while_readers_hammer(&app, |id| format!("/orders/{id}"), |body, _| body).await;
+    assert!(
+        redis_stat(&redis, "keyspace_hits").await > 100,
+        "the reads were served by the cache, so a stale entry would have been seen"
+    );
+}
+
+/// Three rounds of: a new order walks through five statuses set by an admin, while 16
+/// readers hammer `path(id)` and check, with `order_in(body, id)` picking the order out of
+/// what they read, that no read is older than the last acknowledged change, and that the
+/// read right after each change shows it.
+pub(crate) async fn walk_statuses_while_readers_hammer(
+    app: &TestApp,
+    path: fn(i64) -> String,
+    order_in: fn(Value, i64) -> Value,
+) {
     let (token, _) = app.customer("jo@x.io").await;
     let admin = app.admin().await;
     let sequence = [
@@ -201,7 +313,7 @@ async fn after_each_acknowledged_change_the_next_read_shows_it_while_readers_ham
             .map(|_| {
                 let (client, url, token) = (
                     app.client.clone(),
-                    format!("{}/orders/{id}", app.base),
+                    format!("{}{}", app.base, path(id)),
                     token.clone(),
                 );
                 let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
@@ -218,7 +330,7 @@ async fn after_each_acknowledged_change_the_next_read_shows_it_while_readers_ham
                             .json()
                             .await
                             .unwrap();
-                        let status = body["status"].as_str().unwrap().to_owned();
+                        let status = order_in(body, id)["status"].as_str().unwrap().to_owned();
                         // "created" is both the start and the last change of the sequence.
                         let seen = match sequence.iter().position(|s| *s == status) {
                             Some(last) if last == sequence.len() - 1 && floor < last => 0,
@@ -236,19 +348,12 @@ async fn after_each_acknowledged_change_the_next_read_shows_it_while_readers_ham
             })
             .collect();
         for (n, status) in sequence.iter().enumerate() {
-            let (code, body) = app
-                .call(
-                    Method::PUT,
-                    &format!("/orders/{id}/status"),
-                    Some(&admin),
-                    Some(json!({"status": status})),
-                )
-                .await;
-            assert_eq!(code, StatusCode::OK, "{body}");
+            app.set_status(&admin, id, status).await;
             acknowledged.store(n + 1, Ordering::SeqCst);
-            let (_, now) = app.order(&token, id).await;
+            let (_, now) = app.call(Method::GET, &path(id), Some(&token), None).await;
             assert_eq!(
-                now["status"], *status,
+                order_in(now, id)["status"],
+                *status,
                 "the read right after the change shows it"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -260,10 +365,6 @@ async fn after_each_acknowledged_change_the_next_read_shows_it_while_readers_ham
         }
         assert!(total > 16, "the readers really hammered ({total} reads)");
     }
-    assert!(
-        redis_stat(&redis, "keyspace_hits").await > 100,
-        "the reads were served by the cache, so a stale entry would have been seen"
-    );
 }
 
 #[tokio::test]

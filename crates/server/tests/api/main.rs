@@ -15,6 +15,7 @@ mod idempotency;
 mod inputs;
 mod lifecycle;
 mod limits;
+mod list_cache;
 mod lists;
 mod operations;
 mod orders;
