@@ -9,11 +9,12 @@ use actix_web::http::{header, StatusCode};
 use actix_web::web;
 
 use crate::error::json_error;
+use crate::metrics::RoutePattern;
 
 /// Declares a set of routes once: `$register` wires them, and `$table` lists them for the
 /// test that holds the OpenAPI document to what the server answers.
 macro_rules! routes {
-    ($table:ident, $register:ident: $($path:literal => { $($method:ident: $handler:path),+ $(,)? }),+ $(,)?) => {
+    ($table:ident, $register:ident, $prefix:literal: $($path:literal => { $($method:ident: $handler:path),+ $(,)? }),+ $(,)?) => {
         /// Each path and the methods it answers, in registration order.
         #[cfg(test)]
         pub(crate) const $table: &[(&str, &[&str])] = &[
@@ -25,6 +26,7 @@ macro_rules! routes {
             $(
                 cfg.service(
                     resource($path, &[$(routes!(@name $method)),+])
+                        .app_data(RoutePattern(concat!($prefix, $path)))
                         $(.route(web::$method().to($handler)))+
                 );
             )+
@@ -38,7 +40,7 @@ macro_rules! routes {
 }
 
 // Under `/api/v1`.
-routes! { API_ROUTES, register:
+routes! { API_ROUTES, register, "/api/v1":
     "/health" => { get: health::health },
     "/ready" => { get: operations::ready },
     "/openapi.json" => { get: operations::openapi },
@@ -64,7 +66,7 @@ routes! { API_ROUTES, register:
 }
 
 // At the root, for probes and scrapers that expect them there.
-routes! { ROOT_ROUTES, register_root:
+routes! { ROOT_ROUTES, register_root, "":
     "/health" => { get: health::health },
     "/ready" => { get: operations::ready },
     "/metrics" => { get: operations::metrics },
