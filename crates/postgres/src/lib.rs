@@ -10,6 +10,7 @@ mod follower;
 mod history;
 mod import;
 mod migrations;
+mod order_batches;
 mod orders;
 mod pool;
 mod probe;

@@ -14,6 +14,7 @@ use trachios_domain::{
 
 use crate::error::{written, QueryFailure};
 use crate::explain::explain;
+use crate::order_batches::OrderBatches;
 use crate::pool::{connection, sql_limit, PgPool};
 use crate::rows::{into_orders, DbActor, DbStatus, OrderRow};
 use crate::schema::{orders, sql_types};
@@ -24,11 +25,17 @@ use crate::statement::statement;
 #[derive(Clone)]
 pub struct PgOrderRepository {
     pool: PgPool,
+    creations: OrderBatches,
 }
 
 impl PgOrderRepository {
+    /// Starts the task that stores concurrent creations in batches (see `order_batches`)
+    /// on the current Tokio runtime.
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            creations: OrderBatches::start(pool.clone()),
+            pool,
+        }
     }
 
     /// PostgreSQL's plan for the query `list` runs with these arguments.
@@ -91,6 +98,8 @@ macro_rules! bind_new_order {
             .bind::<Nullable<BigInt>, _>($order.actor.user_id().map(UserId::get))
     };
 }
+
+pub(crate) use bind_new_order;
 
 /// The order and its creation event, in one statement (one transaction). The event carries
 /// the order's version and due time: the change feed reads orders back from events.
@@ -187,15 +196,7 @@ FROM moved";
 #[async_trait]
 impl OrderRepository for PgOrderRepository {
     async fn insert(&self, order: NewOrder) -> Result<Order, DomainError> {
-        let mut conn = connection(&self.pool).await?;
-        let row = bind_new_order!(statement(INSERT_ORDER), order)
-            .load::<OrderRow>(&mut conn)
-            .await
-            .map(written)
-            .or_failure_on(&mut conn)
-            .await?
-            .ok_or_else(|| DomainError::internal("inserting an order returned no row"))?;
-        row.into_order()
+        self.creations.insert(order).await
     }
 
     async fn find_by_id(&self, id: OrderId) -> Result<Option<Order>, DomainError> {

@@ -17,6 +17,9 @@ const LAG_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
 ];
 
+/// Orders per creation batch (see `trachios_postgres`'s `order_batches`): 1 when idle.
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
 /// The recorder is global to the process (the `metrics` facade has one); tests build
 /// several services in one process, and they share it.
 pub fn recorder() -> &'static PrometheusHandle {
@@ -31,6 +34,12 @@ pub fn recorder() -> &'static PrometheusHandle {
                 b.set_buckets_for_metric(
                     Matcher::Full("trachios_lifecycle_lag_seconds".into()),
                     LAG_BUCKETS,
+                )
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full("trachios_order_insert_batch_size".into()),
+                    BATCH_BUCKETS,
                 )
             });
         let recorder = match builder {
@@ -72,6 +81,10 @@ fn describe() {
         "trachios_lifecycle_lag_seconds",
         Unit::Seconds,
         "How long after it was due each automatic step ran"
+    );
+    describe_histogram!(
+        "trachios_order_insert_batch_size",
+        "Orders stored per creation transaction: concurrent creations share one"
     );
     describe_counter!(
         "trachios_webhook_attempts_total",

@@ -3,6 +3,7 @@
 //! commit-time failures).
 
 mod accounts;
+mod batches;
 mod fixture;
 mod follower;
 mod lists;
