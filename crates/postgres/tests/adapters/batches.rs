@@ -7,7 +7,7 @@ use trachios_domain::ports::OrderRepository;
 use trachios_domain::{ItemDescription, NewOrder, Order, UserId};
 use trachios_test_support::psql;
 
-use crate::fixture::{customer, fixture, Fixture};
+use crate::fixture::{customer, fixture, refuse_commits, Fixture};
 
 fn placed_by(customers: &[UserId], count: usize) -> Vec<NewOrder> {
     (0..count)
@@ -99,14 +99,7 @@ async fn concurrent_creations_share_transactions_and_each_gets_the_order_it_plac
 #[tokio::test]
 async fn a_batch_that_fails_to_commit_answers_every_caller_with_the_failure_and_stores_nothing() {
     let Fixture { orders, a, url, .. } = fixture().await;
-    psql(
-        &url,
-        "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS \
-         $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$; \
-         CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON order_events \
-         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()",
-    )
-    .await;
+    refuse_commits(&url).await;
     let outcomes = insert_all_at_once(&orders, &placed_by(&[a], 20)).await;
     assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
     assert_eq!(psql(&url, "SELECT count(*) FROM orders").await.trim(), "0");

@@ -6,7 +6,7 @@ use trachios_domain::ports::{OrderRepository, UserRepository};
 use trachios_domain::{DomainError, Role, UserId};
 use trachios_postgres::*;
 
-use crate::fixture::{fixture, new_order, Fixture};
+use crate::fixture::{fixture, new_order, refuse_commits, Fixture};
 
 #[tokio::test]
 async fn an_unreachable_database_is_unavailable_not_a_crash() {
@@ -35,14 +35,7 @@ async fn a_write_is_acknowledged_only_once_it_has_committed() {
     // A check deferred to the commit, which for a single statement comes after its rows have
     // gone out (at the protocol's Sync): like a session terminated while its commit is
     // queued, the commit fails after the client has seen the result.
-    trachios_test_support::psql(
-        &url,
-        "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS \
-         $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$; \
-         CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON order_events \
-         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()",
-    )
-    .await;
+    refuse_commits(&url).await;
     assert!(orders
         .insert(new_order(a, Duration::seconds(60)))
         .await

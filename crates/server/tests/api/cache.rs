@@ -110,16 +110,27 @@ impl OrderRepository for StallingOrders {
     }
 }
 
-#[tokio::test]
-async fn a_reader_that_loaded_an_old_row_cannot_overwrite_a_newer_write() {
+/// A server with one customer and their order, beside an `OrderService` of its own over the
+/// same database, a stalling repository and a Redis cache: the stage for forcing the
+/// stale-set interleaving. `None` on the embedded store.
+struct RaceStage {
+    _app: TestApp,
+    customer_id: i64,
+    id: i64,
+    orders: Arc<StallingOrders>,
+    cache: Arc<RedisOrderCache>,
+    service: OrderService,
+}
+
+async fn race_stage() -> Option<RaceStage> {
     if !runs_on_this_store("reads through PostgreSQL's repository beside a running server") {
-        return;
+        return None;
     }
     let database_url = fresh_database().await;
     migrate(&database_url).await.unwrap();
     let pool = build_pool(&database_url, &PoolSettings::default()).unwrap();
     let app = spawn_on(&database_url, 3600.0).await;
-    let (token, _) = app.customer("jo@x.io").await;
+    let (token, customer_id) = app.customer("jo@x.io").await;
     let id = app.create_order(&token, "Desk").await["id"]
         .as_i64()
         .unwrap();
@@ -144,6 +155,28 @@ async fn a_reader_that_loaded_an_old_row_cannot_overwrite_a_newer_write() {
         Arc::new(SystemClock),
         chrono::Duration::hours(1),
     );
+    Some(RaceStage {
+        _app: app,
+        customer_id,
+        id,
+        orders,
+        cache,
+        service,
+    })
+}
+
+#[tokio::test]
+async fn a_reader_that_loaded_an_old_row_cannot_overwrite_a_newer_write() {
+    let Some(RaceStage {
+        id,
+        orders,
+        cache,
+        service,
+        ..
+    }) = race_stage().await
+    else {
+        return;
+    };
     let admin = Caller {
         user_id: UserId::parse(1).unwrap(),
         role: Role::Admin,
@@ -194,38 +227,17 @@ fn statuses(orders: Vec<Order>) -> Result<bytes::Bytes, DomainError> {
 
 #[tokio::test]
 async fn a_reader_that_loaded_an_old_page_cannot_serve_it_after_a_newer_write() {
-    if !runs_on_this_store("reads through PostgreSQL's repository beside a running server") {
+    let Some(RaceStage {
+        customer_id,
+        id,
+        orders,
+        cache,
+        service,
+        ..
+    }) = race_stage().await
+    else {
         return;
-    }
-    let database_url = fresh_database().await;
-    migrate(&database_url).await.unwrap();
-    let pool = build_pool(&database_url, &PoolSettings::default()).unwrap();
-    let app = spawn_on(&database_url, 3600.0).await;
-    let (token, customer_id) = app.customer("jo@x.io").await;
-    let id = app.create_order(&token, "Desk").await["id"]
-        .as_i64()
-        .unwrap();
-
-    let orders = Arc::new(StallingOrders {
-        inner: PgOrderRepository::new(pool),
-        armed: Mutex::new(None),
-    });
-    let cache = Arc::new(
-        RedisOrderCache::new(
-            &shared_redis_url(),
-            CacheSettings {
-                key_prefix: unique_prefix(),
-                ..CacheSettings::default()
-            },
-        )
-        .unwrap(),
-    );
-    let service = OrderService::new(
-        orders.clone(),
-        cache.clone(),
-        Arc::new(SystemClock),
-        chrono::Duration::hours(1),
-    );
+    };
     let customer = Caller {
         user_id: UserId::parse(customer_id).unwrap(),
         role: Role::Customer,
