@@ -211,23 +211,22 @@ impl RedisOrderCache {
         self.generation_start.wrapping_add(made)
     }
 
-    /// Stores a fresh generation for the customer: every page stored before is invalid.
+    /// The command that gives the customer a fresh generation, which invalidates every page
+    /// stored for them before; and that generation.
+    fn renewal(&self, customer: UserId) -> (redis::Cmd, u64) {
+        let generation = self.fresh_generation();
+        let mut set = redis::cmd("SET");
+        set.arg(self.generation_key(customer))
+            .arg(generation)
+            .arg("PX")
+            .arg(self.generation_ttl_ms());
+        (set, generation)
+    }
+
     async fn renew_generation(&self, customer: UserId) -> Result<u64, DomainError> {
-        let (key, generation, ttl) = (
-            self.generation_key(customer),
-            self.fresh_generation(),
-            self.generation_ttl_ms(),
-        );
-        self.run(|mut conn| async move {
-            redis::cmd("SET")
-                .arg(key)
-                .arg(generation)
-                .arg("PX")
-                .arg(ttl)
-                .query_async::<()>(&mut conn)
-                .await
-        })
-        .await?;
+        let (set, generation) = self.renewal(customer);
+        self.run(|mut conn| async move { set.query_async::<()>(&mut conn).await })
+            .await?;
         Ok(generation)
     }
 
@@ -338,12 +337,7 @@ impl OrderCache for RedisOrderCache {
                 .ignore();
         }
         for customer in customers_of(orders) {
-            pipe.cmd("SET")
-                .arg(self.generation_key(customer))
-                .arg(self.fresh_generation())
-                .arg("PX")
-                .arg(self.generation_ttl_ms())
-                .ignore();
+            pipe.add_command(self.renewal(customer).0).ignore();
         }
         let result: Result<(), DomainError> = self
             .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
@@ -355,8 +349,7 @@ impl OrderCache for RedisOrderCache {
             }
             Err(err) => {
                 self.suspects.mark(orders);
-                self.stale_lists
-                    .mark(&customers_of(orders).into_iter().collect::<Vec<_>>());
+                self.stale_lists.mark(customers_of(orders));
                 Err(err)
             }
         }

@@ -59,7 +59,7 @@ impl StaleLists {
     }
 
     /// A write to these customers' orders did not reach the cache.
-    pub(crate) fn mark(&self, customers: &[UserId]) {
+    pub(crate) fn mark(&self, customers: impl IntoIterator<Item = UserId>) {
         let mut state = self.lock();
         state.customers.extend(customers);
         if state.customers.len() > self.capacity {
@@ -89,7 +89,7 @@ mod tests {
     #[test]
     fn a_marked_customer_is_stale_until_cleared_and_others_are_not() {
         let stale = StaleLists::new(10, Duration::from_secs(300));
-        stale.mark(&[uid(1)]);
+        stale.mark([uid(1)]);
         assert_eq!(stale.of(uid(1)), Staleness::Customer);
         assert_eq!(stale.of(uid(2)), Staleness::Fresh);
         stale.clear(uid(1));
@@ -99,10 +99,10 @@ mod tests {
     #[test]
     fn past_capacity_every_list_is_bypassed_for_the_period_then_none() {
         let stale = StaleLists::new(1, Duration::from_secs(300));
-        stale.mark(&[uid(1), uid(2)]);
+        stale.mark([uid(1), uid(2)]);
         assert_eq!(stale.of(uid(99)), Staleness::All);
         let over = StaleLists::new(0, Duration::ZERO);
-        over.mark(&[uid(1)]);
+        over.mark([uid(1)]);
         assert_eq!(
             over.of(uid(1)),
             Staleness::Fresh,
