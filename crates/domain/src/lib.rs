@@ -11,6 +11,7 @@ pub mod listing;
 pub mod order;
 pub mod page_cache;
 pub mod ports;
+pub mod rfc3339;
 pub mod services;
 pub mod transfer;
 pub mod user;

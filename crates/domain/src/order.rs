@@ -93,8 +93,11 @@ pub struct Order {
     /// Bumped by every change; the cache and compare-and-set rely on it.
     pub version: i64,
     /// When the order advances by itself; `None` once terminal.
+    #[serde(default, with = "crate::rfc3339::option")]
     pub next_step_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -121,7 +121,9 @@ pub struct OrderResponse {
     pub item_description: String,
     #[schema(value_type = OrderStatusName)]
     pub status: OrderStatus,
+    #[serde(serialize_with = "trachios_domain::rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "trachios_domain::rfc3339::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 
