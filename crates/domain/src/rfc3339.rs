@@ -57,10 +57,16 @@ fn put_digits(out: &mut [u8; LONGEST], start: usize, value: u32, digits: u32) ->
 
 /// `at` as the API writes it.
 pub fn format(at: &DateTime<Utc>) -> String {
+    with_text(at, str::to_owned)
+}
+
+/// Hands `at` as the API writes it to `use_text`, without allocating on the fast path.
+fn with_text<R>(at: &DateTime<Utc>, use_text: impl FnOnce(&str) -> R) -> R {
     let mut out = [0u8; LONGEST];
-    match format_fast(at, &mut out) {
-        Some(len) => String::from_utf8_lossy(&out[..len]).into_owned(),
-        None => at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+    // The fast path writes only ASCII digits and separators.
+    match format_fast(at, &mut out).and_then(|len| std::str::from_utf8(&out[..len]).ok()) {
+        Some(text) => use_text(text),
+        None => use_text(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
     }
 }
 
@@ -112,12 +118,7 @@ fn parse_fast(text: &[u8]) -> Option<DateTime<Utc>> {
 
 /// `#[serde(with = "trachios_domain::rfc3339")]`
 pub fn serialize<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-    let mut out = [0u8; LONGEST];
-    match format_fast(at, &mut out) {
-        // Only ASCII digits and separators were written.
-        Some(len) => serializer.serialize_str(std::str::from_utf8(&out[..len]).unwrap_or("")),
-        None => serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
-    }
+    with_text(at, |text| serializer.serialize_str(text))
 }
 
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
