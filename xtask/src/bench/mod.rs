@@ -3,9 +3,12 @@
 
 mod cache;
 mod field;
+mod hashing;
 mod lifecycle;
 mod load;
 mod paths;
+mod quiet;
+mod rounds;
 mod stores;
 mod tracking;
 mod webhooks;

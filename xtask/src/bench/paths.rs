@@ -4,17 +4,16 @@
 //! References differ between machines by 2×; only a ratio from one run means anything.
 
 use std::process::Command;
-use std::time::Instant;
 
 use anyhow::{bail, Context};
 use serde_json::json;
 
+use super::hashing::Argon2Timing;
+use super::rounds::{median, Paired, ROUNDS, SECONDS};
 use super::wrk::{self, WrkFigures, WrkRun};
 use super::{login, scratch_database, sql};
 use crate::process::ReleaseServer;
 
-/// Seconds per wrk or pgbench run.
-const SECONDS: u32 = 10;
 /// The orders a `GET /my-orders` page holds: the default page size.
 const PAGE: usize = 100;
 const PASSWORD: &str = "bench-password";
@@ -24,8 +23,9 @@ const PG_CLIENTS: [u32; 2] = [16, 50];
 /// One row of the table.
 struct Row {
     path: &'static str,
-    measured: WrkFigures,
-    reference: Option<(String, f64)>,
+    paired: Paired,
+    /// What the reference is, with its median figure.
+    reference: String,
     target: Target,
 }
 
@@ -36,21 +36,15 @@ enum Target {
 }
 
 impl Row {
-    fn ratio(&self) -> Option<f64> {
-        self.reference
-            .as_ref()
-            .map(|(_, reference)| self.measured.requests_per_second / reference)
-    }
-
     fn met(&self) -> bool {
-        let clean = self.measured.failures == 0;
-        clean
+        let measured = &self.paired.measured;
+        measured.failures == 0
             && match self.target {
                 Target::Ratio { at_least, p99_ms } => {
-                    self.ratio().is_some_and(|r| r >= at_least)
-                        && p99_ms.is_none_or(|bound| self.measured.p99_ms < bound)
+                    self.paired.ratio() >= at_least
+                        && p99_ms.is_none_or(|bound| measured.p99_ms < bound)
                 }
-                Target::Rate(rate) => self.measured.requests_per_second >= rate,
+                Target::Rate(rate) => measured.requests_per_second >= rate,
             }
     }
 
@@ -87,21 +81,61 @@ struct Account {
     token: String,
 }
 
+/// The paths `BENCH_ONLY` may name (comma-separated), in the order they run. Writes come
+/// last: they grow the tables the reads would then read.
+const PATHS: [&str; 4] = ["get", "my-orders", "login", "post"];
+
 pub(super) async fn run() -> anyhow::Result<()> {
     for tool in ["wrk", "pgbench", "redis-benchmark"] {
         if Command::new(tool).arg("--version").output().is_err() {
             bail!("the paths benchmark needs {tool} (Debian: apt-get install wrk postgresql-client redis-tools)");
         }
     }
+    let only = std::env::var("BENCH_ONLY").unwrap_or_else(|_| PATHS.join(","));
+    let chosen = |path: &str| only.split(',').any(|p| p.trim() == path);
+    if let Some(unknown) = only.split(',').find(|p| !PATHS.contains(&p.trim())) {
+        bail!("BENCH_ONLY names {unknown:?}: one of {}", PATHS.join(", "));
+    }
     println!(
-        "== paths benchmark: wrk (1 thread) on the same {} cores as the server, {SECONDS} s per run; each reference measured just before its path",
+        "== paths benchmark: wrk (1 thread) on the same {} cores as the server; each path and its \
+         reference alternate {ROUNDS} times, {SECONDS} s each, after the machine went idle; \
+         medians, and the ratio's spread over the rounds",
         cores()
     );
     let setup = Setup::start().await?;
     let origin = setup.server.base.trim_end_matches("/api/v1").to_owned();
     let mut rows = Vec::new();
 
-    // GET /orders/{id} through the cache, next to actix-web serving the same bytes.
+    if chosen("get") {
+        rows.push(get_order(&setup, &origin).await?);
+    }
+    if chosen("my-orders") {
+        rows.push(my_orders(&setup, &origin).await?);
+    }
+    if chosen("login") {
+        rows.push(login_row(&setup, &origin).await?);
+    }
+    if chosen("post") {
+        rows.push(create_order(&setup, &origin).await?);
+    }
+
+    let redis = redis_get()?;
+    print_table(&rows);
+    let hash = Argon2Timing::measure()?;
+    println!(
+        "also measured: argon2id (m=19 MiB, t=2, p=1) {:.1} ms with fresh memory, {:.1} ms reused; \
+         {:.0} hashes/s with {} threads hashing at once in this process; \
+         redis-benchmark GET, 50 clients: {redis:.0} req/s",
+        hash.fresh_ms,
+        hash.reused_ms,
+        hash.parallel_per_second,
+        cores(),
+    );
+    Ok(())
+}
+
+/// GET /orders/{id} through the cache, next to actix-web serving the same bytes.
+async fn get_order(setup: &Setup, origin: &str) -> anyhow::Result<Row> {
     let order_path = format!("/api/v1/orders/{}", setup.order_id);
     let body = reqwest::Client::new()
         .get(format!("{origin}{order_path}"))
@@ -111,128 +145,136 @@ pub(super) async fn run() -> anyhow::Result<()> {
         .error_for_status()?
         .text()
         .await?;
-    let bare = {
-        let bare = ReleaseServer::bare_actix(&body).await?;
-        let bare_origin = bare.base.trim_end_matches("/api/v1").to_owned();
-        wrk_get(&bare_origin, &order_path, None)?
-    };
-    rows.push(Row {
+    let bare = ReleaseServer::bare_actix(&body).await?;
+    let bare_origin = bare.base.trim_end_matches("/api/v1").to_owned();
+    let paired = Paired::measure(
+        async |_| Ok(wrk_get(&bare_origin, &order_path, None)?.requests_per_second),
+        async |round| {
+            profiled("get-order", &setup.server, round, || {
+                wrk_get(origin, &order_path, Some(&setup.reader.token))
+            })
+        },
+    )
+    .await?;
+    Ok(Row {
         path: "GET /orders/{id}, cached",
-        measured: profiled("get-order", &setup.server, || {
-            wrk_get(&origin, &order_path, Some(&setup.reader.token))
-        })?,
-        reference: Some((
-            format!("bare actix handler {:.0} req/s", bare.requests_per_second),
-            bare.requests_per_second,
-        )),
+        reference: format!("bare actix handler {:.0} req/s", paired.reference),
+        paired,
         target: Target::Ratio {
             at_least: 0.6,
             p99_ms: Some(5.0),
         },
-    });
+    })
+}
 
-    // GET /my-orders: one full page, before the writes below add to the table; its first
-    // page is cached, so the same page asked for through a filter (every order is
-    // `created`) shows what a read from the database costs.
-    let uncached = profiled("my-orders-uncached", &setup.server, || {
-        wrk_get(
-            &origin,
-            "/api/v1/my-orders?status=created",
-            Some(&setup.reader.token),
-        )
-    })?;
-    rows.push(Row {
-        path: "GET /my-orders (100 orders)",
-        measured: profiled("my-orders", &setup.server, || {
-            wrk_get(&origin, "/api/v1/my-orders", Some(&setup.reader.token))
-        })?,
-        reference: Some((
-            format!(
-                "same page uncached (filtered) {:.0} req/s",
-                uncached.requests_per_second
-            ),
-            uncached.requests_per_second,
-        )),
-        target: Target::Rate(6000.0),
-    });
-
-    // POST /orders, next to pgbench running the repository's insert. Each write run starts
-    // right after a checkpoint, so that all pay the same full-page writes to the WAL.
-    let pgbench = pgbench_insert(&setup.url, setup.writer.id).await?;
-    // The reference is the better of the two: what the database can do, however reached.
-    let best = pgbench.iter().map(|(_, tps)| *tps).fold(0.0, f64::max);
-    let pgbench_text = pgbench
-        .iter()
-        .map(|(clients, tps)| format!("{tps:.0} tps ({clients} clients)"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    sql(&setup.url, "CHECKPOINT").await?;
-    rows.push(Row {
-        path: "POST /orders",
-        measured: profiled("post-orders", &setup.server, || {
-            WrkRun {
-                origin: &origin,
-                connections: 50,
-                seconds: SECONDS,
-                token: Some(&setup.writer.token),
-                script: wrk::post_json("/api/v1/orders", r#"{"item_description":"Laptop"}"#),
-            }
-            .run()
-        })?,
-        reference: Some((format!("pgbench {pgbench_text}"), best)),
-        target: Target::Ratio {
-            at_least: 0.8,
-            p99_ms: None,
+/// GET /my-orders: one full page. Its first page is cached, so the same page asked for
+/// through a filter (every order is `created`) shows what a read from the database costs.
+async fn my_orders(setup: &Setup, origin: &str) -> anyhow::Result<Row> {
+    let token = Some(setup.reader.token.as_str());
+    let paired = Paired::measure(
+        async |_| {
+            Ok(wrk_get(origin, "/api/v1/my-orders?status=created", token)?.requests_per_second)
         },
-    });
+        async |round| {
+            profiled("my-orders", &setup.server, round, || {
+                wrk_get(origin, "/api/v1/my-orders", token)
+            })
+        },
+    )
+    .await?;
+    Ok(Row {
+        path: "GET /my-orders (100 orders)",
+        reference: format!(
+            "same page uncached (filtered) {:.0} req/s",
+            paired.reference
+        ),
+        paired,
+        target: Target::Rate(6000.0),
+    })
+}
 
-    // POST /login, next to as many argon2 hashes per second as the cores allow.
-    let hash = Argon2Timing::measure()?;
-    let login_reference = cores() as f64 / hash.reused_ms * 1e3;
+/// POST /login, next to as many argon2 hashes per second as the cores allow: each round's
+/// reference is one hash in reused memory, timed in this process just before.
+async fn login_row(setup: &Setup, origin: &str) -> anyhow::Result<Row> {
     let credentials = json!({"email": setup.reader.email, "password": PASSWORD}).to_string();
-    rows.push(Row {
+    let paired = Paired::measure(
+        async |_| Ok(cores() as f64 / Argon2Timing::reused_ms()? * 1e3),
+        async |round| {
+            profiled("login", &setup.server, round, || {
+                WrkRun {
+                    origin,
+                    connections: 8,
+                    seconds: SECONDS,
+                    token: None,
+                    script: wrk::post_json("/api/v1/login", &credentials),
+                }
+                .run()
+            })
+        },
+    )
+    .await?;
+    Ok(Row {
         path: "POST /login (8 connections)",
-        measured: profiled("login", &setup.server, || {
-            WrkRun {
-                origin: &origin,
-                connections: 8,
-                seconds: SECONDS,
-                token: None,
-                script: wrk::post_json("/api/v1/login", &credentials),
-            }
-            .run()
-        })?,
-        reference: Some((
-            format!(
-                "{} cores / {:.1} ms argon2 = {login_reference:.0}/s",
-                cores(),
-                hash.reused_ms
-            ),
-            login_reference,
-        )),
+        reference: format!(
+            "{} cores / {:.1} ms argon2 = {:.0}/s",
+            cores(),
+            cores() as f64 / paired.reference * 1e3,
+            paired.reference
+        ),
+        paired,
         target: Target::Ratio {
             at_least: 0.9,
             p99_ms: None,
         },
-    });
+    })
+}
 
-    let redis = redis_get()?;
-    print_table(&rows);
-    let logins = rows
+/// POST /orders, next to pgbench running the repository's insert; the better of pgbench's
+/// two client counts is the reference (what the database can do, however reached). Each
+/// write run starts right after a checkpoint, so that all pay the same full-page writes
+/// to the WAL.
+async fn create_order(setup: &Setup, origin: &str) -> anyhow::Result<Row> {
+    let mut pgbench_runs = Vec::new();
+    let paired = Paired::measure(
+        async |_| {
+            let runs = pgbench_insert(&setup.url, setup.writer.id).await?;
+            let best = runs.iter().map(|(_, tps)| *tps).fold(0.0, f64::max);
+            pgbench_runs.push(runs);
+            Ok(best)
+        },
+        async |round| {
+            sql(&setup.url, "CHECKPOINT").await?;
+            profiled("post-orders", &setup.server, round, || {
+                WrkRun {
+                    origin,
+                    connections: 50,
+                    seconds: SECONDS,
+                    token: Some(&setup.writer.token),
+                    script: wrk::post_json("/api/v1/orders", r#"{"item_description":"Laptop"}"#),
+                }
+                .run()
+            })
+        },
+    )
+    .await?;
+    let per_clients = PG_CLIENTS
         .iter()
-        .find(|row| row.path.starts_with("POST /login"))
-        .map_or(f64::NAN, |row| row.measured.requests_per_second);
-    println!(
-        "also measured: argon2id (m=19 MiB, t=2, p=1) {:.1} ms with fresh memory, {:.1} ms reused; \
-         {:.0} hashes/s with {} threads hashing at once in this process (logins reached {:.2} of that); \
-         redis-benchmark GET, 50 clients: {redis:.0} req/s",
-        hash.fresh_ms,
-        hash.reused_ms,
-        hash.parallel_per_second,
-        cores(),
-        logins / hash.parallel_per_second,
-    );
-    Ok(())
+        .enumerate()
+        .map(|(i, clients)| {
+            let tps = median(pgbench_runs.iter().map(|runs| runs[i].1).collect());
+            format!("{tps:.0} tps ({clients} clients)")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Row {
+        path: "POST /orders",
+        reference: format!("pgbench {per_clients}"),
+        paired,
+        target: Target::Ratio {
+            at_least: 0.8,
+            p99_ms: None,
+        },
+    })
 }
 
 /// Runs `measure`; with `BENCH_PERF_DIR` set, `perf record` samples every process on the
@@ -244,9 +286,12 @@ pub(super) async fn run() -> anyhow::Result<()> {
 fn profiled<T>(
     name: &str,
     server: &ReleaseServer,
+    round: usize,
     measure: impl FnOnce() -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let Some(dir) = std::env::var_os("BENCH_PERF_DIR") else {
+    // One round's profile is enough, and the first has no profile of its own in the others.
+    let dir = std::env::var_os("BENCH_PERF_DIR").filter(|_| round == 0);
+    let Some(dir) = dir else {
         return measure();
     };
     std::fs::create_dir_all(&dir)?;
@@ -269,7 +314,7 @@ fn profiled<T>(
     measured
 }
 
-fn cores() -> usize {
+pub(super) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
@@ -424,85 +469,28 @@ fn redis_get() -> anyhow::Result<f64> {
         .with_context(|| format!("redis-benchmark printed no rate:\n{text}"))
 }
 
-/// One argon2id hash with the service's parameters, timed in this process.
-struct Argon2Timing {
-    fresh_ms: f64,
-    reused_ms: f64,
-    /// Hashes per second with every core hashing, each in its own reused memory.
-    parallel_per_second: f64,
-}
-
-impl Argon2Timing {
-    fn measure() -> anyhow::Result<Self> {
-        const HASHES: usize = 10;
-        let hasher = trachios_auth::argon2id().map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
-        let blocks = hasher.params().block_count();
-        let hash = |memory: Option<&mut [argon2::Block]>| -> anyhow::Result<f64> {
-            let mut out = [0u8; 32];
-            let started = Instant::now();
-            match memory {
-                Some(memory) => hasher.hash_password_into_with_memory(
-                    b"bench-password",
-                    b"bench-salt-bytes",
-                    &mut out,
-                    memory,
-                ),
-                None => hasher.hash_password_into(b"bench-password", b"bench-salt-bytes", &mut out),
-            }
-            .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
-            Ok(started.elapsed().as_secs_f64() * 1e3)
-        };
-        let median = |mut times: Vec<f64>| {
-            times.sort_by(f64::total_cmp);
-            times[times.len() / 2]
-        };
-        let fresh = (0..HASHES).map(|_| hash(None)).collect::<Result<_, _>>()?;
-        let mut memory = vec![argon2::Block::default(); blocks];
-        let reused = (0..HASHES)
-            .map(|_| hash(Some(&mut memory)))
-            .collect::<Result<_, _>>()?;
-        let started = Instant::now();
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..cores())
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut memory = vec![argon2::Block::default(); blocks];
-                        (0..HASHES).try_for_each(|_| hash(Some(&mut memory)).map(drop))
-                    })
-                })
-                .collect();
-            workers.into_iter().try_for_each(|w| {
-                w.join()
-                    .map_err(|_| anyhow::anyhow!("a hashing thread panicked"))?
-            })
-        })?;
-        Ok(Self {
-            fresh_ms: median(fresh),
-            reused_ms: median(reused),
-            parallel_per_second: (HASHES * cores()) as f64 / started.elapsed().as_secs_f64(),
-        })
-    }
-}
-
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "| {:<28} | {:<44} | {:<52} | {:>5} | {:<22} | {:<4} |",
-        "path", "measured", "reference (same run)", "ratio", "target", "met"
+        "| {:<28} | {:<44} | {:<52} | {:>16} | {:<22} | {:<4} |",
+        "path",
+        "measured (median)",
+        "reference (same rounds, median)",
+        "ratio (spread)",
+        "target",
+        "met"
     );
     println!(
-        "|{:-<30}|{:-<46}|{:-<54}|{:->7}|{:-<24}|{:-<6}|",
+        "|{:-<30}|{:-<46}|{:-<54}|{:->18}|{:-<24}|{:-<6}|",
         "", "", "", "", "", ""
     );
     for row in rows {
         println!(
-            "| {:<28} | {:<44} | {:<52} | {:>5} | {:<22} | {:<4} |",
+            "| {:<28} | {:<44} | {:<52} | {:>16} | {:<22} | {:<4} |",
             row.path,
-            row.measured.to_string(),
-            row.reference
-                .as_ref()
-                .map_or("-".to_owned(), |(text, _)| text.clone()),
-            row.ratio().map_or("-".to_owned(), |r| format!("{r:.2}")),
+            row.paired.measured.to_string(),
+            row.reference,
+            row.paired.ratio_text(),
             row.target_text(),
             if row.met() { "yes" } else { "NO" }
         );

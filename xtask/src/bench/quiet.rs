@@ -1,0 +1,83 @@
+//! Waiting for the machine to be idle before a measurement: a write run leaves PostgreSQL
+//! checkpointing and autovacuuming, and the server's follower reading the events it made,
+//! for seconds after wrk stops. On two cores a measurement started then runs on one.
+
+use std::time::{Duration, Instant};
+
+/// Idle share of the cores that counts as quiet.
+const QUIET: f64 = 0.9;
+/// How long one reading of the idle share lasts.
+const SAMPLE: Duration = Duration::from_millis(500);
+/// The longest wait; a machine busy for longer is measured as it is, and said so.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Returns once the cores were `QUIET` for one sample, or after `PATIENCE`.
+pub(super) fn settle() {
+    let started = Instant::now();
+    let mut idle = 0.0;
+    while started.elapsed() < PATIENCE {
+        idle = match idle_share(SAMPLE) {
+            Some(idle) => idle,
+            // No /proc/stat (not Linux): nothing to wait for.
+            None => return,
+        };
+        if idle >= QUIET {
+            return;
+        }
+    }
+    println!(
+        "   (the machine was still busy after {} s, {:.0}% idle: measuring anyway)",
+        PATIENCE.as_secs(),
+        idle * 100.0
+    );
+}
+
+/// The share of all cores' time spent idle over `over`.
+fn idle_share(over: Duration) -> Option<f64> {
+    let before = cpu_times()?;
+    std::thread::sleep(over);
+    let after = cpu_times()?;
+    let total = after.total.checked_sub(before.total)?;
+    let idle = after.idle.checked_sub(before.idle)?;
+    (total > 0).then(|| idle as f64 / total as f64)
+}
+
+struct CpuTimes {
+    idle: u64,
+    total: u64,
+}
+
+/// The first line of /proc/stat: `cpu user nice system idle iowait irq softirq steal …`.
+fn cpu_times() -> Option<CpuTimes> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    parse(stat.lines().next()?)
+}
+
+fn parse(line: &str) -> Option<CpuTimes> {
+    let mut fields = line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    let ticks = fields
+        .map(str::parse::<u64>)
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    // Guest time is already counted in user time.
+    let counted = ticks.get(..8)?;
+    Some(CpuTimes {
+        idle: counted[3] + counted[4],
+        total: counted.iter().sum(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_and_iowait_count_as_idle_and_steal_as_busy() {
+        let times = parse("cpu  100 5 50 800 20 3 2 20 0 0").unwrap();
+        assert_eq!((times.idle, times.total), (820, 1000));
+        assert!(parse("intr 1 2 3").is_none());
+    }
+}
