@@ -75,9 +75,10 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(error::path_config())
             .app_data(web::Data::new(state.readiness))
             .app_data(web::Data::new(state.metrics))
+            // The API first: its requests then skip the pages' and probes' patterns.
+            .service(web::scope("/api/v1").configure(routes::register))
             .configure(routes::register_root)
             .configure(pages::register)
-            .service(web::scope("/api/v1").configure(routes::register))
             .route(
                 "/docs",
                 web::get().to(|| async {
