@@ -59,9 +59,10 @@ fn main() -> anyhow::Result<()> {
         Some("bare-actix") => {
             let port = args
                 .get(1)
-                .context("bare-actix PORT [ORDER_JSON]")?
+                .context("bare-actix PORT [ORDER_JSON [REDIS_URL KEY]]")?
                 .parse()?;
-            bare::serve(port, args.get(2).cloned().unwrap_or_default())
+            let redis = args.get(3).cloned().zip(args.get(4).cloned());
+            bare::serve(port, args.get(2).cloned().unwrap_or_default(), redis)
         }
         Some("help") | Some("--help") | None => {
             print!("{USAGE}");

@@ -49,6 +49,14 @@ impl ReleaseServer {
         Self::spawn(cmd, port).await
     }
 
+    /// The same bare server, reading the body from Redis under `key` on every request.
+    pub async fn bare_actix_redis(redis_url: &str, key: &str) -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.args(["bare-actix", &port.to_string(), "", redis_url, key]);
+        Self::spawn(cmd, port).await
+    }
+
     /// Starts `cmd`, which serves `/api/v1/health` on `port`, and waits until it answers.
     async fn spawn(mut cmd: Command, port: u16) -> anyhow::Result<Self> {
         let child = cmd
@@ -125,18 +133,27 @@ fn server_binary(profile: &str) -> anyhow::Result<std::path::PathBuf> {
         _ => profile.to_owned(),
     };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut target = std::path::PathBuf::from(
+        std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()),
+    );
     let mut build = Command::new(&cargo);
     build.args(["build", "-q", "-p", "trachios-server"]);
     if profile != "debug" {
-        build.args(["--profile", &profile]);
+        // The server alone unifies its dependencies' features differently from xtask, and
+        // cargo names a crate's artifact without its dependencies' features: in one
+        // target directory each build would overwrite what the other needs, and every
+        // benchmark would rebuild both. The optimised server, built as it ships, gets its
+        // own.
+        target = target.join("server-alone");
+        build
+            .args(["--profile", &profile])
+            .arg("--target-dir")
+            .arg(&target);
     }
     if !build.status()?.success() {
         bail!("building the {profile} server failed");
     }
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    Ok(std::path::Path::new(&target)
-        .join(profile)
-        .join("trachios-server"))
+    Ok(target.join(profile).join("trachios-server"))
 }
 
 fn free_port() -> anyhow::Result<u16> {

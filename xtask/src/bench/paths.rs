@@ -121,15 +121,17 @@ pub(super) async fn run() -> anyhow::Result<()> {
 
     let redis = redis_get()?;
     print_table(&rows);
+    super::quiet::settle();
     let hash = Argon2Timing::measure()?;
     println!(
         "also measured: argon2id (m=19 MiB, t=2, p=1) {:.1} ms with fresh memory, {:.1} ms reused; \
-         {:.0} hashes/s with {} threads hashing at once in this process; \
+         {:.0} hashes/s with {} threads hashing at once in this process, {:.2} of cores / one hash; \
          redis-benchmark GET, 50 clients: {redis:.0} req/s",
         hash.fresh_ms,
         hash.reused_ms,
         hash.parallel_per_second,
         cores(),
+        hash.parallel_per_second * hash.reused_ms / 1e3 / cores() as f64,
     );
     Ok(())
 }
@@ -147,8 +149,31 @@ async fn get_order(setup: &Setup, origin: &str) -> anyhow::Result<Row> {
         .await?;
     let bare = ReleaseServer::bare_actix(&body).await?;
     let bare_origin = bare.base.trim_end_matches("/api/v1").to_owned();
+    // The same bare server with one Redis GET per request: what the cache's round trip
+    // costs by itself, so that the table shows how much of the gap is the service's own.
+    let redis_url = crate::services::test_redis_url();
+    let key = format!("bench-paths-{}:bare-order", std::process::id());
+    let mut redis = redis::Client::open(redis_url.as_str())?
+        .get_multiplexed_async_connection()
+        .await?;
+    redis::cmd("SET")
+        .arg(&key)
+        .arg(&body)
+        .arg("EX")
+        .arg(3600)
+        .exec_async(&mut redis)
+        .await?;
+    let bare_redis = ReleaseServer::bare_actix_redis(&redis_url, &key).await?;
+    let bare_redis_origin = bare_redis.base.trim_end_matches("/api/v1").to_owned();
+    let mut with_redis = Vec::new();
     let paired = Paired::measure(
-        async |_| Ok(wrk_get(&bare_origin, &order_path, None)?.requests_per_second),
+        async |_| {
+            let bare = wrk_get(&bare_origin, &order_path, None)?.requests_per_second;
+            super::quiet::settle();
+            let redis = wrk_get(&bare_redis_origin, &order_path, None)?.requests_per_second;
+            with_redis.push(redis / bare);
+            Ok(bare)
+        },
         async |round| {
             profiled("get-order", &setup.server, round, || {
                 wrk_get(origin, &order_path, Some(&setup.reader.token))
@@ -156,6 +181,12 @@ async fn get_order(setup: &Setup, origin: &str) -> anyhow::Result<Row> {
         },
     )
     .await?;
+    redis::cmd("DEL").arg(&key).exec_async(&mut redis).await?;
+    println!(
+        "   bare actix + one Redis GET per request: {:.2} of the bare handler (median of rounds {})",
+        median(with_redis.clone()),
+        with_redis.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ")
+    );
     Ok(Row {
         path: "GET /orders/{id}, cached",
         reference: format!("bare actix handler {:.0} req/s", paired.reference),

@@ -14,36 +14,50 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// Returns once the cores were `QUIET` for one sample, or after `PATIENCE`.
 pub(super) fn settle() {
     let started = Instant::now();
-    let mut idle = 0.0;
+    let mut last = Shares::default();
     while started.elapsed() < PATIENCE {
-        idle = match idle_share(SAMPLE) {
-            Some(idle) => idle,
+        last = match shares(SAMPLE) {
+            Some(shares) => shares,
             // No /proc/stat (not Linux): nothing to wait for.
             None => return,
         };
-        if idle >= QUIET {
+        if last.idle >= QUIET {
             return;
         }
     }
+    // Steal is the hypervisor running someone else on our cores: no process here to blame,
+    // and the figures measured now are the noisy ones.
     println!(
-        "   (the machine was still busy after {} s, {:.0}% idle: measuring anyway)",
+        "   (the machine was still busy after {} s: {:.0}% idle, {:.0}% stolen by the hypervisor; measuring anyway)",
         PATIENCE.as_secs(),
-        idle * 100.0
+        last.idle * 100.0,
+        last.stolen * 100.0
     );
 }
 
-/// The share of all cores' time spent idle over `over`.
-fn idle_share(over: Duration) -> Option<f64> {
+/// Shares of all cores' time over one sample.
+#[derive(Default)]
+struct Shares {
+    idle: f64,
+    stolen: f64,
+}
+
+fn shares(over: Duration) -> Option<Shares> {
     let before = cpu_times()?;
     std::thread::sleep(over);
     let after = cpu_times()?;
     let total = after.total.checked_sub(before.total)?;
     let idle = after.idle.checked_sub(before.idle)?;
-    (total > 0).then(|| idle as f64 / total as f64)
+    let stolen = after.stolen.checked_sub(before.stolen)?;
+    (total > 0).then(|| Shares {
+        idle: idle as f64 / total as f64,
+        stolen: stolen as f64 / total as f64,
+    })
 }
 
 struct CpuTimes {
     idle: u64,
+    stolen: u64,
     total: u64,
 }
 
@@ -66,6 +80,7 @@ fn parse(line: &str) -> Option<CpuTimes> {
     let counted = ticks.get(..8)?;
     Some(CpuTimes {
         idle: counted[3] + counted[4],
+        stolen: counted[7],
         total: counted.iter().sum(),
     })
 }
@@ -77,7 +92,7 @@ mod tests {
     #[test]
     fn idle_and_iowait_count_as_idle_and_steal_as_busy() {
         let times = parse("cpu  100 5 50 800 20 3 2 20 0 0").unwrap();
-        assert_eq!((times.idle, times.total), (820, 1000));
+        assert_eq!((times.idle, times.stolen, times.total), (820, 20, 1000));
         assert!(parse("intr 1 2 3").is_none());
     }
 }
