@@ -20,7 +20,7 @@ pub(super) async fn run() -> anyhow::Result<()> {
 /// Rate limits off (as if 500 clients came from 500 addresses), so that only the hashing
 /// admission stands between the logins and the memory; then with the default limits.
 async fn logins() -> anyhow::Result<()> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = super::cores();
     println!(
         "== {CONCURRENT_LOGINS} concurrent POST /login (HASH_CONCURRENCY = {cores} CPUs, HASH_QUEUE 256); \
          target peak RSS < {cores} x 19 MiB + 100 MiB = {} MiB",

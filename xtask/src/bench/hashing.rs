@@ -37,7 +37,7 @@ impl Argon2Timing {
             .map(|_| time(&hasher, None))
             .collect::<Result<_, _>>()?;
         let reused_ms = Self::reused_ms()?;
-        let cores = super::paths::cores();
+        let cores = super::cores();
         let started = Instant::now();
         std::thread::scope(|scope| {
             let workers: Vec<_> = (0..cores)

@@ -62,6 +62,11 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
     }
 }
 
+/// The cores the benchmarks share with the server, PostgreSQL and Redis.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// A freshly created, migrated scratch database with one customer (id 1).
 async fn scratch_database() -> anyhow::Result<String> {
     let server = crate::services::test_postgres_server();

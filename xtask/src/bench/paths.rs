@@ -11,7 +11,7 @@ use serde_json::json;
 use super::hashing::Argon2Timing;
 use super::rounds::{median, Paired, ROUNDS, SECONDS};
 use super::wrk::{self, WrkFigures, WrkRun};
-use super::{login, scratch_database, sql};
+use super::{cores, login, scratch_database, sql};
 use crate::process::ReleaseServer;
 
 /// The orders a `GET /my-orders` page holds: the default page size.
@@ -343,10 +343,6 @@ fn profiled<T>(
     let measured = measure();
     perf.wait()?;
     measured
-}
-
-pub(super) fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// A GET path over 50 connections, the load every read path is measured under.
