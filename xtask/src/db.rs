@@ -8,6 +8,7 @@ use trachios_auth::{Argon2Hasher, JwtTokenService};
 use trachios_domain::ports::SystemClock;
 use trachios_domain::services::{AccountService, NoCache, OrderService};
 use trachios_domain::{Caller, DomainError, Email, ItemDescription, Name, Password, Role};
+use trachios_http::OrderJson;
 use trachios_server::config::StoreChoice;
 use trachios_server::Settings;
 
@@ -100,7 +101,13 @@ pub async fn seed(demo_customers: usize) -> anyhow::Result<()> {
 
     let step = chrono::Duration::from_std(settings.order_step())
         .context("ORDER_STEP_SECONDS is too large")?;
-    let order_service = OrderService::new(orders, Arc::new(NoCache), Arc::new(SystemClock), step);
+    let order_service = OrderService::new(
+        orders,
+        Arc::new(NoCache),
+        Arc::new(OrderJson),
+        Arc::new(SystemClock),
+        step,
+    );
     for n in 1..=demo_customers {
         let email = format!("demo{n}@trachios.local");
         let user = match accounts

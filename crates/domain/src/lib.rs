@@ -11,6 +11,7 @@ pub mod listing;
 pub mod order;
 pub mod page_cache;
 pub mod ports;
+pub mod rendered_order;
 pub mod rfc3339;
 pub mod services;
 pub mod transfer;
@@ -31,6 +32,7 @@ pub use order::{
     StatusChange,
 };
 pub use page_cache::{CachedPage, ListGeneration, RenderedPage};
+pub use rendered_order::{render_order, RenderedOrder};
 pub use transfer::{RevokedToken, StoredEvent};
 pub use user::{
     AccountStatus, Caller, NewUser, PasswordHash, Role, Session, TokenClaims, TokenId, User,

@@ -123,14 +123,9 @@ impl Order {
         }
     }
 
-    /// The owner and admins see an order; anyone else learns nothing, not even that it
-    /// exists.
+    /// See `Caller::ensure_sees_orders_of`.
     pub fn ensure_visible_to(&self, caller: Caller) -> Result<(), DomainError> {
-        if caller.is_admin() || self.customer_id == caller.user_id {
-            Ok(())
-        } else {
-            Err(DomainError::NotFound("order"))
-        }
+        caller.ensure_sees_orders_of(self.customer_id)
     }
 
     /// The owner cancels an order that is not yet delivered. Admins use `override_to`.

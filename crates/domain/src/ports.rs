@@ -1,13 +1,14 @@
 //! The ports: what the domain needs from the outside world.
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use crate::{
     AccountStatus, AdvancedOrder, CachedPage, DomainError, DueSteps, Email, FeedEvent, FeedScope,
     KeyClaim, KeyedInsert, ListGeneration, NewOrder, NewUser, Order, OrderEvent, OrderFilter,
-    OrderId, PageSize, Password, PasswordHash, RenderedPage, StatusChange, TokenClaims, TokenId,
-    User, UserChange, UserCredentials, UserFilter, UserId,
+    OrderId, PageSize, Password, PasswordHash, RenderedOrder, RenderedPage, StatusChange,
+    TokenClaims, TokenId, User, UserChange, UserCredentials, UserFilter, UserId,
 };
 use crate::{
     AttemptRecord, DeliveryLogEntry, NewWebhook, PendingDelivery, SendOutcome, Webhook, WebhookId,
@@ -103,12 +104,20 @@ pub trait ChangePublisher: Send + Sync {
     fn publish(&self, orders: Vec<Order>);
 }
 
-/// A cache of single orders. Every method may fail; callers treat a failure as a miss.
+/// Renders an order for API clients: implemented by the HTTP adapter, used by the order
+/// caches so that what they keep is exactly what a response carries.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait OrderRenderer: Send + Sync {
+    fn render(&self, order: &Order) -> Result<Bytes, DomainError>;
+}
+
+/// A cache of single orders, kept rendered (see `rendered_order`). Every method may fail;
+/// callers treat a failure as a miss.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OrderCache: Send + Sync {
-    async fn get(&self, id: OrderId) -> Result<Option<Order>, DomainError>;
-    /// Stores the order unless the cache already knows a newer version of it.
+    async fn get(&self, id: OrderId) -> Result<Option<RenderedOrder>, DomainError>;
+    /// Stores the order, rendered, unless the cache already knows a newer version of it.
     async fn put(&self, order: &Order) -> Result<(), DomainError>;
     /// Records that these orders changed, so that no older version of them, nor any
     /// cached page of their customers' lists, is served or stored.

@@ -144,6 +144,16 @@ impl Caller {
         self.role == Role::Admin
     }
 
+    /// The owner and admins see an order; anyone else learns nothing, not even that it
+    /// exists.
+    pub fn ensure_sees_orders_of(self, customer: UserId) -> Result<(), DomainError> {
+        if self.is_admin() || self.user_id == customer {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("order"))
+        }
+    }
+
     /// Admin-only operations ask this first, before looking at anything else.
     pub fn ensure_admin(self) -> Result<(), DomainError> {
         if self.is_admin() {

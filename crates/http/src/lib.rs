@@ -11,6 +11,7 @@ mod lists;
 mod metrics;
 pub mod middleware;
 mod openapi;
+mod order_json;
 mod pages;
 mod routes;
 
@@ -28,6 +29,7 @@ pub use error::{json_error, ApiError};
 use limits::{BodyTimeout, RateLimits, StreamSlots, TrustedProxies};
 pub use lists::CursorKey;
 pub use metrics::{record_request_metrics, MetricsEndpoint};
+pub use order_json::OrderJson;
 
 /// Request bodies above this many bytes are refused with 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;

@@ -7,9 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use moka::future::Cache;
 use moka::ops::compute::Op;
-use trachios_domain::ports::OrderCache;
+use trachios_domain::ports::{OrderCache, OrderRenderer};
 use trachios_domain::{
-    CachedPage, DomainError, ListGeneration, Order, OrderId, PageSize, RenderedPage, UserId,
+    render_order, CachedPage, DomainError, ListGeneration, Order, OrderId, PageSize, RenderedOrder,
+    RenderedPage, UserId,
 };
 
 use crate::first_pages::{FirstPages, FIRST_PAGES_CAPACITY_BYTES};
@@ -17,29 +18,40 @@ use crate::first_pages::{FirstPages, FIRST_PAGES_CAPACITY_BYTES};
 /// Orders kept at most; about 300 bytes each, so the cache stays under ~30 MB.
 pub const ORDER_CACHE_CAPACITY: u64 = 100_000;
 
-/// Single orders by id, each entry living `ttl` like Redis's. A version never replaces a
+/// Single orders by id, rendered, each entry living `ttl` like Redis's. A version never replaces a
 /// newer one: a reader that fetched an order just before a change commits cannot put the
 /// old version back over what the change stored. Customers' first pages are kept too, under
 /// generations that every change of their orders renews.
 #[derive(Clone)]
 pub struct InProcessOrderCache {
-    orders: Cache<OrderId, Arc<Order>>,
+    orders: Cache<OrderId, Arc<Kept>>,
     first_pages: Arc<FirstPages>,
+    renderer: Arc<dyn OrderRenderer>,
+}
+
+/// A rendered order and the version it was rendered from.
+struct Kept {
+    version: i64,
+    order: RenderedOrder,
 }
 
 impl InProcessOrderCache {
-    pub fn new(ttl: Duration, capacity: u64) -> Self {
+    pub fn new(ttl: Duration, capacity: u64, renderer: Arc<dyn OrderRenderer>) -> Self {
         Self {
             orders: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(ttl)
                 .build(),
             first_pages: Arc::new(FirstPages::new(ttl, FIRST_PAGES_CAPACITY_BYTES)),
+            renderer,
         }
     }
 
-    async fn keep_newest(&self, order: &Order) {
-        let candidate = Arc::new(order.clone());
+    async fn keep_newest(&self, order: &Order) -> Result<(), DomainError> {
+        let candidate = Arc::new(Kept {
+            version: order.version,
+            order: render_order(&*self.renderer, order)?,
+        });
         self.orders
             .entry(order.id)
             .and_compute_with(|known| async move {
@@ -49,6 +61,7 @@ impl InProcessOrderCache {
                 }
             })
             .await;
+        Ok(())
     }
 }
 
@@ -58,21 +71,20 @@ fn count(result: &'static str) {
 
 #[async_trait]
 impl OrderCache for InProcessOrderCache {
-    async fn get(&self, id: OrderId) -> Result<Option<Order>, DomainError> {
+    async fn get(&self, id: OrderId) -> Result<Option<RenderedOrder>, DomainError> {
         let found = self.orders.get(&id).await;
         count(if found.is_some() { "hit" } else { "miss" });
-        Ok(found.map(|order| Order::clone(&order)))
+        Ok(found.map(|kept| kept.order.clone()))
     }
 
     async fn put(&self, order: &Order) -> Result<(), DomainError> {
-        self.keep_newest(order).await;
-        Ok(())
+        self.keep_newest(order).await
     }
 
     async fn replace(&self, orders: &[Order]) -> Result<(), DomainError> {
         // Stored even when absent: a reader holding an older version may put it next.
         for order in orders {
-            self.keep_newest(order).await;
+            self.keep_newest(order).await?;
         }
         let customers: std::collections::BTreeSet<UserId> =
             orders.iter().map(|order| order.customer_id).collect();
@@ -129,23 +141,41 @@ mod tests {
         }
     }
 
+    /// Renders the version alone, so that a test reads back which version is kept.
+    struct VersionOnly;
+
+    impl OrderRenderer for VersionOnly {
+        fn render(&self, order: &Order) -> Result<bytes::Bytes, DomainError> {
+            Ok(order.version.to_string().into())
+        }
+    }
+
+    fn cache(ttl: Duration) -> InProcessOrderCache {
+        InProcessOrderCache::new(ttl, 100, Arc::new(VersionOnly))
+    }
+
+    async fn kept_version(cache: &InProcessOrderCache) -> Option<String> {
+        let kept = cache.get(order(1).id).await.expect("memory never fails")?;
+        assert_eq!(kept.customer_id, order(1).customer_id);
+        Some(String::from_utf8_lossy(&kept.body).into_owned())
+    }
+
     #[tokio::test]
     async fn an_older_version_never_replaces_a_newer_one() {
-        let cache = InProcessOrderCache::new(Duration::from_secs(60), 100);
-        let id = order(1).id;
-        assert_eq!(cache.get(id).await.unwrap(), None);
+        let cache = cache(Duration::from_secs(60));
+        assert_eq!(kept_version(&cache).await, None);
         cache.replace(&[order(2)]).await.unwrap();
         cache.put(&order(1)).await.unwrap();
-        assert_eq!(cache.get(id).await.unwrap().map(|o| o.version), Some(2));
+        assert_eq!(kept_version(&cache).await.as_deref(), Some("2"));
         cache.put(&order(3)).await.unwrap();
-        assert_eq!(cache.get(id).await.unwrap().map(|o| o.version), Some(3));
+        assert_eq!(kept_version(&cache).await.as_deref(), Some("3"));
     }
 
     #[tokio::test]
     async fn entries_expire() {
-        let cache = InProcessOrderCache::new(Duration::from_millis(50), 100);
+        let cache = cache(Duration::from_millis(50));
         cache.put(&order(1)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(150)).await;
-        assert_eq!(cache.get(order(1).id).await.unwrap(), None);
+        assert_eq!(kept_version(&cache).await, None);
     }
 }

@@ -9,9 +9,10 @@ use async_trait::async_trait;
 use deadpool_redis::{Config, Connection, Pool, Runtime};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncCommands, Script};
-use trachios_domain::ports::{DependencyProbe, OrderCache};
+use trachios_domain::ports::{DependencyProbe, OrderCache, OrderRenderer};
 use trachios_domain::{
-    CachedPage, DomainError, ListGeneration, Order, OrderId, PageSize, RenderedPage, UserId,
+    CachedPage, DomainError, ListGeneration, Order, OrderId, PageSize, RenderedOrder, RenderedPage,
+    UserId,
 };
 
 use crate::entry::{decode, encode, PUT_IF_NEWER};
@@ -56,7 +57,7 @@ impl Default for CacheSettings {
     }
 }
 
-/// The order cache in Redis: `order:{id}` → `"{version}:{epoch}:{json}"`; and each
+/// The order cache in Redis: `order:{id}` → see `entry`; and each
 /// customer's first page, `orders-page:{epoch}:{customer}` → see `page_entry`, valid while
 /// `orders-gen:{epoch}:{customer}` still holds the generation it was stored under.
 ///
@@ -76,6 +77,7 @@ pub struct RedisOrderCache {
     /// checking a connection out per command would cost an extra PING round trip each time.
     connections: ThreadSlots<MultiplexedConnection>,
     settings: CacheSettings,
+    renderer: Arc<dyn OrderRenderer>,
     script: Script,
     breaker: CircuitBreaker,
     stats: Arc<CacheStats>,
@@ -112,7 +114,11 @@ enum RedisFailure {
 impl RedisOrderCache {
     /// Builds the cache; no connection is made until first use, so a missing Redis never
     /// stops the service from starting.
-    pub fn new(url: &str, settings: CacheSettings) -> Result<Self, CacheSetupError> {
+    pub fn new(
+        url: &str,
+        settings: CacheSettings,
+        renderer: Arc<dyn OrderRenderer>,
+    ) -> Result<Self, CacheSetupError> {
         let pool = Config::from_url(url)
             .builder()?
             .max_size(settings.pool_size)
@@ -130,6 +136,7 @@ impl RedisOrderCache {
             generation_start: RandomState::new().hash_one(std::process::id()),
             generations_made: AtomicU64::new(0),
             settings,
+            renderer,
             script: Script::new(PUT_IF_NEWER),
             stats: Arc::new(CacheStats::default()),
         })
@@ -181,6 +188,11 @@ impl RedisOrderCache {
         let conn = Connection::take(self.pool.get().await?);
         self.connections.set(slot, conn.clone());
         Ok(conn)
+    }
+
+    fn entry(&self, order: &Order) -> Result<Vec<u8>, DomainError> {
+        let body = self.renderer.render(order)?;
+        Ok(encode(order, &self.settings.epoch, &body))
     }
 
     fn key(&self, id: OrderId) -> String {
@@ -267,7 +279,7 @@ impl RedisOrderCache {
 
 #[async_trait]
 impl OrderCache for RedisOrderCache {
-    async fn get(&self, id: OrderId) -> Result<Option<Order>, DomainError> {
+    async fn get(&self, id: OrderId) -> Result<Option<RenderedOrder>, DomainError> {
         if self.suspects.is_suspect(id) {
             self.stats.miss();
             tracing::debug!(
@@ -276,16 +288,13 @@ impl OrderCache for RedisOrderCache {
             );
             return Ok(None);
         }
-        let raw: Option<String> = self
+        let raw: Option<Vec<u8>> = self
             .run(|mut conn| async move { conn.get(self.key(id)).await })
             .await?;
-        match raw
-            .as_deref()
-            .and_then(|raw| decode(raw, &self.settings.epoch))
-        {
+        match raw.and_then(|raw| decode(raw.into(), &self.settings.epoch)) {
             Some(order) => {
                 self.stats.hit();
-                tracing::debug!(order_id = id.get(), version = order.version, "cache hit");
+                tracing::debug!(order_id = id.get(), "cache hit");
                 Ok(Some(order))
             }
             None => {
@@ -297,7 +306,7 @@ impl OrderCache for RedisOrderCache {
     }
 
     async fn put(&self, order: &Order) -> Result<(), DomainError> {
-        let entry = encode(order, &self.settings.epoch).map_err(DomainError::internal)?;
+        let entry = self.entry(order)?;
         let ttl = self.ttl_ms();
         let script = &self.script;
         let epoch = &self.settings.epoch;
@@ -325,7 +334,7 @@ impl OrderCache for RedisOrderCache {
         // Loading first makes the EVALSHAs below safe even right after a Redis restart.
         pipe.cmd("SCRIPT").arg("LOAD").arg(PUT_IF_NEWER).ignore();
         for order in orders {
-            let entry = encode(order, &self.settings.epoch).map_err(DomainError::internal)?;
+            let entry = self.entry(order)?;
             pipe.cmd("EVALSHA")
                 .arg(self.script.get_hash())
                 .arg(1)

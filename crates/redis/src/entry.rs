@@ -1,7 +1,16 @@
-//! How an order is stored: `"{version}:{epoch}:{json}"`, so that the Lua compare-and-set
-//! can read the version and the database's epoch without parsing JSON.
+//! How an order is stored: `"{version}:{epoch}:{customer}:{body}"`, the body being the order
+//! as the API sends it, so that the Lua compare-and-set can read the version and the
+//! database's epoch, and a read can check the caller and answer, without parsing JSON.
+//!
+//! Entries of the earlier format (`"{version}:{epoch}:{order json}"`, under the same key) do
+//! not parse as this one and are misses: processes of both formats may share a Redis during
+//! a rolling upgrade, each reading the other's entries from the database, while a write
+//! from either still replaces the entry for both. The compare-and-set reads only the
+//! version and the epoch, which both formats lead with, so that an older version never
+//! replaces a newer one whichever format either is in.
 
-use trachios_domain::Order;
+use bytes::Bytes;
+use trachios_domain::{Order, RenderedOrder, UserId};
 
 /// Writes the entry unless the stored one, of the same database epoch, has the same or a
 /// newer version. KEYS[1] = key, ARGV[1] = version, ARGV[2] = entry, ARGV[3] = TTL in
@@ -18,33 +27,41 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 ";
 
-pub(crate) fn encode(order: &Order, epoch: &str) -> Result<String, serde_json::Error> {
-    Ok(format!(
-        "{}:{epoch}:{}",
-        order.version,
-        serde_json::to_string(order)?
-    ))
+pub(crate) fn encode(order: &Order, epoch: &str, body: &[u8]) -> Vec<u8> {
+    let mut entry = format!("{}:{epoch}:{}:", order.version, order.customer_id).into_bytes();
+    entry.extend_from_slice(body);
+    entry
 }
 
-/// The order in an entry, if the entry belongs to this database's epoch.
-pub(crate) fn decode(raw: &str, epoch: &str) -> Option<Order> {
-    let (_, rest) = raw.split_once(':')?;
-    let (stored_epoch, json) = rest.split_once(':')?;
-    if stored_epoch != epoch {
+/// The rendered order in an entry, if the entry belongs to this database's epoch. The body
+/// shares the entry's memory.
+pub(crate) fn decode(raw: Bytes, epoch: &str) -> Option<RenderedOrder> {
+    let mut fields = raw.splitn(4, |&b| b == b':');
+    let _version = fields.next().filter(|v| is_number(v))?;
+    if fields.next()? != epoch.as_bytes() {
         return None;
     }
-    serde_json::from_str(json).ok()
+    let customer = fields.next().filter(|c| is_number(c))?;
+    let customer = UserId::parse(std::str::from_utf8(customer).ok()?.parse().ok()?).ok()?;
+    let body_start = raw.len() - fields.next().filter(|b| !b.is_empty())?.len();
+    Some(RenderedOrder {
+        customer_id: customer,
+        body: raw.slice(body_start..),
+    })
+}
+
+fn is_number(field: &[u8]) -> bool {
+    !field.is_empty() && field.iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Utc;
-    use trachios_domain::{ItemDescription, OrderId, OrderStatus, UserId};
+    use trachios_domain::{ItemDescription, OrderId, OrderStatus};
 
-    #[test]
-    fn entries_round_trip_and_lead_with_the_version() {
-        let order = Order {
+    fn order() -> Order {
+        Order {
             id: OrderId::parse(4).unwrap(),
             customer_id: UserId::parse(2).unwrap(),
             item_description: ItemDescription::parse("a \"version\":99 trap").unwrap(),
@@ -53,11 +70,31 @@ mod tests {
             next_step_at: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
-        };
-        let raw = encode(&order, "e1").unwrap();
-        assert!(raw.starts_with("7:e1:{"));
-        assert_eq!(decode(&raw, "e1"), Some(order));
-        assert_eq!(decode(&raw, "another-database"), None);
-        assert_eq!(decode("garbage", "e1"), None);
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_and_lead_with_the_version() {
+        let body = br#"{"id":4,"note":"a:b:c"}"#;
+        let raw = Bytes::from(encode(&order(), "e1", body));
+        assert!(raw.starts_with(b"7:e1:2:{"));
+        assert_eq!(
+            decode(raw.clone(), "e1"),
+            Some(RenderedOrder {
+                customer_id: UserId::parse(2).unwrap(),
+                body: Bytes::from_static(body),
+            })
+        );
+        assert_eq!(decode(raw, "another-database"), None);
+        assert_eq!(decode(Bytes::from_static(b"garbage"), "e1"), None);
+    }
+
+    #[test]
+    fn entries_of_the_earlier_format_are_misses() {
+        let earlier = format!(
+            "7:e1:{}",
+            serde_json::to_string(&order()).expect("serialises")
+        );
+        assert_eq!(decode(Bytes::from(earlier), "e1"), None);
     }
 }

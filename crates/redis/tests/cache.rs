@@ -1,13 +1,18 @@
 //! The Redis order cache against real, private redis-server processes that the tests
 //! stop, pause and restart.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use trachios_domain::ports::OrderCache;
 use trachios_domain::{DomainError, ItemDescription, Order, OrderId, OrderStatus, UserId};
 use trachios_redis::{CacheSettings, RedisOrderCache};
-use trachios_test_support::{init_test_logging, PrivateRedis};
+use trachios_test_support::{init_test_logging, rendered_by_domain_json, DomainJson, PrivateRedis};
+
+fn cache_at(url: &str, settings: CacheSettings) -> RedisOrderCache {
+    RedisOrderCache::new(url, settings, Arc::new(DomainJson)).expect("valid settings")
+}
 
 fn settings() -> CacheSettings {
     init_test_logging();
@@ -30,6 +35,12 @@ fn order(id: i64, status: OrderStatus, version: i64) -> Order {
     }
 }
 
+/// The order a cache read answered with; the test fails on a miss.
+async fn cached(cache: &RedisOrderCache, n: i64) -> Order {
+    let rendered = cache.get(id(n)).await.expect("read").expect("a hit");
+    rendered_by_domain_json(&rendered)
+}
+
 fn id(n: i64) -> OrderId {
     OrderId::parse(n).unwrap()
 }
@@ -37,13 +48,10 @@ fn id(n: i64) -> OrderId {
 #[tokio::test]
 async fn entries_round_trip_with_a_five_minute_ttl_and_are_counted() {
     let redis = PrivateRedis::start().await;
-    let cache = RedisOrderCache::new(&redis.url(), settings()).unwrap();
+    let cache = cache_at(&redis.url(), settings());
     assert!(matches!(cache.get(id(1)).await, Ok(None)));
     cache.put(&order(1, OrderStatus::Created, 1)).await.unwrap();
-    assert_eq!(
-        cache.get(id(1)).await.unwrap().unwrap().status,
-        OrderStatus::Created
-    );
+    assert_eq!(cached(&cache, 1).await.status, OrderStatus::Created);
     let ttl: i64 = redis.cli(&["PTTL", "order:1"]).await.parse().unwrap();
     assert!((299_000..=300_000).contains(&ttl), "{ttl}");
     let counts = cache.stats().counts();
@@ -53,7 +61,7 @@ async fn entries_round_trip_with_a_five_minute_ttl_and_are_counted() {
 #[tokio::test]
 async fn an_older_version_never_overwrites_a_newer_one() {
     let redis = PrivateRedis::start().await;
-    let cache = RedisOrderCache::new(&redis.url(), settings()).unwrap();
+    let cache = cache_at(&redis.url(), settings());
     // The stale-set interleaving, step by step: a reader loads version 1 and stalls;
     // a writer stores version 2 and updates the cache; the reader then fills the cache.
     let loaded_by_reader = order(7, OrderStatus::Created, 1);
@@ -62,22 +70,19 @@ async fn an_older_version_never_overwrites_a_newer_one() {
         .await
         .unwrap();
     cache.put(&loaded_by_reader).await.unwrap();
-    assert_eq!(
-        cache.get(id(7)).await.unwrap().unwrap().status,
-        OrderStatus::Cancelled
-    );
+    assert_eq!(cached(&cache, 7).await.status, OrderStatus::Cancelled);
     // And a newer version does replace an older one.
     cache
         .put(&order(7, OrderStatus::InTransit, 3))
         .await
         .unwrap();
-    assert_eq!(cache.get(id(7)).await.unwrap().unwrap().version, 3);
+    assert_eq!(cached(&cache, 7).await.version, 3);
 }
 
 #[tokio::test]
 async fn a_batch_replace_is_one_pipeline_that_survives_a_script_flush() {
     let redis = PrivateRedis::start().await;
-    let cache = RedisOrderCache::new(&redis.url(), settings()).unwrap();
+    let cache = cache_at(&redis.url(), settings());
     assert_eq!(redis.cli(&["SCRIPT", "FLUSH"]).await, "OK");
     let batch: Vec<Order> = (1..=500)
         .map(|n| order(n, OrderStatus::Dispatched, 2))
@@ -88,10 +93,7 @@ async fn a_batch_replace_is_one_pipeline_that_survives_a_script_flush() {
         "501",
         "500 orders and their customer's list generation"
     );
-    assert_eq!(
-        cache.get(id(250)).await.unwrap().unwrap().status,
-        OrderStatus::Dispatched
-    );
+    assert_eq!(cached(&cache, 250).await.status, OrderStatus::Dispatched);
 }
 
 /// Retries `put` until Redis takes it again (the circuit lets a probe through after its
@@ -110,14 +112,13 @@ async fn until_put_succeeds(cache: &RedisOrderCache, order: &Order) {
 #[tokio::test]
 async fn an_outage_opens_the_circuit_and_later_calls_skip_redis() {
     let mut redis = PrivateRedis::start().await;
-    let cache = RedisOrderCache::new(
+    let cache = cache_at(
         &redis.url(),
         CacheSettings {
             cooldown: Duration::from_secs(600),
             ..settings()
         },
-    )
-    .unwrap();
+    );
     cache.put(&order(1, OrderStatus::Created, 1)).await.unwrap();
     redis.stop().await;
 
@@ -150,14 +151,14 @@ async fn an_outage_opens_the_circuit_and_later_calls_skip_redis() {
 #[tokio::test]
 async fn the_cache_is_used_again_once_redis_is_back() {
     let mut redis = PrivateRedis::start().await;
-    let cache = RedisOrderCache::new(&redis.url(), settings()).unwrap();
+    let cache = cache_at(&redis.url(), settings());
     cache.put(&order(1, OrderStatus::Created, 1)).await.unwrap();
     redis.stop().await;
     assert!(cache.get(id(1)).await.is_err());
 
     redis.restart().await;
     until_put_succeeds(&cache, &order(1, OrderStatus::Dispatched, 2)).await;
-    assert_eq!(cache.get(id(1)).await.unwrap().unwrap().version, 2);
+    assert_eq!(cached(&cache, 1).await.version, 2);
     assert_eq!(
         cache.stats().counts().hits,
         1,
@@ -168,7 +169,7 @@ async fn the_cache_is_used_again_once_redis_is_back() {
 #[tokio::test]
 async fn a_write_that_missed_the_cache_is_never_served_stale_afterwards() {
     let redis = PrivateRedis::start().await;
-    let cache = RedisOrderCache::new(&redis.url(), settings()).unwrap();
+    let cache = cache_at(&redis.url(), settings());
     cache.put(&order(3, OrderStatus::Created, 1)).await.unwrap();
     // Redis stops answering (but keeps its data) while a write updates the order.
     assert_eq!(redis.cli(&["CLIENT", "PAUSE", "1500", "ALL"]).await, "OK");
@@ -189,15 +190,12 @@ async fn a_write_that_missed_the_cache_is_never_served_stale_afterwards() {
     );
     // The database's version 2 fills the cache and the order is trusted again.
     until_put_succeeds(&cache, &order(3, OrderStatus::Cancelled, 2)).await;
-    assert_eq!(
-        cache.get(id(3)).await.unwrap().unwrap().status,
-        OrderStatus::Cancelled
-    );
+    assert_eq!(cached(&cache, 3).await.status, OrderStatus::Cancelled);
 }
 
 #[tokio::test]
 async fn an_unreachable_host_fails_fast() {
-    let cache = RedisOrderCache::new("redis://10.255.255.1:6379/", settings()).unwrap();
+    let cache = cache_at("redis://10.255.255.1:6379/", settings());
     let started = Instant::now();
     let outcome = cache.get(id(1)).await;
     assert!(
@@ -214,22 +212,20 @@ async fn an_unreachable_host_fails_fast() {
 #[tokio::test]
 async fn entries_of_another_database_are_misses_and_get_replaced() {
     let redis = PrivateRedis::start().await;
-    let old_db = RedisOrderCache::new(
+    let old_db = cache_at(
         &redis.url(),
         CacheSettings {
             epoch: "old".into(),
             ..settings()
         },
-    )
-    .unwrap();
-    let new_db = RedisOrderCache::new(
+    );
+    let new_db = cache_at(
         &redis.url(),
         CacheSettings {
             epoch: "new".into(),
             ..settings()
         },
-    )
-    .unwrap();
+    );
     // The old database got further along with its order 1 than the new one has.
     old_db
         .put(&order(1, OrderStatus::Delivered, 4))
@@ -243,8 +239,33 @@ async fn entries_of_another_database_are_misses_and_get_replaced() {
         .put(&order(1, OrderStatus::Created, 1))
         .await
         .unwrap();
-    assert_eq!(
-        new_db.get(id(1)).await.unwrap().unwrap().status,
-        OrderStatus::Created
+    assert_eq!(cached(&new_db, 1).await.status, OrderStatus::Created);
+}
+
+#[tokio::test]
+async fn an_entry_of_the_earlier_format_is_a_miss_until_a_newer_version_replaces_it() {
+    let redis = PrivateRedis::start().await;
+    let cache = cache_at(&redis.url(), settings());
+    // What a process of the previous release stored: the domain's JSON after the epoch.
+    let earlier = format!(
+        "2::{}",
+        serde_json::to_string(&order(5, OrderStatus::Dispatched, 2)).unwrap()
     );
+    assert_eq!(redis.cli(&["SET", "order:5", &earlier]).await, "OK");
+    assert!(matches!(cache.get(id(5)).await, Ok(None)));
+    // The same version read from the database does not replace it (the compare-and-set
+    // reads the version both formats lead with), so the order keeps being read there...
+    cache
+        .put(&order(5, OrderStatus::Dispatched, 2))
+        .await
+        .unwrap();
+    assert!(matches!(cache.get(id(5)).await, Ok(None)));
+    // ...and an older one never does; the next change does.
+    cache.put(&order(5, OrderStatus::Created, 1)).await.unwrap();
+    assert!(matches!(cache.get(id(5)).await, Ok(None)));
+    cache
+        .replace(&[order(5, OrderStatus::InTransit, 3)])
+        .await
+        .unwrap();
+    assert_eq!(cached(&cache, 5).await.status, OrderStatus::InTransit);
 }

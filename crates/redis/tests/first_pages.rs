@@ -1,6 +1,7 @@
 //! Customers' first pages in a real, private redis-server: served while none of the
 //! customer's orders changed, never after a change, even one that missed the cache.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,7 +12,11 @@ use trachios_domain::{
     RenderedPage, UserId,
 };
 use trachios_redis::{CacheSettings, RedisOrderCache};
-use trachios_test_support::{init_test_logging, PrivateRedis};
+use trachios_test_support::{init_test_logging, DomainJson, PrivateRedis};
+
+fn cache_at(url: &str, settings: CacheSettings) -> RedisOrderCache {
+    RedisOrderCache::new(url, settings, Arc::new(DomainJson)).expect("valid settings")
+}
 
 fn settings() -> CacheSettings {
     init_test_logging();
@@ -67,7 +72,7 @@ async fn hit(cache: &RedisOrderCache, customer: i64) -> RenderedPage {
 #[tokio::test]
 async fn a_page_is_served_until_one_of_the_customers_orders_changes() {
     let redis = PrivateRedis::start().await;
-    let cache = RedisOrderCache::new(&redis.url(), settings()).unwrap();
+    let cache = cache_at(&redis.url(), settings());
     for customer in [1, 2] {
         let generation = miss(&cache, customer).await;
         cache
@@ -109,7 +114,7 @@ async fn a_page_is_served_until_one_of_the_customers_orders_changes() {
 #[tokio::test]
 async fn a_page_loaded_before_a_change_and_stored_after_it_is_never_served() {
     let redis = PrivateRedis::start().await;
-    let cache = RedisOrderCache::new(&redis.url(), settings()).unwrap();
+    let cache = cache_at(&redis.url(), settings());
     // A reader learns the generation, loads the page and stalls; a change commits and
     // reaches the cache; then the reader stores what it loaded.
     let read_before = miss(&cache, 1).await;
@@ -130,7 +135,7 @@ async fn a_page_loaded_before_a_change_and_stored_after_it_is_never_served() {
 #[tokio::test]
 async fn after_a_change_that_missed_the_cache_the_customers_old_page_is_never_served() {
     let redis = PrivateRedis::start().await;
-    let cache = RedisOrderCache::new(&redis.url(), settings()).unwrap();
+    let cache = cache_at(&redis.url(), settings());
     let generation = miss(&cache, 1).await;
     cache
         .put_first_page(uid(1), size(100), generation, &page("[old]", None))
@@ -172,15 +177,14 @@ async fn after_a_change_that_missed_the_cache_the_customers_old_page_is_never_se
 #[tokio::test]
 async fn pages_of_another_database_are_misses() {
     let redis = PrivateRedis::start().await;
-    let old_db = RedisOrderCache::new(&redis.url(), settings()).unwrap();
-    let new_db = RedisOrderCache::new(
+    let old_db = cache_at(&redis.url(), settings());
+    let new_db = cache_at(
         &redis.url(),
         CacheSettings {
             epoch: "e2".into(),
             ..settings()
         },
-    )
-    .unwrap();
+    );
     let generation = miss(&old_db, 1).await;
     old_db
         .put_first_page(uid(1), size(100), generation, &page("[old db]", None))
@@ -192,7 +196,7 @@ async fn pages_of_another_database_are_misses() {
 #[tokio::test]
 async fn with_redis_down_a_first_page_is_an_error_the_service_reads_past() {
     let mut redis = PrivateRedis::start().await;
-    let cache = RedisOrderCache::new(&redis.url(), settings()).unwrap();
+    let cache = cache_at(&redis.url(), settings());
     miss(&cache, 1).await;
     redis.stop().await;
     assert!(cache.first_page(uid(1), size(100)).await.is_err());

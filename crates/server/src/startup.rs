@@ -19,7 +19,7 @@ use trachios_domain::services::{
 };
 use trachios_http::limits::{BodyTimeout, RateLimits, RatesPerMinute, StreamSlots, TrustedProxies};
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
-use trachios_http::{record_request_metrics, ApiState, CursorKey, MetricsEndpoint};
+use trachios_http::{record_request_metrics, ApiState, CursorKey, MetricsEndpoint, OrderJson};
 use trachios_memory::{
     CachedAccountStates, CachedTokenVerifier, ChangeHub, InProcessOrderCache, ORDER_CACHE_CAPACITY,
 };
@@ -137,7 +137,13 @@ impl Application {
             settings.webhook_timeout() + DELIVERY_LEASE_MARGIN,
             settings.webhooks.batch_size,
         );
-        let order_service = OrderService::new(orders.clone(), cache.clone(), clock.clone(), step);
+        let order_service = OrderService::new(
+            orders.clone(),
+            cache.clone(),
+            Arc::new(OrderJson),
+            clock.clone(),
+            step,
+        );
         let lifecycle =
             LifecycleService::new(orders, cache, clock, step, settings.lifecycle.batch_size);
 
@@ -322,7 +328,7 @@ async fn order_cache(
         }
         CacheChoice::InProcess => {
             tracing::info!("order cache in process memory");
-            let cache = InProcessOrderCache::new(ttl, ORDER_CACHE_CAPACITY);
+            let cache = InProcessOrderCache::new(ttl, ORDER_CACHE_CAPACITY, Arc::new(OrderJson));
             Ok((Arc::new(cache), CacheBackend::InProcess))
         }
         CacheChoice::Redis => {
@@ -338,6 +344,7 @@ async fn order_cache(
                         .context("reading the cache epoch (are the migrations applied?)")?,
                     ..CacheSettings::default()
                 },
+                Arc::new(OrderJson),
             )
             .context("setting up the Redis cache")?;
             let cache = Arc::new(cache);

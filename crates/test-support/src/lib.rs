@@ -5,11 +5,13 @@
 mod databases;
 mod logging;
 mod redis_server;
+mod rendering;
 mod scratch;
 mod tools;
 
 pub use databases::{base_database_url, fresh_database};
 pub use logging::init_test_logging;
 pub use redis_server::{redis_cli, shared_redis_url, PrivateRedis};
+pub use rendering::{rendered_by_domain_json, DomainJson};
 pub use scratch::ScratchDatabase;
 pub use tools::psql;

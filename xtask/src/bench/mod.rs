@@ -2,6 +2,7 @@
 //! start the release server, and use a scratch database `trachios_bench`.
 
 mod cache;
+mod cpu;
 mod field;
 mod hashing;
 mod lifecycle;

@@ -8,6 +8,7 @@ use std::process::Command;
 use anyhow::{bail, Context};
 use serde_json::json;
 
+use super::cpu;
 use super::hashing::Argon2Timing;
 use super::rounds::{median, Paired, ROUNDS, SECONDS};
 use super::wrk::{self, WrkFigures, WrkRun};
@@ -166,18 +167,29 @@ async fn get_order(setup: &Setup, origin: &str) -> anyhow::Result<Row> {
     let bare_redis = ReleaseServer::bare_actix_redis(&redis_url, &key).await?;
     let bare_redis_origin = bare_redis.base.trim_end_matches("/api/v1").to_owned();
     let mut with_redis = Vec::new();
+    let (mut bare_cpu, mut bare_redis_cpu, mut service_cpu) = (Vec::new(), Vec::new(), Vec::new());
     let paired = Paired::measure(
         async |_| {
-            let bare = wrk_get(&bare_origin, &order_path, None)?.requests_per_second;
+            let (bare_figures, cpu) =
+                cpu::per_request(bare.pid(), || wrk_get(&bare_origin, &order_path, None))?;
+            bare_cpu.push(cpu);
             super::quiet::settle();
-            let redis = wrk_get(&bare_redis_origin, &order_path, None)?.requests_per_second;
-            with_redis.push(redis / bare);
+            let (redis_figures, cpu) = cpu::per_request(bare_redis.pid(), || {
+                wrk_get(&bare_redis_origin, &order_path, None)
+            })?;
+            bare_redis_cpu.push(cpu);
+            let bare = bare_figures.requests_per_second;
+            with_redis.push(redis_figures.requests_per_second / bare);
             Ok(bare)
         },
         async |round| {
-            profiled("get-order", &setup.server, round, || {
-                wrk_get(origin, &order_path, Some(&setup.reader.token))
-            })
+            let (figures, cpu) = cpu::per_request(setup.server.pid(), || {
+                profiled("get-order", &setup.server, round, || {
+                    wrk_get(origin, &order_path, Some(&setup.reader.token))
+                })
+            })?;
+            service_cpu.push(cpu);
+            Ok(figures)
         },
     )
     .await?;
@@ -186,6 +198,13 @@ async fn get_order(setup: &Setup, origin: &str) -> anyhow::Result<Row> {
         "   bare actix + one Redis GET per request: {:.2} of the bare handler (median of rounds {})",
         median(with_redis.clone()),
         with_redis.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ")
+    );
+    println!(
+        "   server CPU per request (medians): bare {:.1} µs, bare + Redis GET {:.1} µs, \
+         service {:.1} µs",
+        median(bare_cpu),
+        median(bare_redis_cpu),
+        median(service_cpu)
     );
     Ok(Row {
         path: "GET /orders/{id}, cached",

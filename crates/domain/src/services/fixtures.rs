@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use crate::ports::MockClock;
+use crate::ports::{MockClock, OrderRenderer};
 use crate::{
-    Caller, Email, ItemDescription, Name, Order, OrderId, OrderStatus, Role, User, UserId,
+    render_order, Caller, DomainError, Email, ItemDescription, Name, Order, OrderId, OrderStatus,
+    RenderedOrder, Role, User, UserId,
 };
 
 pub const T0: DateTime<Utc> = DateTime::from_timestamp_nanos(1_795_000_000_000_000_000);
@@ -61,5 +63,21 @@ pub fn order(id: i64, customer_id: i64, status: OrderStatus, version: i64) -> Or
         next_step_at: if status.is_terminal() { None } else { Some(T0) },
         created_at: T0,
         updated_at: T0,
+    }
+}
+
+/// Renders an order as `order {id} {status}`: enough to tell which order and version a
+/// service answered with.
+pub struct StatusLine;
+
+impl StatusLine {
+    pub fn rendered(&self, order: &Order) -> RenderedOrder {
+        render_order(self, order).expect("renders")
+    }
+}
+
+impl OrderRenderer for StatusLine {
+    fn render(&self, order: &Order) -> Result<Bytes, DomainError> {
+        Ok(Bytes::from(format!("order {} {}", order.id, order.status)))
     }
 }

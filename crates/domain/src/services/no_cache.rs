@@ -2,7 +2,8 @@ use async_trait::async_trait;
 
 use crate::ports::OrderCache;
 use crate::{
-    CachedPage, DomainError, ListGeneration, Order, OrderId, PageSize, RenderedPage, UserId,
+    CachedPage, DomainError, ListGeneration, Order, OrderId, PageSize, RenderedOrder, RenderedPage,
+    UserId,
 };
 
 /// An order cache that holds nothing: every read is a miss.
@@ -11,7 +12,7 @@ pub struct NoCache;
 
 #[async_trait]
 impl OrderCache for NoCache {
-    async fn get(&self, _id: OrderId) -> Result<Option<Order>, DomainError> {
+    async fn get(&self, _id: OrderId) -> Result<Option<RenderedOrder>, DomainError> {
         Ok(None)
     }
 

@@ -4,11 +4,12 @@ use bytes::Bytes;
 use chrono::Duration;
 
 use super::telemetry;
-use crate::ports::{Clock, OrderCache, OrderRepository};
+use crate::ports::{Clock, OrderCache, OrderRenderer, OrderRepository};
+use crate::render_order;
 use crate::{
     ActorKind, CachedPage, Caller, Creation, DomainError, IdempotencyKey, ItemDescription,
     KeyClaim, KeyedInsert, Order, OrderFilter, OrderId, OrderStatus, Page, PageRequest,
-    RenderedPage, RequestFingerprint, StatusChange, IDEMPOTENCY_KEY_LIFETIME,
+    RenderedOrder, RenderedPage, RequestFingerprint, StatusChange, IDEMPOTENCY_KEY_LIFETIME,
 };
 
 /// A change that keeps losing its compare-and-set is given up after this many tries; the
@@ -21,6 +22,8 @@ const MAX_CAS_ATTEMPTS: usize = 8;
 pub struct OrderService {
     orders: Arc<dyn OrderRepository>,
     cache: Arc<dyn OrderCache>,
+    /// The renderer the cache keeps orders with, for the orders read past it.
+    renderer: Arc<dyn OrderRenderer>,
     clock: Arc<dyn Clock>,
     step: Duration,
 }
@@ -29,12 +32,14 @@ impl OrderService {
     pub fn new(
         orders: Arc<dyn OrderRepository>,
         cache: Arc<dyn OrderCache>,
+        renderer: Arc<dyn OrderRenderer>,
         clock: Arc<dyn Clock>,
         step: Duration,
     ) -> Self {
         Self {
             orders,
             cache,
+            renderer,
             clock,
             step,
         }
@@ -92,8 +97,8 @@ impl OrderService {
             .await
     }
 
-    /// One order, for its owner or an admin.
-    pub async fn get(&self, caller: Caller, id: OrderId) -> Result<Order, DomainError> {
+    /// One order as the API shows it, for its owner or an admin.
+    pub async fn get(&self, caller: Caller, id: OrderId) -> Result<RenderedOrder, DomainError> {
         let order = match self.cache.get(id).await {
             Ok(Some(order)) => order,
             Ok(None) | Err(_) => {
@@ -101,7 +106,7 @@ impl OrderService {
                 if let Err(err) = self.cache.put(&order).await {
                     tracing::debug!(order_id = id.get(), error = %err.chain(), "cache fill skipped");
                 }
-                order
+                render_order(&*self.renderer, &order)?
             }
         };
         order.ensure_visible_to(caller)?;
@@ -273,7 +278,9 @@ fn rendered(
 mod tests {
     use super::*;
     use crate::ports::{MockOrderCache, MockOrderRepository};
-    use crate::services::fixtures::{admin, customer, fixed_clock, oid, order, uid, T0};
+    use crate::services::fixtures::{
+        admin, customer, fixed_clock, oid, order, uid, StatusLine, T0,
+    };
     use crate::{Actor, ListGeneration};
     use OrderStatus::*;
 
@@ -288,7 +295,13 @@ mod tests {
     }
 
     fn service(repo: MockOrderRepository, cache: MockOrderCache) -> OrderService {
-        OrderService::new(Arc::new(repo), Arc::new(cache), fixed_clock(), STEP)
+        OrderService::new(
+            Arc::new(repo),
+            Arc::new(cache),
+            Arc::new(StatusLine),
+            fixed_clock(),
+            STEP,
+        )
     }
 
     fn id(n: i64) -> OrderId {
@@ -423,11 +436,11 @@ mod tests {
         let mut cache = MockOrderCache::new();
         cache
             .expect_get()
-            .returning(|_| Ok(Some(order(1, 7, Dispatched, 2))));
+            .returning(|_| Ok(Some(StatusLine.rendered(&order(1, 7, Dispatched, 2)))));
         let svc = service(MockOrderRepository::new(), cache);
         assert_eq!(
-            svc.get(customer(7), id(1)).await.unwrap().status,
-            Dispatched
+            svc.get(customer(7), id(1)).await.unwrap().body,
+            "order 1 dispatched"
         );
         assert!(matches!(
             svc.get(customer(8), id(1)).await,
@@ -445,7 +458,11 @@ mod tests {
             .expect_put()
             .returning(|_| Err(DomainError::unavailable("redis down")));
         let svc = service(repo_with(order(1, 7, Created, 1)), cache);
-        assert_eq!(svc.get(customer(7), id(1)).await.unwrap().id, id(1));
+        assert_eq!(
+            svc.get(customer(7), id(1)).await.unwrap(),
+            StatusLine.rendered(&order(1, 7, Created, 1)),
+            "rendered as the cache would have kept it"
+        );
     }
 
     fn page_of(size: usize, before: Option<i64>) -> PageRequest {

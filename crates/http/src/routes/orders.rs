@@ -90,7 +90,9 @@ pub(crate) async fn get(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let order = orders.get(caller, OrderId::parse(id.into_inner())?).await?;
-    Ok(HttpResponse::Ok().json(OrderResponse::from(order)))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(order.body))
 }
 
 /// The caller's orders, newest first, one page at a time.
