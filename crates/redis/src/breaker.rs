@@ -1,3 +1,4 @@
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,9 @@ pub struct CircuitBreaker {
     name: &'static str,
     cooldown: Duration,
     state: Mutex<State>,
+    /// Whether `state` is `Closed`, readable without the lock: every cache call asks, and
+    /// nearly always the answer is yes. Written only under the lock.
+    closed: AtomicBool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,12 +30,13 @@ impl CircuitBreaker {
             name,
             cooldown,
             state: Mutex::new(State::Closed),
+            closed: AtomicBool::new(true),
         }
     }
 
     /// Whether a call may go ahead now. While open, only one probe per cooldown passes.
     pub fn allow(&self) -> bool {
-        self.allow_at(Instant::now())
+        self.closed.load(Ordering::Acquire) || self.allow_at(Instant::now())
     }
 
     fn allow_at(&self, now: Instant) -> bool {
@@ -49,9 +54,13 @@ impl CircuitBreaker {
     }
 
     pub fn record_success(&self) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
         let mut state = self.lock();
         if *state != State::Closed {
             *state = State::Closed;
+            self.closed.store(true, Ordering::Release);
             tracing::info!(
                 dependency = self.name,
                 "dependency is reachable again; circuit closed"
@@ -71,6 +80,7 @@ impl CircuitBreaker {
         *state = State::Open {
             until: now + self.cooldown,
         };
+        self.closed.store(false, Ordering::Release);
     }
 
     pub fn is_open(&self) -> bool {

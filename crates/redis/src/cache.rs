@@ -33,7 +33,8 @@ const MAX_STALE_LISTS: usize = 100_000;
 pub struct CacheSettings {
     /// How long an entry lives (5 minutes by the contract).
     pub ttl: Duration,
-    /// The most any cache operation may take, connecting included.
+    /// The most any round trip to Redis may take, and connecting; an operation makes one
+    /// (a few only when Redis lost its scripts or a customer's list generation).
     pub timeout: Duration,
     /// How long Redis is left alone after a failure before one probe is tried.
     pub cooldown: Duration,
@@ -146,7 +147,8 @@ impl RedisOrderCache {
         self.stats.clone()
     }
 
-    /// Runs one Redis operation within the timeout, unless the circuit is open.
+    /// Runs one Redis operation, unless the circuit is open: each of its round trips
+    /// within the timeout, and connecting too.
     async fn run<T, F, Fut>(&self, op: F) -> Result<T, DomainError>
     where
         F: FnOnce(MultiplexedConnection) -> Fut,
@@ -156,13 +158,22 @@ impl RedisOrderCache {
             self.stats.skip();
             return Err(DomainError::unavailable(RedisFailure::CircuitOpen));
         }
-        let attempt = async {
-            let conn = self.connection().await?;
-            Ok::<T, RedisFailure>(op(conn).await?)
-        };
-        let outcome = match tokio::time::timeout(self.settings.timeout, attempt).await {
-            Ok(result) => result,
-            Err(_) => Err(RedisFailure::Timeout(self.settings.timeout)),
+        let slot = self.connections.slot();
+        let outcome = match self.connections.get(slot) {
+            // The connection bounds each command by its response timeout, which is ours; a
+            // timer of our own around it as well was a second timer armed and cancelled per
+            // cached read.
+            Some(conn) => op(conn).await.map_err(RedisFailure::from),
+            None => {
+                let attempt = async {
+                    let conn = self.connect(slot).await?;
+                    Ok::<T, RedisFailure>(op(conn).await?)
+                };
+                match tokio::time::timeout(self.settings.timeout, attempt).await {
+                    Ok(result) => result,
+                    Err(_) => Err(RedisFailure::Timeout(self.settings.timeout)),
+                }
+            }
         };
         match outcome {
             Ok(value) => {
@@ -180,12 +191,10 @@ impl RedisOrderCache {
         }
     }
 
-    async fn connection(&self) -> Result<MultiplexedConnection, RedisFailure> {
-        let slot = self.connections.slot();
-        if let Some(conn) = self.connections.get(slot) {
-            return Ok(conn);
-        }
-        let conn = Connection::take(self.pool.get().await?);
+    /// Opens the calling thread's connection.
+    async fn connect(&self, slot: usize) -> Result<MultiplexedConnection, RedisFailure> {
+        let mut conn = Connection::take(self.pool.get().await?);
+        conn.set_response_timeout(self.settings.timeout);
         self.connections.set(slot, conn.clone());
         Ok(conn)
     }

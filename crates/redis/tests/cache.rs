@@ -173,10 +173,17 @@ async fn a_write_that_missed_the_cache_is_never_served_stale_afterwards() {
     cache.put(&order(3, OrderStatus::Created, 1)).await.unwrap();
     // Redis stops answering (but keeps its data) while a write updates the order.
     assert_eq!(redis.cli(&["CLIENT", "PAUSE", "1500", "ALL"]).await, "OK");
+    let started = Instant::now();
     assert!(cache
         .replace(&[order(3, OrderStatus::Cancelled, 2)])
         .await
         .is_err());
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "a round trip on an open connection gives up after the cache's timeout (50 ms), not \
+         the client's default (500 ms) nor when Redis answers again: {:?}",
+        started.elapsed()
+    );
     // A PING is held until the pause is over: then Redis answers again, version 1 stored.
     assert_eq!(redis.cli(&["PING"]).await, "PONG");
     assert_eq!(
