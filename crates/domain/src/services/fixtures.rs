@@ -66,8 +66,8 @@ pub fn order(id: i64, customer_id: i64, status: OrderStatus, version: i64) -> Or
     }
 }
 
-/// Renders an order as `order {id} {status}`: enough to tell which order and version a
-/// service answered with.
+/// Renders an order as `order {id} {status}`: enough to tell which order, in which status,
+/// a service answered with.
 pub struct StatusLine;
 
 impl StatusLine {
