@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use trachios_auth::{Argon2Hasher, HashLimits, JwtTokenService};
-use trachios_domain::ports::{Clock, OrderCache, SystemClock, TokenService};
+use trachios_domain::ports::{Clock, OrderCache, OrderRenderer, SystemClock, TokenService};
 use trachios_domain::services::{
     AccountService, CacheBackend, DeliveryService, LifecycleService, NoCache, OrderService,
     ReadinessService, SessionService, TrackingService, UserAdminService, WatchTiming,
@@ -85,7 +85,10 @@ impl Application {
         } = store;
 
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let (cache, cache_backend) = order_cache(&settings, &backend).await?;
+        // One rendering for the caches and the reads that miss them: a hit and a miss must
+        // answer the same bytes.
+        let renderer: Arc<dyn OrderRenderer> = Arc::new(OrderJson);
+        let (cache, cache_backend) = order_cache(&settings, &backend, renderer.clone()).await?;
         let tokens: Arc<dyn TokenService> = Arc::new(CachedTokenVerifier::new(
             Arc::new(
                 JwtTokenService::new(settings.auth.jwt_secret.expose_secret().as_bytes())
@@ -137,13 +140,8 @@ impl Application {
             settings.webhook_timeout() + DELIVERY_LEASE_MARGIN,
             settings.webhooks.batch_size,
         );
-        let order_service = OrderService::new(
-            orders.clone(),
-            cache.clone(),
-            Arc::new(OrderJson),
-            clock.clone(),
-            step,
-        );
+        let order_service =
+            OrderService::new(orders.clone(), cache.clone(), renderer, clock.clone(), step);
         let lifecycle =
             LifecycleService::new(orders, cache, clock, step, settings.lifecycle.batch_size);
 
@@ -315,10 +313,12 @@ fn limit(n: usize) -> Option<usize> {
     (n > 0).then_some(n)
 }
 
-/// The cache the configuration picks, and what readiness reports about it.
+/// The cache the configuration picks, keeping orders as `renderer` renders them, and what
+/// readiness reports about it.
 async fn order_cache(
     settings: &Settings,
     backend: &Backend,
+    renderer: Arc<dyn OrderRenderer>,
 ) -> anyhow::Result<(Arc<dyn OrderCache>, CacheBackend)> {
     let ttl = Duration::from_secs(settings.cache.ttl_seconds);
     match settings.cache_choice(&settings.store()?) {
@@ -328,7 +328,7 @@ async fn order_cache(
         }
         CacheChoice::InProcess => {
             tracing::info!("order cache in process memory");
-            let cache = InProcessOrderCache::new(ttl, ORDER_CACHE_CAPACITY, Arc::new(OrderJson));
+            let cache = InProcessOrderCache::new(ttl, ORDER_CACHE_CAPACITY, renderer);
             Ok((Arc::new(cache), CacheBackend::InProcess))
         }
         CacheChoice::Redis => {
@@ -344,7 +344,7 @@ async fn order_cache(
                         .context("reading the cache epoch (are the migrations applied?)")?,
                     ..CacheSettings::default()
                 },
-                Arc::new(OrderJson),
+                renderer,
             )
             .context("setting up the Redis cache")?;
             let cache = Arc::new(cache);
