@@ -22,6 +22,9 @@ fn settings() -> CacheSettings {
     init_test_logging();
     CacheSettings {
         cooldown: Duration::from_millis(100),
+        // Generous for a loaded machine (a first connection once missed 50 ms in CI while
+        // a build ran beside it); the 1.5 s pause below still outlasts it.
+        timeout: Duration::from_millis(500),
         epoch: "e1".into(),
         ..CacheSettings::default()
     }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod batches;
+mod due_orders;
 mod fixture;
 mod follower;
 mod lists;
