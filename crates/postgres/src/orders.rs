@@ -310,6 +310,7 @@ impl OrderRepository for PgOrderRepository {
     ) -> Result<u64, DomainError> {
         let mut conn = connection(&self.pool).await?;
         let purged = statement(PURGE_EXPIRED_KEYS)
+            .planned_each_time()
             .bind::<Timestamptz, _>(now)
             .bind::<BigInt, _>(limit)
             .execute(&mut conn)
@@ -328,11 +329,8 @@ impl OrderRepository for PgOrderRepository {
         let to: Vec<DbStatus> = due.steps.iter().map(|s| DbStatus(s.to)).collect();
         let next_step_at: Vec<Option<_>> = due.steps.iter().map(|s| s.next_step_at).collect();
         let mut conn = connection(&self.pool).await?;
-        // Planned with its values on every tick, never from the statement cache: a generic
-        // plan made while `orders` was small keeps a sequential scan and a sort of the whole
-        // table (40 ms a tick at 262,000 orders, measured) until the next ANALYZE; planned
-        // with the tick's time it reads the due index. A tick plans once per batch.
-        let rows = diesel::sql_query(ADVANCE_DUE)
+        let rows = statement(ADVANCE_DUE)
+            .planned_each_time()
             .bind::<Timestamptz, _>(due.now)
             .bind::<BigInt, _>(limit)
             .bind::<Array<sql_types::OrderStatus>, _>(from)

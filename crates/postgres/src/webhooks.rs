@@ -344,6 +344,7 @@ impl WebhookRepository for PgWebhookRepository {
     ) -> Result<Vec<PendingDelivery>, DomainError> {
         let mut conn = connection(&self.pool).await?;
         let rows = statement(CLAIM_DUE)
+            .planned_each_time()
             .bind::<Timestamptz, _>(now)
             .bind::<Timestamptz, _>(lease_until)
             .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -397,6 +398,7 @@ impl WebhookRepository for PgWebhookRepository {
     async fn purge_finished(&self, before: DateTime<Utc>, limit: i64) -> Result<u64, DomainError> {
         let mut conn = connection(&self.pool).await?;
         let purged = statement(PURGE)
+            .planned_each_time()
             .bind::<Timestamptz, _>(before)
             .bind::<BigInt, _>(limit)
             .get_result::<Purged>(&mut conn)

@@ -3,8 +3,8 @@
 //! commit-time failures).
 
 mod accounts;
+mod background_plans;
 mod batches;
-mod due_orders;
 mod fixture;
 mod follower;
 mod lists;
