@@ -3,8 +3,9 @@
 //! extra round trip plus a parse and plan every time); a `Statement` is a constant text with
 //! typed binds, which diesel's per-connection statement cache keys by that text.
 //!
-//! Background statements that pick rows by a time range (`… <= $1 ORDER BY … LIMIT $2`)
-//! are the exception: they are [planned each time](Statement::planned_each_time).
+//! The background workers' statements that pick rows by a range or a list (the claims of due
+//! orders and deliveries, the purges, the follower's poll) are the exception: they are
+//! [planned each time](Statement::planned_each_time).
 
 use std::marker::PhantomData;
 
