@@ -1,10 +1,5 @@
 use trachios_server::{startup, telemetry, Application, Settings};
 
-// Requests allocate and free many small buffers across worker threads; mimalloc's
-// thread-local free lists cost a fraction of glibc's malloc here (see README, Performance).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // A `.env` file, as the Go service read one; variables already set take precedence.
