@@ -106,6 +106,16 @@ async fn place_bulk_orders(bench: &mut Bench, customer: i64) {
         .await;
 }
 
+/// The small table every test starts from: three orders, due in an hour.
+async fn place_three_orders(f: &Fixture) {
+    for _ in 0..3 {
+        f.orders
+            .insert(new_order(f.a, Duration::hours(1)))
+            .await
+            .unwrap();
+    }
+}
+
 fn an_hour_ago() -> DateTime<Utc> {
     Utc::now() - Duration::hours(1)
 }
@@ -113,12 +123,7 @@ fn an_hour_ago() -> DateTime<Utc> {
 #[tokio::test]
 async fn a_tick_reads_only_due_orders_after_the_table_grew_past_its_first_plans() {
     let f = fixture().await;
-    for _ in 0..3 {
-        f.orders
-            .insert(new_order(f.a, Duration::hours(1)))
-            .await
-            .unwrap();
-    }
+    place_three_orders(&f).await;
     let mut bench = Bench::new(&f).await;
     bench.sql("ANALYZE orders").await;
     let orders = PgOrderRepository::new(bench.pool.clone());
@@ -144,12 +149,7 @@ async fn a_webhook_claim_reads_only_due_deliveries_after_the_backlog_grew() {
     let f = fixture().await;
     let mut bench = Bench::new(&f).await;
     register_webhook(&mut bench).await;
-    for _ in 0..3 {
-        f.orders
-            .insert(new_order(f.a, Duration::hours(1)))
-            .await
-            .unwrap();
-    }
+    place_three_orders(&f).await;
     bench.sql("ANALYZE webhook_deliveries").await;
     let webhooks = PgWebhookRepository::new(bench.pool.clone());
     let claim = || async {
@@ -184,12 +184,7 @@ async fn a_webhook_purge_reads_only_old_deliveries_and_attempts_after_both_grew(
     let f = fixture().await;
     let mut bench = Bench::new(&f).await;
     register_webhook(&mut bench).await;
-    for _ in 0..3 {
-        f.orders
-            .insert(new_order(f.a, Duration::hours(1)))
-            .await
-            .unwrap();
-    }
+    place_three_orders(&f).await;
     let finish_everything = "
         UPDATE webhook_deliveries SET state = 'delivered', finished_at = now();
         INSERT INTO webhook_attempts (webhook_id, event_uuid, event_type, attempt, status_code, attempted_at)
