@@ -6,7 +6,7 @@ use diesel_async::RunQueryDsl;
 use trachios_domain::ports::AccountStates;
 use trachios_domain::{AccountStatus, DomainError, TokenId, UserId};
 
-use crate::error::QueryFailure;
+use crate::error::{written, QueryFailure};
 use crate::pool::{connection, PgPool};
 use crate::rows::DbRole;
 use crate::schema::sql_types;
@@ -63,9 +63,9 @@ impl AccountStates for PgAccountStates {
         let row = statement(STATUS)
             .bind::<BigInt, _>(user_id.get())
             .bind::<Text, _>(token_id.as_str())
-            .get_result::<StatusRow>(&mut conn)
+            .load::<StatusRow>(&mut conn)
             .await
-            .optional()
+            .map(written)
             .or_failure_on(&mut conn)
             .await?;
         Ok(row.map(|r| AccountStatus {

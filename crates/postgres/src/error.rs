@@ -67,12 +67,20 @@ pub(crate) fn pool_error(err: PoolError) -> DomainError {
     DomainError::unavailable(err)
 }
 
-/// The one row a write returns, from all the rows it returned. Writes are read with
-/// `load`, never `get_result`: diesel-async's `get_result` hands over the first row as soon
-/// as it arrives — before the statement's CTEs have finished and before the implicit
-/// transaction commits at the protocol's Sync — so a failure after that row (the session
-/// terminated while queued for a commit, a deferred check, a crash) went unnoticed and a write
-/// was acknowledged that never committed. `load` reads to ReadyForQuery, which carries it.
+/// The one row a write returns, from all the rows it returned. Every statement is read
+/// with `load`, never `get_result` (clippy.toml refuses it): diesel-async's `get_result`
+/// hands over the first row as soon as it arrives — before the statement's CTEs have
+/// finished and before the implicit transaction commits at the protocol's Sync — so a
+/// failure after that row (the session terminated while queued for a commit, a deferred
+/// check, a crash) went unnoticed and a write was acknowledged that never committed. `load`
+/// reads to ReadyForQuery, which carries it.
 pub(crate) fn written<T>(rows: Vec<T>) -> Option<T> {
     rows.into_iter().next()
+}
+
+/// The row a statement always returns (an aggregate, `EXISTS`), read to the end like a write.
+pub(crate) fn the_row<T>(rows: Vec<T>) -> diesel::QueryResult<T> {
+    rows.into_iter()
+        .next()
+        .ok_or(diesel::result::Error::NotFound)
 }

@@ -68,8 +68,9 @@ impl Import {
         let held: Held = diesel::sql_query(
             "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM orders) AS orders",
         )
-        .get_result(&mut conn)
+        .load(&mut conn)
         .await
+        .and_then(crate::error::the_row)
         .map_err(failed("count what the database holds"))?;
         if held.users > 0 || held.orders > 0 {
             return Err(ImportError::NotEmpty {

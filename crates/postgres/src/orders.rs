@@ -12,7 +12,7 @@ use trachios_domain::{
     OrderFilter, OrderId, RequestFingerprint, StatusChange, UserId,
 };
 
-use crate::error::{written, QueryFailure};
+use crate::error::{the_row, written, QueryFailure};
 use crate::explain::explain;
 use crate::order_batches::OrderBatches;
 use crate::pool::{connection, sql_limit, PgPool};
@@ -288,8 +288,9 @@ impl OrderRepository for PgOrderRepository {
                         let taken = statement(READ_CLAIM)
                             .bind::<BigInt, _>(user)
                             .bind::<Text, _>(claim.key.as_str())
-                            .get_result::<ClaimRow>(conn)
-                            .await?;
+                            .load::<ClaimRow>(conn)
+                            .await
+                            .and_then(the_row)?;
                         Ok(Claimed::Taken(taken))
                     }
                 }

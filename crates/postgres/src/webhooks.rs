@@ -13,7 +13,7 @@ use trachios_domain::{
     Webhook, WebhookId,
 };
 
-use crate::error::QueryFailure;
+use crate::error::{the_row, written, QueryFailure};
 use crate::pool::{connection, PgPool};
 use crate::rows::{DbActor, DbStatus, OrderRow};
 use crate::schema::sql_types;
@@ -274,9 +274,9 @@ impl WebhookRepository for PgWebhookRepository {
             .bind::<Bool, _>(webhook.subscription.status_changed)
             .bind::<Timestamptz, _>(webhook.created_at)
             .bind::<BigInt, _>(i64::try_from(max).unwrap_or(i64::MAX))
-            .get_result::<WebhookRow>(&mut conn)
+            .load::<WebhookRow>(&mut conn)
             .await
-            .optional()
+            .map(written)
             .or_failure_on(&mut conn)
             .await?;
         row.map(WebhookRow::into_webhook).transpose()
@@ -296,8 +296,9 @@ impl WebhookRepository for PgWebhookRepository {
         let mut conn = connection(&self.pool).await?;
         let deleted = statement(DELETE)
             .bind::<BigInt, _>(id.get())
-            .get_result::<Found>(&mut conn)
+            .load::<Found>(&mut conn)
             .await
+            .and_then(the_row)
             .or_failure_on(&mut conn)
             .await?;
         Ok(deleted.found)
@@ -322,8 +323,9 @@ impl WebhookRepository for PgWebhookRepository {
         if rows.is_empty() {
             let exists = statement(EXISTS)
                 .bind::<BigInt, _>(id.get())
-                .get_result::<Found>(&mut conn)
+                .load::<Found>(&mut conn)
                 .await
+                .and_then(the_row)
                 .or_failure_on(&mut conn)
                 .await?;
             if !exists.found {
@@ -401,8 +403,9 @@ impl WebhookRepository for PgWebhookRepository {
             .planned_each_time()
             .bind::<Timestamptz, _>(before)
             .bind::<BigInt, _>(limit)
-            .get_result::<Purged>(&mut conn)
+            .load::<Purged>(&mut conn)
             .await
+            .and_then(the_row)
             .or_failure_on(&mut conn)
             .await?;
         Ok(u64::try_from(purged.purged).unwrap_or_default())

@@ -63,9 +63,11 @@ impl Bench {
         self.sql("SELECT pg_stat_clear_snapshot()").await;
         diesel::sql_query("SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = $1")
             .bind::<diesel::sql_types::Text, _>(table)
-            .get_result::<SeqRead>(&mut self.observer)
+            .load::<SeqRead>(&mut self.observer)
             .await
             .unwrap()
+            .pop()
+            .expect("the table has statistics")
             .seq_tup_read
     }
 

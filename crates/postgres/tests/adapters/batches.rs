@@ -7,7 +7,7 @@ use trachios_domain::ports::OrderRepository;
 use trachios_domain::{ItemDescription, NewOrder, Order, UserId};
 use trachios_test_support::psql;
 
-use crate::fixture::{customer, fixture, refuse_commits, Fixture};
+use crate::fixture::{customer, fixture, refuse_commits_on, Fixture};
 
 fn placed_by(customers: &[UserId], count: usize) -> Vec<NewOrder> {
     (0..count)
@@ -99,7 +99,7 @@ async fn concurrent_creations_share_transactions_and_each_gets_the_order_it_plac
 #[tokio::test]
 async fn a_batch_that_fails_to_commit_answers_every_caller_with_the_failure_and_stores_nothing() {
     let Fixture { orders, a, url, .. } = fixture().await;
-    refuse_commits(&url).await;
+    refuse_commits_on(&url, "order_events").await;
     let outcomes = insert_all_at_once(&orders, &placed_by(&[a], 20)).await;
     assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
     assert_eq!(psql(&url, "SELECT count(*) FROM orders").await.trim(), "0");

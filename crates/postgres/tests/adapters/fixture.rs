@@ -65,15 +65,18 @@ pub fn new_order(customer_id: UserId, due_in: Duration) -> NewOrder {
     )
 }
 
-/// Makes every later commit that created an order event fail, after the statement itself
-/// has succeeded: the commit is the last thing that can go wrong.
-pub async fn refuse_commits(url: &str) {
+/// Makes every later commit that wrote to `table` fail, after the statement itself has
+/// succeeded: the commit is the last thing that can go wrong.
+pub async fn refuse_commits_on(url: &str, table: &str) {
     trachios_test_support::psql(
         url,
-        "CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS \
-         $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$; \
-         CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON order_events \
-         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()",
+        &format!(
+            "CREATE OR REPLACE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$; \
+             CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT OR UPDATE OR DELETE \
+             ON {table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW \
+             EXECUTE FUNCTION refuse_at_commit()"
+        ),
     )
     .await;
 }

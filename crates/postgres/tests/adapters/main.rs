@@ -5,10 +5,11 @@
 mod accounts;
 mod background_plans;
 mod batches;
+mod commits;
 mod fixture;
 mod follower;
 mod lists;
-mod repositories;
+mod unreachable;
 
 use std::sync::Arc;
 
