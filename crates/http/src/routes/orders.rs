@@ -155,6 +155,7 @@ pub(crate) async fn list_all(
     responses(
         (status = 200, description = "the cancelled order", body = OrderResponse),
         (status = 400, description = "the order is delivered or cancelled already", body = ErrorBody),
+        (status = 403, description = "an admin cancelling someone else's order (admins use the status endpoint)", body = ErrorBody),
     )
 )]
 pub(crate) async fn cancel(
