@@ -15,7 +15,15 @@ const ADMIN_PASSWORD: &str = "fuzz-admin-password";
 /// `FUZZ_SEED` to explore others.
 const DEFAULT_SEED: &str = "20261201";
 
+/// `cargo xtask fuzz`: against the PostgreSQL and Redis the tests are pointed at.
 pub async fn run(extra: &[String]) -> anyhow::Result<()> {
+    let postgres = crate::services::test_postgres_server();
+    let redis = crate::services::test_redis_url();
+    run_against(&postgres, &redis, extra).await
+}
+
+/// The fuzzing on the PostgreSQL server at `postgres` (any database) and the Redis at `redis`.
+pub async fn run_against(postgres: &str, redis: &str, extra: &[String]) -> anyhow::Result<()> {
     if Command::new("schemathesis")
         .arg("--version")
         .output()
@@ -23,8 +31,7 @@ pub async fn run(extra: &[String]) -> anyhow::Result<()> {
     {
         bail!("schemathesis is not installed: pip install schemathesis");
     }
-    let postgres = crate::services::test_postgres_server();
-    let redis = crate::services::test_redis_url();
+    let postgres = trachios_postgres::with_database(postgres, "postgres");
     trachios_postgres::drop_database(&postgres, FUZZ_DB).await?;
     trachios_postgres::create_database_if_missing(&postgres, FUZZ_DB).await?;
     let database_url = trachios_postgres::with_database(&postgres, FUZZ_DB);
@@ -35,7 +42,7 @@ pub async fn run(extra: &[String]) -> anyhow::Result<()> {
             ("ADMIN_EMAIL", ADMIN_EMAIL),
             ("ADMIN_PASSWORD", ADMIN_PASSWORD),
             ("CACHE_ENABLED", "true"),
-            ("REDIS_URL", &redis),
+            ("REDIS_URL", redis),
             ("CACHE_KEY_PREFIX", "trachios-fuzz:"),
             // The limits have tests of their own; here they would only turn cases into 429s.
             ("LOGIN_RATE_PER_MINUTE", "0"),

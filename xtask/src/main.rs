@@ -5,6 +5,7 @@ mod bench;
 mod db;
 mod fuzz;
 mod process;
+mod requirements;
 mod services;
 
 use anyhow::{bail, Context};
@@ -14,7 +15,10 @@ cargo xtask <command>
 
   dev                   run the service locally: uses the PostgreSQL/Redis it finds, or starts
                         private ones from the installed binaries; migrates, seeds the admin, runs
-  test [ARGS]           the same services, then every test (`cargo test --workspace ARGS`)
+  test [--install] [ARGS]
+                        every test on both stores, then the fuzzing; installs what the tests
+                        need when run as root or with --install (sudo); ARGS go to
+                        `cargo test --workspace` and leave out the second store and the fuzzing
   screenshots           the page tests in headless Chromium, saving crates/http/screenshots/*.png
   migrate               apply pending migrations
   migrate --revert      revert the most recent migration
@@ -25,8 +29,8 @@ cargo xtask <command>
                         copy users, orders, history and logged-out tokens from the embedded
                         store (FILE, default: the configured one or trachios.db) into the empty
                         PostgreSQL database at URL, keeping ids; stop the server first
-  fuzz [ARGS]           schemathesis against the server and its OpenAPI document (pip install
-                        schemathesis); ARGS go to `schemathesis run`, FUZZ_SEED picks other cases
+  fuzz [ARGS]           schemathesis against the server and its OpenAPI document (part of
+                        `test`); ARGS go to `schemathesis run`, FUZZ_SEED picks other cases
   bench [WHICH]         run the benchmarks (lifecycle, cache, field, tracking, stores, webhooks,
                         paths) and print their figures; `paths` is the headline table
 ";

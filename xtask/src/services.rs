@@ -51,6 +51,33 @@ fn reachable(host: &str, port: u16) -> bool {
         .any(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
 }
 
+/// Whether a PostgreSQL server answers at `url` and lets its user in: a server that only
+/// accepts the connection (a password asked for, say) is of no use to the tests.
+fn postgres_usable(url: &str) -> bool {
+    use diesel_async::AsyncConnection;
+    let (host, port) = host_port(url, 5432);
+    if !reachable(&host, port) {
+        return false;
+    }
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return false;
+    };
+    runtime.block_on(async {
+        let connect = diesel_async::AsyncPgConnection::establish(url);
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), connect).await,
+            Ok(Ok(_))
+        )
+    })
+}
+
+fn private_postgres_url() -> String {
+    format!("postgres://postgres@127.0.0.1:{PRIVATE_PG_PORT}/postgres")
+}
+
 /// host and port of `scheme://user:pass@host:port/db?...`.
 fn host_port(url: &str, default_port: u16) -> (String, u16) {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -68,7 +95,7 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|_| PathBuf::from("target"))
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -76,7 +103,7 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn find_postgres_bin(name: &str) -> Option<PathBuf> {
+pub fn find_postgres_bin(name: &str) -> Option<PathBuf> {
     let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -213,15 +240,16 @@ fn start_private_redis() -> anyhow::Result<Private> {
 /// Uses what is running at the configured addresses, else starts private services.
 fn bring_up(postgres_url: &str, redis_url: &str, redis_required: bool) -> anyhow::Result<Stack> {
     let mut private = Vec::new();
-    let (pg_host, pg_port) = host_port(postgres_url, 5432);
-    let postgres_server = if reachable(&pg_host, pg_port) {
-        trachios_postgres::with_database(postgres_url, "postgres")
-    } else if reachable("127.0.0.1", PRIVATE_PG_PORT) {
-        format!("postgres://postgres@127.0.0.1:{PRIVATE_PG_PORT}/postgres")
+    let configured = trachios_postgres::with_database(postgres_url, "postgres");
+    let postgres_server = if postgres_usable(&configured) {
+        configured
+    } else if postgres_usable(&private_postgres_url()) {
+        private_postgres_url()
     } else {
-        eprintln!("xtask: PostgreSQL is not reachable at {pg_host}:{pg_port}");
+        let (pg_host, pg_port) = host_port(postgres_url, 5432);
+        eprintln!("xtask: no PostgreSQL at {pg_host}:{pg_port} lets its user in");
         private.push(start_private_postgres()?);
-        format!("postgres://postgres@127.0.0.1:{PRIVATE_PG_PORT}/postgres")
+        private_postgres_url()
     };
 
     let (redis_host, redis_port) = host_port(redis_url, 6379);
@@ -273,7 +301,6 @@ fn run_to_exit(mut cmd: Command) -> anyhow::Result<std::process::ExitStatus> {
     cmd.status().with_context(|| format!("running {cmd:?}"))
 }
 
-/// `cargo xtask test`: every test, against reachable or private services.
 /// The PostgreSQL server the tests, benchmarks and fuzzing use (database `postgres`).
 pub fn test_postgres_server() -> String {
     std::env::var("TEST_DATABASE_URL")
@@ -286,36 +313,49 @@ pub fn test_redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into())
 }
 
-pub fn test(extra: &[String]) -> anyhow::Result<()> {
-    test_with(extra, None)
+pub fn test(args: &[String]) -> anyhow::Result<()> {
+    let install = args.iter().any(|a| a == "--install");
+    let extra: Vec<String> = args.iter().filter(|a| *a != "--install").cloned().collect();
+    test_with(&extra, install, None)
 }
 
-/// `cargo xtask screenshots`: the page tests, saving their screenshots for the README.
+/// `cargo xtask screenshots`: the page tests, saving their screenshots for the docs.
 pub fn screenshots() -> anyhow::Result<()> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/http/screenshots");
     let args = ["--test", "api", "pages::"].map(String::from);
-    test_with(&args, Some(dir))?;
+    test_with(&args, false, Some(dir))?;
     eprintln!("xtask: screenshots in crates/http/screenshots");
     Ok(())
 }
 
-fn test_with(extra: &[String], screenshot_dir: Option<&str>) -> anyhow::Result<()> {
+/// Where the end-to-end tests write each test they skip, with its reason.
+fn skip_log() -> PathBuf {
+    target_dir().join("xtask-skipped-tests.txt")
+}
+
+fn test_with(extra: &[String], install: bool, screenshot_dir: Option<&str>) -> anyhow::Result<()> {
     let postgres = test_postgres_server();
     let redis = test_redis_url();
-    if Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_err()
-    {
-        bail!("the cache tests start their own redis-server, which is not installed: apt-get install redis-server");
-    }
+    let everything = extra.is_empty();
+    let postgres_server_needed =
+        !postgres_usable(&postgres) && !postgres_usable(&private_postgres_url());
+    crate::requirements::ensure(
+        crate::requirements::InstallPolicy::for_this_user(install),
+        postgres_server_needed,
+        everything,
+    )?;
     let stack = bring_up(&postgres, &redis, true)?;
+    let skips = skip_log();
+    if let Some(dir) = skips.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&skips, "")?;
     let cargo_test = |args: &[&str]| {
         let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cmd.arg("test")
             .args(args)
-            .env("TEST_DATABASE_URL", &stack.postgres_server);
+            .env("TEST_DATABASE_URL", &stack.postgres_server)
+            .env("TEST_SKIP_LOG", &skips);
         if let Some(redis) = &stack.redis_url {
             cmd.env("TEST_REDIS_URL", redis);
         }
@@ -324,10 +364,11 @@ fn test_with(extra: &[String], screenshot_dir: Option<&str>) -> anyhow::Result<(
         }
         cmd
     };
-    let mut everything = cargo_test(&["--workspace"]);
-    everything.args(extra).env("TEST_STORE", "postgres");
-    run(everything)?;
-    if extra.is_empty() {
+    let store = std::env::var("TEST_STORE").unwrap_or_else(|_| "postgres".into());
+    let mut first = cargo_test(&["--workspace"]);
+    first.args(extra).env("TEST_STORE", &store);
+    run(first)?;
+    if everything {
         // The end-to-end suite again, on the embedded store; the adapters' contract suite
         // already ran on both in the first pass.
         eprintln!("xtask: the end-to-end suite on the embedded store (TEST_STORE=sqlite)");
@@ -336,6 +377,40 @@ fn test_with(extra: &[String], screenshot_dir: Option<&str>) -> anyhow::Result<(
         let mut embedded = cargo_test(&["--workspace", "--test", "api"]);
         embedded.env("TEST_STORE", "sqlite");
         run(embedded)?;
+    }
+    report_skips(&skips)?;
+    if everything {
+        eprintln!("xtask: fuzzing the API with schemathesis");
+        let redis = stack
+            .redis_url
+            .clone()
+            .context("the fuzzing runs with the Redis cache")?;
+        tokio::runtime::Runtime::new()?.block_on(crate::fuzz::run_against(
+            &stack.postgres_server,
+            &redis,
+            &[],
+        ))?;
+    } else {
+        eprintln!(
+            "xtask: arguments were given, so only `cargo test --workspace {}` ran on {store}: not the end-to-end suite on the other store, not the fuzzing",
+            extra.join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// Prints the tests that returned without running on this store, and why.
+fn report_skips(log: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    if !lines.is_empty() {
+        eprintln!(
+            "xtask: {} tests were skipped (counted as passed by cargo test):",
+            lines.len()
+        );
+        for line in lines {
+            eprintln!("    {line}");
+        }
     }
     Ok(())
 }

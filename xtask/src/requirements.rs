@@ -1,0 +1,227 @@
+//! What `cargo xtask test` needs on the machine, and installing what is missing: a new
+//! machine with only Rust gets to a green run with this one command.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context};
+
+/// A program the tests run, and the Debian package that brings it.
+struct Program {
+    /// What the tests do with it, for the message that names it.
+    purpose: &'static str,
+    /// Found when any of these exists (a name on `PATH` or an absolute path).
+    any_of: &'static [&'static str],
+    /// The environment variable that points the tests at another binary, if any.
+    override_var: Option<&'static str>,
+    package: &'static str,
+}
+
+const PROGRAMS: [Program; 6] = [
+    Program {
+        purpose: "the outage and deployment tests run psql",
+        any_of: &["psql"],
+        override_var: None,
+        package: "postgresql-client",
+    },
+    Program {
+        purpose: "the cache tests start private Redis servers",
+        any_of: &["redis-server"],
+        override_var: None,
+        package: "redis-server",
+    },
+    Program {
+        purpose: "private Redis servers are stopped with redis-cli",
+        any_of: &["redis-cli"],
+        override_var: None,
+        package: "redis-tools",
+    },
+    Program {
+        purpose: "the page tests drive a headless Chromium",
+        any_of: &["chromium", "/usr/bin/chromium"],
+        override_var: Some("CHROME_BIN"),
+        package: "chromium",
+    },
+    Program {
+        purpose: "the page tests talk WebDriver to chromedriver",
+        any_of: &["chromedriver"],
+        override_var: Some("CHROMEDRIVER"),
+        package: "chromium-driver",
+    },
+    Program {
+        purpose: "the metrics test checks the exposition with promtool",
+        any_of: &["promtool"],
+        override_var: None,
+        package: "prometheus",
+    },
+];
+
+/// PostgreSQL's server programs, needed only when no usable server is reachable.
+const POSTGRES_SERVER: Program = Program {
+    purpose: "no usable PostgreSQL answers, so a private one is started from initdb and pg_ctl",
+    any_of: &[],
+    override_var: None,
+    package: "postgresql",
+};
+
+/// Whether and how missing packages may be installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallPolicy {
+    /// Root: install with apt-get and pip directly.
+    AsRoot,
+    /// `--install` as another user: through sudo.
+    WithSudo,
+    /// Name what is missing and stop.
+    Never,
+}
+
+impl InstallPolicy {
+    pub fn for_this_user(install_flag: bool) -> Self {
+        if crate::services::is_root() {
+            InstallPolicy::AsRoot
+        } else if install_flag {
+            InstallPolicy::WithSudo
+        } else {
+            InstallPolicy::Never
+        }
+    }
+
+    fn command(self, program: &str) -> Command {
+        match self {
+            InstallPolicy::WithSudo => {
+                let mut cmd = Command::new("sudo");
+                cmd.arg(program);
+                cmd
+            }
+            InstallPolicy::AsRoot | InstallPolicy::Never => Command::new(program),
+        }
+    }
+}
+
+fn on_path(name: &str) -> bool {
+    if name.contains('/') {
+        return Path::new(name).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
+}
+
+fn present(program: &Program) -> bool {
+    if let Some(var) = program.override_var {
+        if let Ok(path) = std::env::var(var) {
+            return on_path(&path);
+        }
+    }
+    program.any_of.iter().any(|name| on_path(name))
+}
+
+/// Makes sure every program the tests need is there, installing what is missing when
+/// `policy` allows; `postgres_server_needed` when no usable PostgreSQL is reachable.
+pub fn ensure(
+    policy: InstallPolicy,
+    postgres_server_needed: bool,
+    with_fuzzing: bool,
+) -> anyhow::Result<()> {
+    let mut missing: Vec<&Program> = PROGRAMS.iter().filter(|p| !present(p)).collect();
+    if postgres_server_needed && crate::services::find_postgres_bin("initdb").is_none() {
+        missing.push(&POSTGRES_SERVER);
+    }
+    let schemathesis_missing = with_fuzzing && !on_path("schemathesis");
+    if missing.is_empty() && !schemathesis_missing {
+        return Ok(());
+    }
+    let packages: Vec<&str> = missing.iter().map(|p| p.package).collect();
+    for program in &missing {
+        eprintln!("xtask: missing {} ({})", program.package, program.purpose);
+    }
+    if schemathesis_missing {
+        eprintln!("xtask: missing schemathesis (the fuzzing runs it against the server)");
+    }
+    if policy == InstallPolicy::Never {
+        let mut how = Vec::new();
+        if !packages.is_empty() {
+            how.push(format!(
+                "sudo apt-get install --no-install-recommends {}",
+                packages.join(" ")
+            ));
+        }
+        if schemathesis_missing {
+            how.push("pip install schemathesis".to_owned());
+        }
+        bail!(
+            "the tests need programs that are not installed; install them with\n    {}\nor run `cargo xtask test --install` (as root it installs by itself)",
+            how.join("\n    ")
+        );
+    }
+    if !packages.is_empty() {
+        install_packages(policy, &packages)?;
+    }
+    if schemathesis_missing {
+        install_schemathesis(policy)?;
+    }
+    let still: Vec<&str> = PROGRAMS
+        .iter()
+        .filter(|p| !present(p))
+        .map(|p| p.package)
+        .collect();
+    if !still.is_empty() {
+        bail!("installed, yet still missing: {}", still.join(" "));
+    }
+    Ok(())
+}
+
+fn install_packages(policy: InstallPolicy, packages: &[&str]) -> anyhow::Result<()> {
+    if !on_path("apt-get") {
+        bail!(
+            "{} must be installed, and this machine has no apt-get: install them with its package manager",
+            packages.join(", ")
+        );
+    }
+    eprintln!("xtask: installing {}", packages.join(" "));
+    let updated = policy
+        .command("apt-get")
+        .args(["update", "-qq"])
+        .status()
+        .context("running apt-get update")?;
+    if !updated.success() {
+        bail!("apt-get update failed ({updated})");
+    }
+    let installed = policy
+        .command("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdout(Stdio::null())
+        .status()
+        .context("running apt-get install")?;
+    if !installed.success() {
+        bail!(
+            "apt-get install {} failed ({installed})",
+            packages.join(" ")
+        );
+    }
+    Ok(())
+}
+
+fn install_schemathesis(policy: InstallPolicy) -> anyhow::Result<()> {
+    eprintln!("xtask: installing schemathesis");
+    let mut pip = policy.command("python3");
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ]);
+    if policy == InstallPolicy::AsRoot {
+        pip.arg("--root-user-action=ignore");
+    }
+    let status = pip
+        .arg("schemathesis")
+        .status()
+        .context("running pip (python3 -m pip)")?;
+    if !status.success() || !on_path("schemathesis") {
+        bail!("pip install schemathesis failed ({status}), or put it where PATH does not reach");
+    }
+    Ok(())
+}
