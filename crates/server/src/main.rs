@@ -3,7 +3,7 @@ use trachios_server::{startup, telemetry, Application, Settings};
 // Requests allocate and free many small buffers across worker threads; mimalloc's
 // thread-local free lists cost a fraction of glibc's malloc here, and its arena's huge pages
 // make argon2's 19 MiB of working memory faster to hash in. It costs memory (26 MiB more at
-// idle, 6 KiB more per open stream): see README, Performance.
+// idle, 6 KiB more per open stream): see docs/performance.md.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -155,7 +155,7 @@ section! {
 
 section! {
     /// What one client may cost the service; `0` turns a limit off. Limits are kept per
-    /// process (see the README).
+    /// process (see docs/api.md, Limits).
     LimitSettings {
         /// `POST /login` attempts per client IP and email.
         login_rate_per_minute: u32 = 10, env "LOGIN_RATE_PER_MINUTE";

@@ -224,16 +224,11 @@ fn empty_optional_variables_mean_unset() {
     });
 }
 
-/// The variables in the first column of the README's configuration table.
-fn readme_variables() -> Vec<String> {
-    let readme = include_str!("../../../../README.md");
-    let table = readme
-        .split("## Configuration")
-        .nth(1)
-        // The table comes before the section's first subsection.
-        .and_then(|rest| rest.split("\n## ").next())
-        .and_then(|section| section.split("\n### ").next())
-        .expect("the README has a Configuration section");
+/// The variables in the first column of the table in docs/configuration.md.
+fn documented_variables() -> Vec<String> {
+    let page = include_str!("../../../../docs/configuration.md");
+    // The table of every variable comes before the page's first section.
+    let table = page.split("\n## ").next().unwrap_or_default();
     table
         .lines()
         .filter(|l| l.starts_with("| `"))
@@ -274,8 +269,8 @@ fn sample(variable: &str) -> &'static str {
 const NOT_SETTINGS: [&str; 2] = ["RUST_LOG", "TRACHIOS_CONFIG_DIR"];
 
 #[test]
-fn every_variable_in_the_readme_is_read_from_the_environment() {
-    let documented = readme_variables();
+fn every_documented_variable_is_read_from_the_environment() {
+    let documented = documented_variables();
     assert!(documented.len() >= 20, "parsed the table: {documented:?}");
     for variable in documented
         .iter()
@@ -301,12 +296,12 @@ fn every_variable_in_the_readme_is_read_from_the_environment() {
 }
 
 #[test]
-fn every_setting_is_documented_in_the_readme() {
-    let documented = readme_variables();
+fn every_setting_is_documented_in_the_configuration_page() {
+    let documented = documented_variables();
     for (variable, _, _) in ENVIRONMENT.iter() {
         assert!(
             documented.iter().any(|d| d == variable),
-            "{variable} is read but not in the README's configuration table"
+            "{variable} is read but not in docs/configuration.md's table"
         );
     }
 }
