@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod lifecycle;
 pub mod lists;
 pub mod orders;
+pub mod schema;
 pub mod storable;
 pub mod users;
 pub mod webhooks;

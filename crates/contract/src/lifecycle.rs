@@ -167,7 +167,8 @@ pub async fn the_lifecycle_follows_the_step_table_it_is_given(ports: Ports) {
         .await
         .unwrap();
     let now = Utc::now();
-    // A table the domain does not have: created jumps straight to delivered.
+    // A table the domain does not have: created jumps straight to delivered, and the
+    // version by two, so that no store can be choosing either itself.
     let table = DueSteps {
         now,
         steps: vec![AutomaticStep {
@@ -176,12 +177,13 @@ pub async fn the_lifecycle_follows_the_step_table_it_is_given(ports: Ports) {
             next_step_at: None,
         }],
         actor: Actor::System,
+        version_step: 2,
     };
     let moved = orders.advance_due(&table, 10).await.unwrap();
     assert_eq!(moved.len(), 1);
     let moved = &moved[0].order;
     assert_eq!(
-        (moved.id, moved.status, moved.next_step_at),
-        (due.id, OrderStatus::Delivered, None)
+        (moved.id, moved.status, moved.next_step_at, moved.version),
+        (due.id, OrderStatus::Delivered, None, due.version + 2)
     );
 }

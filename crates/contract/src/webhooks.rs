@@ -61,6 +61,7 @@ fn outcome(delivery: &PendingDelivery, next: NextStep, at: DateTime<Utc>) -> Att
     AttemptRecord {
         delivery_id: delivery.delivery_id,
         webhook_id: delivery.webhook_id,
+        event_type: delivery.event.kind,
         attempt: delivery.attempt,
         status_code: Some(if next == NextStep::Delivered {
             200

@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod input;
 pub mod listing;
+pub mod names;
 pub mod order;
 pub mod page_cache;
 pub mod ports;

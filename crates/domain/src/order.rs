@@ -4,26 +4,40 @@ use std::fmt;
 
 use crate::{Caller, DomainError, ItemDescription, OrderId, UserId};
 
-/// Where an order is in its life. Adding a status means adding it here (with its name
-/// and its place in `next`) and to the `order_status` type in one migration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Where an order is in its life. Declared once: the names the wire, the databases and the
+/// pages use, the labels people read, the list and the parse message all come from here;
+/// `next` says where each status moves by itself, `is_terminal` where an order ends.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+    strum::EnumMessage,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderStatus {
+    #[strum(message = "created")]
     Created,
+    #[strum(message = "dispatched")]
     Dispatched,
+    #[strum(message = "in transit")]
     InTransit,
+    #[strum(message = "delivered")]
     Delivered,
+    #[strum(message = "cancelled")]
     Cancelled,
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 5] = [
-        OrderStatus::Created,
-        OrderStatus::Dispatched,
-        OrderStatus::InTransit,
-        OrderStatus::Delivered,
-        OrderStatus::Cancelled,
-    ];
+    /// Every status, in the order of the lifecycle.
+    pub const ALL: &'static [OrderStatus] = <OrderStatus as strum::VariantArray>::VARIANTS;
 
     /// The status every order starts in.
     pub const INITIAL: OrderStatus = OrderStatus::Created;
@@ -38,9 +52,15 @@ impl OrderStatus {
         }
     }
 
-    /// Terminal statuses never progress automatically.
+    /// Whether an order in this status has ended: it can no longer be cancelled and its
+    /// streams close. A status that does not advance by itself need not be terminal.
     pub fn is_terminal(self) -> bool {
-        self.next().is_none()
+        matches!(self, OrderStatus::Delivered | OrderStatus::Cancelled)
+    }
+
+    /// Whether the lifecycle moves an order on from this status after one step.
+    pub fn advances_by_itself(self) -> bool {
+        self.next().is_some()
     }
 
     /// An owner may cancel until the order is delivered (or already cancelled).
@@ -49,31 +69,24 @@ impl OrderStatus {
     }
 
     /// When an order that enters this status at `entered_at` moves on by itself: one step
-    /// later, or never once the status is terminal. The only place this rule is written.
+    /// later, or never from a status that does not advance. The only place this rule is
+    /// written.
     pub fn due_time(self, entered_at: DateTime<Utc>, step: Duration) -> Option<DateTime<Utc>> {
-        (!self.is_terminal()).then(|| entered_at + step)
+        self.advances_by_itself().then(|| entered_at + step)
     }
 
+    /// The name on the wire, in the databases and in the pages' code.
     pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Created => "created",
-            OrderStatus::Dispatched => "dispatched",
-            OrderStatus::InTransit => "in_transit",
-            OrderStatus::Delivered => "delivered",
-            OrderStatus::Cancelled => "cancelled",
-        }
+        self.into()
+    }
+
+    /// The name people read.
+    pub fn label(self) -> &'static str {
+        strum::EnumMessage::get_message(&self).unwrap_or_else(|| self.as_str())
     }
 
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| {
-                DomainError::Validation(
-                    "status must be one of created, dispatched, in_transit, delivered, cancelled"
-                        .to_owned(),
-                )
-            })
+        crate::names::parse(raw, Self::ALL, Self::as_str, "status")
     }
 }
 
@@ -103,6 +116,9 @@ pub struct Order {
 
 /// The version a new order is stored with.
 pub const FIRST_VERSION: i64 = 1;
+
+/// How much every change raises an order's version; stores apply it as they are told.
+pub const VERSION_STEP: i64 = 1;
 
 impl Order {
     /// A new order for `customer`, to be stored exactly as decided here.
@@ -180,7 +196,7 @@ impl Order {
         StatusChange {
             order_id: self.id,
             expected_version: self.version,
-            new_version: self.version + 1,
+            new_version: self.version + VERSION_STEP,
             from: self.status,
             to,
             actor,
@@ -211,8 +227,9 @@ pub enum Actor {
     Admin(UserId),
 }
 
-/// The kind of actor, as history records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The kind of actor, as history records it. Its names and list come from this declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum ActorKind {
     System,
     Customer,
@@ -220,21 +237,14 @@ pub enum ActorKind {
 }
 
 impl ActorKind {
-    pub const ALL: [ActorKind; 3] = [ActorKind::System, ActorKind::Customer, ActorKind::Admin];
+    pub const ALL: &'static [ActorKind] = <ActorKind as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            ActorKind::System => "system",
-            ActorKind::Customer => "customer",
-            ActorKind::Admin => "admin",
-        }
+        self.into()
     }
 
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == raw)
-            .ok_or_else(|| DomainError::Validation(format!("unknown actor {raw:?}")))
+        crate::names::parse(raw, Self::ALL, Self::as_str, "actor")
     }
 }
 
@@ -293,18 +303,20 @@ pub struct AdvancedOrder {
 
 /// Everything the store needs to move a batch of due orders on at `now`: the whole step
 /// table as data, so that it is applied set-based, and who is recorded as having done it.
-/// Like every change, each step bumps the order's version by one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueSteps {
     pub now: DateTime<Utc>,
     pub steps: Vec<AutomaticStep>,
     pub actor: Actor,
+    /// Added to each moved order's version, as every change does.
+    pub version_step: i64,
 }
 
 impl DueSteps {
     pub fn at(now: DateTime<Utc>, step: Duration) -> Self {
         let steps = OrderStatus::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter_map(|from| {
                 from.next().map(|to| AutomaticStep {
                     from,
@@ -317,6 +329,7 @@ impl DueSteps {
             now,
             steps,
             actor: Actor::System,
+            version_step: VERSION_STEP,
         }
     }
 }
@@ -340,7 +353,7 @@ mod tests {
 
     #[test]
     fn only_non_terminal_orders_can_be_cancelled() {
-        for s in OrderStatus::ALL {
+        for &s in OrderStatus::ALL {
             assert_eq!(
                 s.can_cancel(),
                 matches!(s, Created | Dispatched | InTransit),
@@ -351,13 +364,33 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_through_their_names() {
-        for s in OrderStatus::ALL {
+        for &s in OrderStatus::ALL {
             assert_eq!(OrderStatus::parse(s.as_str()).ok(), Some(s));
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(
+                json,
+                format!("\"{}\"", s.as_str()),
+                "serde names {s:?} alike"
+            );
         }
         assert!(
-            matches!(OrderStatus::parse("shipped"), Err(DomainError::Validation(m)) if m.contains("status"))
+            matches!(OrderStatus::parse("shipped"), Err(DomainError::Validation(m))
+                if m == "status must be one of created, dispatched, in_transit, delivered, cancelled")
         );
         assert!(OrderStatus::parse("Created").is_err());
+        assert_eq!(InTransit.label(), "in transit");
+    }
+
+    #[test]
+    fn terminal_statuses_do_not_advance_and_every_other_one_does_for_now() {
+        for &s in OrderStatus::ALL {
+            assert!(!(s.is_terminal() && s.advances_by_itself()), "{s}");
+        }
+        let advancing: Vec<_> = OrderStatus::ALL
+            .iter()
+            .filter(|s| s.advances_by_itself())
+            .collect();
+        assert_eq!(advancing, [&Created, &Dispatched, &InTransit]);
     }
 
     #[test]
@@ -448,7 +481,11 @@ mod tests {
         assert_eq!(froms, vec![Created, Dispatched, InTransit]);
         for s in &due.steps {
             assert_eq!(Some(s.to), s.from.next());
-            assert_eq!(s.next_step_at.is_none(), s.to.is_terminal(), "{s:?}");
+            assert_eq!(
+                s.next_step_at.is_none(),
+                !s.to.advances_by_itself(),
+                "{s:?}"
+            );
         }
     }
 }

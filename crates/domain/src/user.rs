@@ -4,27 +4,34 @@ use std::fmt;
 
 use crate::{DomainError, Email, Name, UserId};
 
-/// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What a user may do. Its names and list come from this declaration.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Role {
     Customer,
     Admin,
 }
 
 impl Role {
+    pub const ALL: &'static [Role] = <Role as strum::VariantArray>::VARIANTS;
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Customer => "customer",
-            Role::Admin => "admin",
-        }
+        self.into()
     }
 
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        [Role::Customer, Role::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == raw)
-            .ok_or_else(|| DomainError::Validation("role must be customer or admin".to_owned()))
+        crate::names::parse(raw, Self::ALL, Self::as_str, "role")
     }
 }
 

@@ -12,35 +12,25 @@ use chrono::{DateTime, Utc};
 
 use crate::{ActorKind, DomainError, Order, OrderStatus, UserId, WebhookId};
 
-/// What an endpoint can subscribe to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What an endpoint can subscribe to. Its names and list come from this declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
 pub enum WebhookEventType {
+    #[strum(serialize = "order.created")]
     OrderCreated,
+    #[strum(serialize = "order.status_changed")]
     StatusChanged,
 }
 
 impl WebhookEventType {
-    pub const ALL: [WebhookEventType; 2] = [
-        WebhookEventType::OrderCreated,
-        WebhookEventType::StatusChanged,
-    ];
+    pub const ALL: &'static [WebhookEventType] =
+        <WebhookEventType as strum::VariantArray>::VARIANTS;
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            WebhookEventType::OrderCreated => "order.created",
-            WebhookEventType::StatusChanged => "order.status_changed",
-        }
+        self.into()
     }
 
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str() == raw)
-            .ok_or_else(|| {
-                DomainError::Validation(
-                    "events must name order.created or order.status_changed".to_owned(),
-                )
-            })
+        crate::names::parse(raw, Self::ALL, Self::as_str, "events")
     }
 
     /// The type of the event a change with this `from` status makes: only a creation has none.
@@ -223,6 +213,8 @@ impl NextStep {
 pub struct AttemptRecord {
     pub delivery_id: i64,
     pub webhook_id: WebhookId,
+    /// The delivered event's type, as the delivery log shows it.
+    pub event_type: WebhookEventType,
     pub attempt: u32,
     pub status_code: Option<u16>,
     pub error: Option<String>,

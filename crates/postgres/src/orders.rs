@@ -180,7 +180,7 @@ WITH steps AS (
 ), moved AS (
     UPDATE orders o
     SET status = steps.to_status,
-        version = o.version + 1,
+        version = o.version + $8,
         updated_at = $1,
         next_step_at = steps.next_step_at
     FROM due JOIN steps ON steps.from_status = due.status
@@ -339,6 +339,7 @@ impl OrderRepository for PgOrderRepository {
             .bind::<Array<Nullable<Timestamptz>>, _>(next_step_at)
             .bind::<sql_types::OrderActor, _>(DbActor(due.actor.kind()))
             .bind::<Nullable<BigInt>, _>(due.actor.user_id().map(UserId::get))
+            .bind::<BigInt, _>(due.version_step)
             .load::<AdvancedRow>(&mut conn)
             .await
             .or_failure_on(&mut conn)

@@ -101,8 +101,9 @@ ORDER BY c.id";
 const RECORD: &str = "\
 WITH outcome AS (
     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::text[],
-                         $6::timestamptz[], $7::text[], $8::timestamptz[])
-        AS o(delivery_id, webhook_id, attempt, status_code, error, attempted_at, state, retry_at)
+                         $6::timestamptz[], $7::text[], $8::timestamptz[], $9::text[])
+        AS o(delivery_id, webhook_id, attempt, status_code, error, attempted_at, state, retry_at,
+             event_type)
 ), applied AS (
     UPDATE webhook_deliveries d
     SET state = o.state::webhook_delivery_state,
@@ -113,13 +114,10 @@ WITH outcome AS (
 )
 INSERT INTO webhook_attempts
     (webhook_id, event_uuid, event_type, attempt, status_code, error, attempted_at)
-SELECT o.webhook_id, we.uuid,
-       CASE WHEN e.from_status IS NULL THEN 'order.created' ELSE 'order.status_changed' END,
-       o.attempt, o.status_code, o.error, o.attempted_at
+SELECT o.webhook_id, we.uuid, o.event_type, o.attempt, o.status_code, o.error, o.attempted_at
 FROM outcome o
 JOIN webhook_deliveries d ON d.id = o.delivery_id
 JOIN webhook_events we ON we.event_id = d.event_id
-JOIN order_events e ON e.id = d.event_id
 ORDER BY o.attempted_at, o.delivery_id";
 
 /// A bounded batch of finished deliveries, the events they leave unneeded, and old log
@@ -369,6 +367,7 @@ impl WebhookRepository for PgWebhookRepository {
         let mut times = Vec::with_capacity(attempts.len());
         let mut states = Vec::with_capacity(attempts.len());
         let mut retries = Vec::with_capacity(attempts.len());
+        let mut types = Vec::with_capacity(attempts.len());
         for a in attempts {
             let (state, retry_at) = a.next.stored();
             delivery_ids.push(a.delivery_id);
@@ -379,6 +378,7 @@ impl WebhookRepository for PgWebhookRepository {
             times.push(a.at);
             states.push(state);
             retries.push(retry_at);
+            types.push(a.event_type.as_str());
         }
         let mut conn = connection(&self.pool).await?;
         statement(RECORD)
@@ -390,6 +390,7 @@ impl WebhookRepository for PgWebhookRepository {
             .bind::<Array<Timestamptz>, _>(times)
             .bind::<Array<Text>, _>(states)
             .bind::<Array<Nullable<Timestamptz>>, _>(retries)
+            .bind::<Array<Text>, _>(types)
             .execute(&mut conn)
             .await
             .or_failure_on(&mut conn)

@@ -295,7 +295,7 @@ fn advance(
             let rows: Vec<OrderRow> = diesel::update(orders::table.filter(orders::id.eq_any(ids)))
                 .set((
                     orders::status.eq(step.to.as_str()),
-                    orders::version.eq(orders::version + 1),
+                    orders::version.eq(orders::version + due.version_step),
                     orders::updated_at.eq(now),
                     orders::next_step_at.eq(step.next_step_at.map(micros)),
                 ))

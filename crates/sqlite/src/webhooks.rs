@@ -97,12 +97,9 @@ WHERE id = ? AND attempts = ? AND state = 'pending'";
 const LOG: &str = "\
 INSERT INTO webhook_attempts
     (webhook_id, event_uuid, event_type, attempt, status_code, error, attempted_at)
-SELECT d.webhook_id, we.uuid,
-       CASE WHEN e.from_status IS NULL THEN 'order.created' ELSE 'order.status_changed' END,
-       ?, ?, ?, ?
+SELECT d.webhook_id, we.uuid, ?, ?, ?, ?, ?
 FROM webhook_deliveries d
 JOIN webhook_events we ON we.event_id = d.event_id
-JOIN order_events e ON e.id = d.event_id
 WHERE d.id = ?";
 
 const PURGE_DELIVERIES: &str = "\
@@ -375,6 +372,7 @@ impl WebhookRepository for SqliteWebhookRepository {
                         let attempt = i32::try_from(a.attempt).unwrap_or(i32::MAX);
                         let at = micros(a.at);
                         diesel::sql_query(LOG)
+                            .bind::<Text, _>(a.event_type.as_str())
                             .bind::<Integer, _>(attempt)
                             .bind::<Nullable<Integer>, _>(a.status_code.map(i32::from))
                             .bind::<Nullable<Text>, _>(a.error.as_deref())

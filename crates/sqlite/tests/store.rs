@@ -158,3 +158,50 @@ async fn a_lifecycle_batch_larger_than_one_statement_moves_whole() {
         "only the step: the bulk load wrote no creation event"
     );
 }
+
+/// The schema agrees with the domain: every CHECK that lists an enum's names lists the
+/// domain's, and an order has no due time exactly in the statuses that do not advance.
+#[tokio::test]
+async fn the_schemas_checks_list_the_domains_names() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
+    use trachios_contract::schema::{
+        actors, in_list_after, order_statuses, roles, statuses_without_due_time,
+    };
+
+    #[derive(QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        sql: String,
+    }
+
+    let file = ScratchDatabase::new();
+    drop(open(&file, None).await);
+    let path = file.path().to_string_lossy().into_owned();
+    let mut conn = SqliteConnection::establish(&path).expect("the migrated file opens");
+    conn.batch_execute("PRAGMA query_only = ON").unwrap();
+    let mut table = |name: &str| -> String {
+        diesel::sql_query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?")
+            .bind::<diesel::sql_types::Text, _>(name)
+            .load::<Table>(&mut conn)
+            .expect("sqlite_master")
+            .pop()
+            .unwrap_or_else(|| panic!("no table {name}"))
+            .sql
+    };
+    let orders = table("orders");
+    assert_eq!(
+        in_list_after(&orders, "status "),
+        order_statuses(),
+        "{orders}"
+    );
+    let mut without_due_time = in_list_after(&orders, "CHECK ((");
+    let mut domain = statuses_without_due_time();
+    without_due_time.sort();
+    domain.sort();
+    assert_eq!(without_due_time, domain, "{orders}");
+    let users = table("users");
+    assert_eq!(in_list_after(&users, "role "), roles(), "{users}");
+    let events = table("order_events");
+    assert_eq!(in_list_after(&events, "actor "), actors(), "{events}");
+}

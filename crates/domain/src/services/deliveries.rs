@@ -104,6 +104,7 @@ impl DeliveryService {
                 AttemptRecord {
                     delivery_id: delivery.delivery_id,
                     webhook_id: delivery.webhook_id,
+                    event_type: delivery.event.kind,
                     attempt: delivery.attempt,
                     status_code: outcome.status_code,
                     error: outcome.error.as_deref().map(crate::webhook::clip_error),

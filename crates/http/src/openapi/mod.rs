@@ -161,6 +161,37 @@ mod tests {
     }
 
     #[test]
+    fn the_documents_enums_are_the_domains_names_in_its_order() {
+        use trachios_domain::{ActorKind, OrderStatus, Role, WebhookEventType};
+        let doc = document();
+        let names = |schema: &str| -> Vec<String> {
+            doc["components"]["schemas"][schema]["enum"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{schema} is an enum of the document"))
+                .iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        let domain = |all: Vec<&str>| all.into_iter().map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(
+            names("OrderStatus"),
+            domain(OrderStatus::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            names("Role"),
+            domain(Role::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            names("Actor"),
+            domain(ActorKind::ALL.iter().map(|s| s.as_str()).collect())
+        );
+        assert_eq!(
+            names("WebhookEventType"),
+            domain(WebhookEventType::ALL.iter().map(|s| s.as_str()).collect())
+        );
+    }
+
+    #[test]
     fn every_error_answer_is_documented_with_the_error_body() {
         let doc = document();
         assert_eq!(doc["openapi"], "3.1.0");

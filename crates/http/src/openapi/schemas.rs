@@ -1,7 +1,12 @@
-//! Schemas that only describe: the wire names of domain enums, and bodies built ad hoc.
+//! Schemas that only describe: the wire names of domain enums (generated from the domain),
+//! and bodies built ad hoc.
+
+use std::borrow::Cow;
 
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 /// The body of every response that is not 2xx.
 #[derive(Serialize, ToSchema)]
@@ -11,45 +16,60 @@ pub(crate) struct ErrorBody {
     pub error: String,
 }
 
-#[derive(ToSchema)]
-#[schema(as = OrderStatus, rename_all = "snake_case")]
-#[allow(dead_code)] // describes the wire form of `trachios_domain::OrderStatus`
-pub(crate) enum OrderStatusName {
-    Created,
-    Dispatched,
-    InTransit,
-    Delivered,
-    Cancelled,
+/// A string schema whose values are a domain enum's names, taken from its declaration.
+fn names(description: &str, values: impl IntoIterator<Item = &'static str>) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .enum_values(Some(values))
+        .into()
 }
 
-/// What a webhook endpoint can subscribe to.
-#[derive(ToSchema)]
-#[schema(as = WebhookEventType)]
-#[allow(dead_code)] // describes the wire form of `trachios_domain::WebhookEventType`
-pub(crate) enum WebhookEventName {
-    #[schema(rename = "order.created")]
-    OrderCreated,
-    #[schema(rename = "order.status_changed")]
-    StatusChanged,
+/// Describes a domain enum on the wire under the name `$schema`, its values taken from
+/// `$domain::ALL`.
+macro_rules! domain_enum_schema {
+    ($wire:ident, $schema:literal, $domain:ty, $description:literal) => {
+        #[doc = concat!("The wire form of `trachios_domain::", stringify!($domain), "`.")]
+        pub(crate) struct $wire;
+
+        impl PartialSchema for $wire {
+            fn schema() -> RefOr<Schema> {
+                names($description, <$domain>::ALL.iter().map(|v| v.as_str()))
+            }
+        }
+
+        impl ToSchema for $wire {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($schema)
+            }
+        }
+    };
 }
 
-#[derive(ToSchema)]
-#[schema(as = Role, rename_all = "snake_case")]
-#[allow(dead_code)] // describes the wire form of `trachios_domain::Role`
-pub(crate) enum RoleName {
-    Customer,
-    Admin,
-}
-
-/// Who made a change.
-#[derive(ToSchema)]
-#[schema(as = Actor, rename_all = "snake_case")]
-#[allow(dead_code)] // describes `OrderEventResponse::actor`
-pub(crate) enum ActorKind {
-    Customer,
-    Admin,
-    System,
-}
+domain_enum_schema!(
+    OrderStatusName,
+    "OrderStatus",
+    trachios_domain::OrderStatus,
+    "Where an order is in its life."
+);
+domain_enum_schema!(
+    WebhookEventName,
+    "WebhookEventType",
+    trachios_domain::WebhookEventType,
+    "What a webhook endpoint can subscribe to."
+);
+domain_enum_schema!(
+    RoleName,
+    "Role",
+    trachios_domain::Role,
+    "What a user may do."
+);
+domain_enum_schema!(
+    ActorKind,
+    "Actor",
+    trachios_domain::ActorKind,
+    "Who made a change."
+);
 
 /// `GET /health`.
 #[derive(Serialize, ToSchema)]

@@ -176,6 +176,7 @@ async fn a_webhook_write_is_acknowledged_only_once_it_has_committed() {
     let outcome = |next| AttemptRecord {
         delivery_id: claimed[0].delivery_id,
         webhook_id: claimed[0].webhook_id,
+        event_type: claimed[0].event.kind,
         attempt: claimed[0].attempt,
         status_code: Some(200),
         error: None,

@@ -9,6 +9,7 @@ mod commits;
 mod fixture;
 mod follower;
 mod lists;
+mod schema;
 mod unreachable;
 
 use std::sync::Arc;
