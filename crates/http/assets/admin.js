@@ -1,8 +1,8 @@
 // The admin dashboard: every order live, status overrides, users and webhooks.
 
 import {
-  attempt, byId, fill, h, isFinal, notify, Pager, request, Session, Shell, STATUSES, statusLabel,
-  timeCell,
+  attempt, byId, CANCELLED, fill, h, isFinal, notify, Pager, request, Session, Shell, STATUSES,
+  statusLabel, timeCell,
 } from "./app.js";
 import { OrderTable } from "./orders.js";
 
@@ -10,6 +10,12 @@ const session = new Session("trachios.admin");
 session.forbiddenMessage = "This account is no longer an administrator.";
 
 // ---- orders -------------------------------------------------------------------------
+
+fill(
+  byId("status-choices"),
+  STATUSES.map((status) =>
+    h("label", {}, h("input", { type: "checkbox", name: "status", value: status }), ` ${statusLabel(status)}`)),
+);
 
 const checkedStatuses = () =>
   Array.from(document.querySelectorAll('#filter-form input[name="status"]:checked'), (box) => box.value);
@@ -64,7 +70,7 @@ function statusControl(order, table) {
         type: "button",
         class: "link danger",
         onclick: (event) => {
-          if (window.confirm(`Cancel order #${order.id}?`)) setStatus(event.target, order, "cancelled", table);
+          if (window.confirm(`Cancel order #${order.id}?`)) setStatus(event.target, order, CANCELLED, table);
         },
       }, "Cancel");
   return h("span", { class: "override" }, select, apply, cancel);

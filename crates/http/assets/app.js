@@ -1,6 +1,10 @@
 // What both pages share: the JSON API client, the session, live streams read with fetch,
 // and a DOM builder that only ever makes text nodes out of data.
 
+import { CANCELLED, ORDER_STATUSES } from "./statuses.js";
+
+export { CANCELLED };
+
 const API = "/api/v1";
 
 /** An answer that was not 2xx, with the message a person should read. */
@@ -45,9 +49,15 @@ export function fill(element, ...children) {
 
 export const byId = (id) => document.getElementById(id);
 
-export const STATUSES = ["created", "dispatched", "in_transit", "delivered", "cancelled"];
-export const statusLabel = (status) => status.replace("_", " ");
-export const isFinal = (status) => status === "delivered" || status === "cancelled";
+// The statuses come from the server (statuses.js is generated from the domain), in the
+// order of the lifecycle, each with its label and whether an order ends there.
+export const STATUSES = ORDER_STATUSES.map((status) => status.name);
+const LABELS = new Map(ORDER_STATUSES.map((status) => [status.name, status.label]));
+const FINAL = new Set(ORDER_STATUSES.filter((status) => status.terminal).map((status) => status.name));
+export const statusLabel = (status) => LABELS.get(status) ?? status;
+export const isFinal = (status) => FINAL.has(status);
+/** The statuses an order can still leave: "on its way". */
+export const OPEN_STATUSES = STATUSES.filter((status) => !FINAL.has(status));
 
 export function statusBadge(status) {
   return h("span", { class: `status status-${status}`, dataset: { status } }, statusLabel(status));

@@ -1,9 +1,16 @@
 // The customer page: register, log in, place orders and watch them move.
 
-import { attempt, byId, h, idempotencyKey, isFinal, notify, request, Session, Shell } from "./app.js";
+import {
+  attempt, byId, h, idempotencyKey, isFinal, notify, OPEN_STATUSES, request, Session, Shell, STATUSES, statusLabel,
+} from "./app.js";
 import { OrderTable } from "./orders.js";
 
 const session = new Session("trachios.customer");
+
+byId("filter-status").append(
+  h("option", { value: OPEN_STATUSES.join(",") }, "on its way"),
+  ...STATUSES.map((status) => h("option", { value: status }, statusLabel(status))),
+);
 
 const statusFilter = () => byId("filter-status").value;
 
