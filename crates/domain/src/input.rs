@@ -149,7 +149,8 @@ impl ItemDescription {
     }
 }
 
-/// Text types travel through the cache as plain strings and are checked again on the way in.
+/// Text types are written as plain strings and checked again when read back (a kept
+/// idempotent answer), so a stored value that breaks a rule is refused, not trusted.
 macro_rules! serde_as_checked_string {
     ($name:ident) => {
         impl serde::Serialize for $name {

@@ -1,13 +1,7 @@
 //! How an order is stored: `"{version}:{epoch}:{customer}:{body}"`, the body being the order
 //! as the API sends it, so that the Lua compare-and-set can read the version and the
 //! database's epoch, and a read can check the caller and answer, without parsing JSON.
-//!
-//! Entries of the earlier format (`"{version}:{epoch}:{order json}"`, under the same key) do
-//! not parse as this one and are misses: processes of both formats may share a Redis during
-//! a rolling upgrade, each reading the other's entries from the database, while a write
-//! from either still replaces the entry for both. The compare-and-set reads only the
-//! version and the epoch, which both formats lead with, so that an older version never
-//! replaces a newer one whichever format either is in.
+//! Anything that does not parse as this is a miss, and the next write replaces it.
 
 use bytes::Bytes;
 use trachios_domain::{Order, RenderedOrder, UserId};
@@ -90,7 +84,7 @@ mod tests {
     }
 
     #[test]
-    fn entries_of_the_earlier_format_are_misses() {
+    fn an_entry_in_another_format_is_a_miss() {
         let earlier = format!(
             "7:e1:{}",
             serde_json::to_string(&order()).expect("serialises")

@@ -17,8 +17,6 @@ use trachios_postgres::{
 
 const TEST_PREFIX: &str = "trachios_test_";
 const TEMPLATE_PREFIX: &str = "trachios_tmpl_";
-/// Prefixes of earlier versions of this harness, whose names carry no owner.
-const OWNERLESS_PREFIXES: [&str; 2] = ["trachios_e2e_", "trachios_pg_"];
 
 /// The PostgreSQL server the tests use: `TEST_DATABASE_URL`, `DATABASE_URL`, or the local
 /// default (trust auth as user `postgres`).
@@ -94,10 +92,7 @@ fn sweep_in_background(base: &str) {
 
 /// Drops the test databases and templates of processes that no longer run.
 async fn sweep_dead_processes(base: &str) {
-    for prefix in [TEST_PREFIX, TEMPLATE_PREFIX]
-        .into_iter()
-        .chain(OWNERLESS_PREFIXES)
-    {
+    for prefix in [TEST_PREFIX, TEMPLATE_PREFIX] {
         let names = match databases_with_prefix(base, prefix).await {
             Ok(names) => names,
             Err(e) => {
@@ -119,8 +114,8 @@ async fn sweep_dead_processes(base: &str) {
     }
 }
 
-/// Whether the process named in `trachios_test_{pid}_…` still runs on this machine.
-/// A name without a pid (an older naming scheme) belongs to nobody.
+/// Whether the process named in `trachios_test_{pid}_…` still runs on this machine; a name
+/// without a pid belongs to nobody.
 fn owner_is_alive(name: &str, prefix: &str) -> bool {
     name.strip_prefix(prefix)
         .and_then(|rest| rest.split('_').next())
