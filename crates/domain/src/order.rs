@@ -352,13 +352,9 @@ mod tests {
     }
 
     #[test]
-    fn only_non_terminal_orders_can_be_cancelled() {
+    fn only_delivered_and_cancelled_orders_cannot_be_cancelled() {
         for &s in OrderStatus::ALL {
-            assert_eq!(
-                s.can_cancel(),
-                matches!(s, Created | Dispatched | InTransit),
-                "{s}"
-            );
+            assert_eq!(s.can_cancel(), !matches!(s, Delivered | Cancelled), "{s}");
         }
     }
 
@@ -382,7 +378,7 @@ mod tests {
     }
 
     #[test]
-    fn terminal_statuses_do_not_advance_and_every_other_one_does_for_now() {
+    fn terminal_statuses_never_advance_and_the_timer_moves_the_three_before_delivery() {
         for &s in OrderStatus::ALL {
             assert!(!(s.is_terminal() && s.advances_by_itself()), "{s}");
         }
