@@ -1,5 +1,6 @@
 //! Account control: logout, role changes and disabled accounts take effect on every
-//! process within 5 s; a deleted account's token is a 401, not a 500.
+//! process within 5 s (on the embedded store, in its one process); a deleted account's
+//! token is a 401, not a 500.
 
 use std::time::{Duration, Instant};
 
@@ -51,11 +52,8 @@ async fn takes_effect(app: &TestApp, path: &str, token: &str, expected: StatusCo
 
 #[tokio::test]
 async fn logout_revokes_only_the_presented_token_on_every_process() {
-    if !runs_on_this_store("several processes share one database") {
-        return;
-    }
-    let first = spawn_app().await;
-    let second = spawn_on(&first.database_url, 3600.0).await;
+    let processes = Processes::spawn().await;
+    let (first, second) = (processes.first(), processes.second());
     let (kept, _) = first.customer("jo@x.io").await;
     let ended = first.token_for("jo@x.io").await;
     // The other process has seen (and remembered) the token as good.
@@ -72,12 +70,12 @@ async fn logout_revokes_only_the_presented_token_on_every_process() {
         first.status_of(Method::GET, "/user", &ended).await,
         StatusCode::UNAUTHORIZED
     );
-    takes_effect(&second, "/user", &ended, StatusCode::UNAUTHORIZED).await;
+    takes_effect(second, "/user", &ended, StatusCode::UNAUTHORIZED).await;
     assert_eq!(
         first.status_of(Method::POST, "/logout", &ended).await,
         StatusCode::UNAUTHORIZED
     );
-    for app in [&first, &second] {
+    for app in [first, second] {
         assert_eq!(
             app.status_of(Method::GET, "/user", &kept).await,
             StatusCode::OK
@@ -93,11 +91,8 @@ async fn logout_revokes_only_the_presented_token_on_every_process() {
 
 #[tokio::test]
 async fn a_role_change_reaches_every_process_within_five_seconds() {
-    if !runs_on_this_store("several processes share one database") {
-        return;
-    }
-    let first = spawn_app().await;
-    let second = spawn_on(&first.database_url, 3600.0).await;
+    let processes = Processes::spawn().await;
+    let (first, second) = (processes.first(), processes.second());
     let admin = first.admin().await;
     let (token, id) = first.customer("jo@x.io").await;
     assert_eq!(
@@ -112,13 +107,13 @@ async fn a_role_change_reaches_every_process_within_five_seconds() {
         (Some("admin"), Some(false))
     );
     // The token was issued to a customer; the account's role now decides.
-    takes_effect(&second, "/orders", &token, StatusCode::OK).await;
+    takes_effect(second, "/orders", &token, StatusCode::OK).await;
 
     let (status, _) = first
         .patch_user(&admin, id, json!({"role": "customer"}))
         .await;
     assert_eq!(status, StatusCode::OK);
-    let took = takes_effect(&second, "/orders", &token, StatusCode::FORBIDDEN).await;
+    let took = takes_effect(second, "/orders", &token, StatusCode::FORBIDDEN).await;
     eprintln!("demotion reached the other process after {took:?}");
     assert_eq!(
         first.status_of(Method::GET, "/users", &token).await,
@@ -128,11 +123,8 @@ async fn a_role_change_reaches_every_process_within_five_seconds() {
 
 #[tokio::test]
 async fn a_disabled_account_loses_its_tokens_and_cannot_log_in_until_enabled() {
-    if !runs_on_this_store("several processes share one database") {
-        return;
-    }
-    let first = spawn_app().await;
-    let second = spawn_on(&first.database_url, 3600.0).await;
+    let processes = Processes::spawn().await;
+    let (first, second) = (processes.first(), processes.second());
     let admin = first.admin().await;
     let (token, id) = first.customer("jo@x.io").await;
     first.create_order(&token, "Desk").await;
@@ -145,7 +137,7 @@ async fn a_disabled_account_loses_its_tokens_and_cannot_log_in_until_enabled() {
         (StatusCode::OK, Some(true))
     );
     assert_eq!(user["role"], "customer", "what the change leaves out stays");
-    takes_effect(&second, "/my-orders", &token, StatusCode::UNAUTHORIZED).await;
+    takes_effect(second, "/my-orders", &token, StatusCode::UNAUTHORIZED).await;
     let (status, refused) = second.login("jo@x.io", "password-123").await;
     let (_, wrong) = second.login("jo@x.io", "wrong-password").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -162,7 +154,7 @@ async fn a_disabled_account_loses_its_tokens_and_cannot_log_in_until_enabled() {
         .patch_user(&admin, id, json!({"disabled": false}))
         .await;
     assert_eq!(status, StatusCode::OK);
-    takes_effect(&second, "/my-orders", &token, StatusCode::OK).await;
+    takes_effect(second, "/my-orders", &token, StatusCode::OK).await;
     let fresh = second.token_for("jo@x.io").await;
     assert_eq!(
         second.status_of(Method::GET, "/user", &fresh).await,

@@ -92,6 +92,34 @@ fn record_skip(reason: &str) {
     }
 }
 
+/// Two server processes on one fresh database where the store allows it. The embedded
+/// store serves one process, so there both are the same process: what a test shows across
+/// processes on PostgreSQL it still shows within one on SQLite.
+pub struct Processes {
+    first: TestApp,
+    second: Option<TestApp>,
+}
+
+impl Processes {
+    pub async fn spawn() -> Self {
+        let first = spawn_app().await;
+        let second = match test_store() {
+            TestStore::Postgres => Some(spawn_on(&first.database_url, 3600.0).await),
+            TestStore::Sqlite => None,
+        };
+        Self { first, second }
+    }
+
+    pub fn first(&self) -> &TestApp {
+        &self.first
+    }
+
+    /// Another process than `first`, or `first` itself on the embedded store.
+    pub fn second(&self) -> &TestApp {
+        self.second.as_ref().unwrap_or(&self.first)
+    }
+}
+
 /// A running server and a client for it.
 pub struct TestApp {
     pub base: String,
