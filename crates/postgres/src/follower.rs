@@ -83,6 +83,7 @@ pub struct ChangeFollower {
     publisher: Arc<dyn ChangePublisher>,
     settings: FollowerSettings,
     cursor: Cursor,
+    started: watch::Sender<bool>,
 }
 
 impl ChangeFollower {
@@ -97,7 +98,14 @@ impl ChangeFollower {
             publisher,
             settings,
             cursor: Cursor::default(),
+            started: watch::channel(false).0,
         }
+    }
+
+    /// Turns true once the follower has read where the events stand: every change
+    /// committed after that is published.
+    pub fn started(&self) -> watch::Receiver<bool> {
+        self.started.subscribe()
     }
 
     /// Follows the events until `shutdown` turns true. Changes committed before the first
@@ -115,7 +123,10 @@ impl ChangeFollower {
             };
             let wait = match step {
                 Ok(read) => {
-                    started = true;
+                    if !started {
+                        started = true;
+                        self.started.send_replace(true);
+                    }
                     backoff = self.settings.poll_every;
                     if failing {
                         tracing::info!("change follower recovered");

@@ -39,9 +39,13 @@ async fn followed_hub_on(pool: PgPool) -> (ChangeHub, watch::Sender<bool>) {
         },
     );
     let (stop, stopped) = watch::channel(false);
+    let mut started = follower.started();
     tokio::spawn(follower.run(stopped));
-    // Changes committed before its first read are not its business; let it take one.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Changes committed before its first read are not its business: wait for that read.
+    tokio::time::timeout(Duration::from_secs(10), started.wait_for(|s| *s))
+        .await
+        .expect("the follower starts within 10 s")
+        .expect("the follower runs");
     (hub, stop)
 }
 
@@ -87,8 +91,8 @@ async fn a_change_that_commits_after_a_later_one_is_still_published() {
     .unwrap();
     // ...while a later one commits and is published first.
     let quick = f.orders.insert(new_order(f.a, STEP)).await.unwrap();
+    // The follower has read past the slow one's id: it is a hole now.
     assert_eq!(next_change(&mut all).await, quick);
-    tokio::time::sleep(Duration::from_millis(200)).await;
     slow.batch_execute("COMMIT").await.unwrap();
     let late = next_change(&mut all).await;
     assert_eq!((late.id.get(), late.version), (1000, 1));

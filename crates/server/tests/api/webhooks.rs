@@ -341,6 +341,7 @@ async fn the_delivery_log_is_paged_newest_first() {
     );
     let mut path = format!("/webhooks/{hook}/deliveries?limit=2");
     let mut seen = Vec::new();
+    let mut sizes = Vec::new();
     for _ in 0..5 {
         let res = app.request(Method::GET, &path, Some(&admin), None).await;
         assert_eq!(res.status(), StatusCode::OK);
@@ -351,6 +352,7 @@ async fn the_delivery_log_is_paged_newest_first() {
             .and_then(|l| l.split(">;").next())
             .map(|l| l.trim_start_matches('<').to_owned());
         let page: Vec<Value> = res.json().await.expect("json");
+        sizes.push(page.len());
         seen.extend(
             page.into_iter()
                 .map(|d| d["event_id"].as_str().unwrap_or_default().to_owned()),
@@ -367,11 +369,37 @@ async fn the_delivery_log_is_paged_newest_first() {
         .into_iter()
         .map(|r| r.event_id)
         .collect();
+    assert_eq!(
+        sizes,
+        [2, 2, 1],
+        "pages of the size asked for, the last one shorter"
+    );
     assert_eq!(seen.len(), 5, "every attempt once: {seen:?}");
     let mut listed = seen.clone();
     listed.sort();
     sent.sort();
     assert_eq!(listed, sent);
+    // The pages, one after another, are the whole log in its order: newest first.
+    let (_, whole) = app.call(Method::GET, &first_page, Some(&admin), None).await;
+    let whole = whole.as_array().expect("a list").clone();
+    let in_order: Vec<String> = whole
+        .iter()
+        .map(|d| d["event_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(seen, in_order);
+    let times: Vec<chrono::DateTime<chrono::Utc>> = whole
+        .iter()
+        .map(|d| {
+            d["delivered_at"]
+                .as_str()
+                .and_then(|t| t.parse().ok())
+                .expect("delivered_at is a time")
+        })
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
     let (status, body) = app
         .call(
             Method::GET,
