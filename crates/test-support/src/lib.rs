@@ -14,4 +14,4 @@ pub use logging::init_test_logging;
 pub use redis_server::{redis_cli, shared_redis_url, PrivateRedis};
 pub use rendering::{rendered_by_domain_json, DomainJson};
 pub use scratch::ScratchDatabase;
-pub use tools::psql;
+pub use tools::{psql, sqlite_exec};

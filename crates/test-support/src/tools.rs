@@ -27,3 +27,16 @@ pub async fn psql(database_url: &str, sql: &str) -> String {
     )
     .await
 }
+
+/// Runs SQL straight against an embedded store's file, beside the server that has it open
+/// (SQLite in WAL mode lets a second connection write), as `psql` does for PostgreSQL.
+pub fn sqlite_exec(path: &std::path::Path, sql: &str) {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let url = path.to_string_lossy();
+    let mut conn =
+        diesel::SqliteConnection::establish(&url).unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    conn.batch_execute("PRAGMA busy_timeout = 5000")
+        .and_then(|()| conn.batch_execute(sql))
+        .unwrap_or_else(|e| panic!("{sql} on {url}: {e}"));
+}

@@ -219,6 +219,17 @@ impl TestApp {
         req.send().await.expect("request sent")
     }
 
+    /// Runs SQL on this server's store behind its back (no cache hears of it), to show
+    /// where an answer came from.
+    pub async fn sql_behind_the_service(&self, sql: &str) {
+        match self.database_url.strip_prefix("sqlite://") {
+            Some(path) => trachios_test_support::sqlite_exec(std::path::Path::new(path), sql),
+            None => {
+                psql(&self.database_url, sql).await;
+            }
+        }
+    }
+
     pub async fn call(
         &self,
         method: Method,

@@ -59,6 +59,33 @@ fn with_status(ids: &[i64], status: &str) -> Vec<(i64, String)> {
     ids.iter().map(|&id| (id, status.to_owned())).collect()
 }
 
+/// The description of order `id` on the caller's first page.
+async fn description_on_first_page(app: &TestApp, token: &str, id: i64) -> String {
+    let (_, page) = app.call(Method::GET, "/my-orders", Some(token), None).await;
+    page.as_array()
+        .and_then(|orders| orders.iter().find(|o| o["id"] == id))
+        .and_then(|o| o["item_description"].as_str())
+        .unwrap_or_else(|| panic!("order {id} is on the first page: {page}"))
+        .to_owned()
+}
+
+/// Shows that the caller's first page is served from the cache: order `id`'s description,
+/// changed in the store behind the service's back, does not show on the next read (the
+/// next change made through the service renders the page from the store again).
+async fn first_page_comes_from_the_cache(app: &TestApp, token: &str, id: i64, cache: &str) {
+    let kept = description_on_first_page(app, token, id).await;
+    description_on_first_page(app, token, id).await;
+    app.sql_behind_the_service(&format!(
+        "UPDATE orders SET item_description = 'changed behind the service' WHERE id = {id}"
+    ))
+    .await;
+    assert_eq!(
+        description_on_first_page(app, token, id).await,
+        kept,
+        "{cache}: the first page was read from the cache, not the store"
+    );
+}
+
 async fn place(app: &TestApp, token: &str, item: &str) -> i64 {
     app.create_order(token, item).await["id"]
         .as_i64()
@@ -83,6 +110,7 @@ async fn each_acknowledged_change_shows_on_the_next_read_of_a_cached_list() {
                 "{cache}"
             );
         }
+        first_page_comes_from_the_cache(&app, &token, a, cache).await;
         let d = place(&app, &token, "D").await;
         assert_eq!(
             my_orders(&app, &token, "").await,
@@ -133,7 +161,7 @@ async fn each_acknowledged_change_shows_on_the_next_read_of_a_cached_list() {
 #[tokio::test]
 async fn a_cached_list_never_shows_a_status_older_than_the_last_acknowledged_change() {
     let redis = PrivateRedis::start().await;
-    for (_, app) in cached_apps(&redis, 3600.0).await {
+    for (cache, app) in cached_apps(&redis, 3600.0).await {
         walk_statuses_while_readers_hammer(
             &app,
             |_| "/my-orders".to_owned(),
@@ -145,6 +173,10 @@ async fn a_cached_list_never_shows_a_status_older_than_the_last_acknowledged_cha
             },
         )
         .await;
+        // The readers hammered the cache, not the store.
+        let (token, _) = app.customer("proof@x.io").await;
+        let id = place(&app, &token, "Proof").await;
+        first_page_comes_from_the_cache(&app, &token, id, cache).await;
     }
 }
 
@@ -152,6 +184,12 @@ async fn a_cached_list_never_shows_a_status_older_than_the_last_acknowledged_cha
 async fn automatic_steps_reach_a_cached_list() {
     let redis = PrivateRedis::start().await;
     for (cache, app) in cached_apps(&redis, 0.3).await {
+        // The cache serves lists while the lifecycle runs: shown on an order that no longer
+        // moves, since every step renders its customer's page anew.
+        let (still, _) = app.customer("still@x.io").await;
+        let cancelled = place(&app, &still, "Stays").await;
+        app.cancel(&still, cancelled).await;
+        first_page_comes_from_the_cache(&app, &still, cancelled, cache).await;
         let (token, _) = app.customer("jo@x.io").await;
         let id = place(&app, &token, "Desk").await;
         my_orders(&app, &token, "").await;
@@ -185,6 +223,7 @@ async fn a_change_made_by_another_process_shows_on_the_next_read() {
             with_status(&[first], "created")
         );
     }
+    first_page_comes_from_the_cache(&reader, &token, first, "redis").await;
     writer.cancel(&token, first).await;
     assert_eq!(
         my_orders(&reader, &token, "").await,

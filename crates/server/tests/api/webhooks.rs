@@ -495,9 +495,11 @@ async fn three_processes_share_deliveries_and_never_make_an_attempt_twice() {
         return;
     }
     let database_url = fresh_database().await;
+    // Small batches, so that no process claims everything due at once.
+    let env = [PROCESS_ENV, &[("WEBHOOK_BATCH_SIZE", "5")]].concat();
     let mut processes = Vec::new();
     for _ in 0..3 {
-        processes.push(ServerProcess::start_with(&database_url, "0.2", PROCESS_ENV).await);
+        processes.push(ServerProcess::start_with(&database_url, "0.2", &env).await);
     }
     let app = TestApp::new(processes[0].base.clone(), &database_url);
     let admin = app.admin().await;
@@ -559,4 +561,30 @@ async fn three_processes_share_deliveries_and_never_make_an_attempt_twice() {
     assert!(log
         .iter()
         .all(|d| d["attempt"] == 1 && d["status_code"] == 200));
+    // The work was shared: each process counts what it delivered itself.
+    let mut delivered_by = Vec::new();
+    for process in &processes {
+        let text = app
+            .client
+            .get(process.base.replace("/api/v1", "/metrics"))
+            .send()
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics text");
+        let delivered = crate::operations::value(
+            &text,
+            "trachios_webhook_attempts_total",
+            r#"result="delivered""#,
+        )
+        .unwrap_or(0.0);
+        delivered_by.push(delivered);
+    }
+    eprintln!("delivered by each process: {delivered_by:?}");
+    assert_eq!(delivered_by.iter().sum::<f64>(), 240.0, "{delivered_by:?}");
+    assert!(
+        delivered_by.iter().filter(|&&n| n > 0.0).count() >= 2,
+        "more than one process delivered: {delivered_by:?}"
+    );
 }
