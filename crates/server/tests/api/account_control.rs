@@ -211,16 +211,11 @@ async fn account_changes_are_checked_and_admin_only() {
 
 #[tokio::test]
 async fn a_deleted_accounts_token_is_a_401_everywhere() {
-    if !runs_on_this_store("deletes the account with SQL, which the API cannot") {
-        return;
-    }
     let app = spawn_app().await;
     let (token, id) = app.customer("jo@x.io").await;
-    psql(
-        &app.database_url,
-        &format!("DELETE FROM users WHERE id = {id}"),
-    )
-    .await;
+    // The API cannot delete an account; an operator's SQL can.
+    app.sql_behind_the_service(&format!("DELETE FROM users WHERE id = {id}"))
+        .await;
     let started = Instant::now();
     let gone = eventually(WITHIN, || async {
         app.status_of(Method::GET, "/user", &token).await == StatusCode::UNAUTHORIZED
