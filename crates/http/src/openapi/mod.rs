@@ -172,23 +172,23 @@ mod tests {
                 .map(|v| v.as_str().unwrap_or_default().to_owned())
                 .collect()
         };
-        let domain = |all: Vec<&str>| all.into_iter().map(str::to_owned).collect::<Vec<_>>();
-        assert_eq!(
-            names("OrderStatus"),
-            domain(OrderStatus::ALL.iter().map(|s| s.as_str()).collect())
-        );
-        assert_eq!(
-            names("Role"),
-            domain(Role::ALL.iter().map(|s| s.as_str()).collect())
-        );
-        assert_eq!(
-            names("Actor"),
-            domain(ActorKind::ALL.iter().map(|s| s.as_str()).collect())
-        );
-        assert_eq!(
-            names("WebhookEventType"),
-            domain(WebhookEventType::ALL.iter().map(|s| s.as_str()).collect())
-        );
+        fn names_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
+            all.iter().map(|&v| name(v).to_owned()).collect()
+        }
+        for (schema, domain) in [
+            (
+                "OrderStatus",
+                names_of(OrderStatus::ALL, OrderStatus::as_str),
+            ),
+            ("Role", names_of(Role::ALL, Role::as_str)),
+            ("Actor", names_of(ActorKind::ALL, ActorKind::as_str)),
+            (
+                "WebhookEventType",
+                names_of(WebhookEventType::ALL, WebhookEventType::as_str),
+            ),
+        ] {
+            assert_eq!(names(schema), domain, "{schema}");
+        }
     }
 
     #[test]
