@@ -130,7 +130,11 @@ pub fn ensure(
     if missing.is_empty() && !schemathesis_missing {
         return Ok(());
     }
-    let packages: Vec<&str> = missing.iter().map(|p| p.package).collect();
+    let mut packages: Vec<&str> = missing.iter().map(|p| p.package).collect();
+    // schemathesis comes from PyPI, through the interpreter's pip, which Debian packages apart.
+    if schemathesis_missing && !has_pip() {
+        packages.push("python3-pip");
+    }
     for program in &missing {
         eprintln!("xtask: missing {} ({})", program.package, program.purpose);
     }
@@ -203,25 +207,41 @@ fn install_packages(policy: InstallPolicy, packages: &[&str]) -> anyhow::Result<
     Ok(())
 }
 
+fn has_pip() -> bool {
+    Command::new("python3")
+        .args(["-m", "pip", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn install_schemathesis(policy: InstallPolicy) -> anyhow::Result<()> {
     eprintln!("xtask: installing schemathesis");
-    let mut pip = policy.command("python3");
-    pip.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-    ]);
-    if policy == InstallPolicy::AsRoot {
-        pip.arg("--root-user-action=ignore");
-    }
-    let status = pip
-        .arg("schemathesis")
-        .status()
-        .context("running pip (python3 -m pip)")?;
-    if !status.success() || !on_path("schemathesis") {
-        bail!("pip install schemathesis failed ({status}), or put it where PATH does not reach");
+    let pip = |extra: &[&str]| -> anyhow::Result<bool> {
+        let mut pip = policy.command("python3");
+        pip.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ]);
+        if policy == InstallPolicy::AsRoot {
+            pip.arg("--root-user-action=ignore");
+        }
+        let status = pip
+            .args(extra)
+            .arg("schemathesis")
+            .status()
+            .context("running pip (python3 -m pip)")?;
+        Ok(status.success())
+    };
+    // A distribution's own Python refuses pip installs outside a virtual environment
+    // (PEP 668); a test tool in the system's site-packages is what this command is for.
+    let installed = pip(&[])? || pip(&["--break-system-packages"])?;
+    if !installed || !on_path("schemathesis") {
+        bail!("pip install schemathesis failed, or put it where PATH does not reach");
     }
     Ok(())
 }
