@@ -2,33 +2,28 @@
 //! schema itself: the names of the enums it stores, and the statuses in which an order
 //! has no due time. A migration that forgets a status fails them.
 
-use trachios_domain::{ActorKind, OrderStatus, Role};
+use trachios_domain::{names, ActorKind, OrderStatus, Role};
 
-pub fn order_statuses() -> Vec<String> {
-    OrderStatus::ALL
-        .iter()
-        .map(|s| s.as_str().to_owned())
-        .collect()
+pub fn order_statuses() -> Vec<&'static str> {
+    names::of(OrderStatus::ALL, OrderStatus::as_str)
 }
 
 /// The statuses the lifecycle never moves on from: an order in them has no due time.
-pub fn statuses_without_due_time() -> Vec<String> {
-    OrderStatus::ALL
+pub fn statuses_without_due_time() -> Vec<&'static str> {
+    let without: Vec<OrderStatus> = OrderStatus::ALL
         .iter()
+        .copied()
         .filter(|s| !s.advances_by_itself())
-        .map(|s| s.as_str().to_owned())
-        .collect()
+        .collect();
+    names::of(&without, OrderStatus::as_str)
 }
 
-pub fn roles() -> Vec<String> {
-    Role::ALL.iter().map(|r| r.as_str().to_owned()).collect()
+pub fn roles() -> Vec<&'static str> {
+    names::of(Role::ALL, Role::as_str)
 }
 
-pub fn actors() -> Vec<String> {
-    ActorKind::ALL
-        .iter()
-        .map(|a| a.as_str().to_owned())
-        .collect()
+pub fn actors() -> Vec<&'static str> {
+    names::of(ActorKind::ALL, ActorKind::as_str)
 }
 
 /// The single-quoted literals of `sql`, in order.

@@ -3,6 +3,11 @@
 
 use crate::DomainError;
 
+/// The names of `all`, in the order they are declared.
+pub fn of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|v| name(*v)).collect()
+}
+
 /// The variant of `all` named `raw`, or a validation error naming `what` and every name.
 pub fn parse<T: Copy>(
     raw: &str,
@@ -14,8 +19,10 @@ pub fn parse<T: Copy>(
         .copied()
         .find(|v| name(*v) == raw)
         .ok_or_else(|| {
-            let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
-            DomainError::Validation(format!("{what} must be one of {}", names.join(", ")))
+            DomainError::Validation(format!(
+                "{what} must be one of {}",
+                of(all, name).join(", ")
+            ))
         })
 }
 

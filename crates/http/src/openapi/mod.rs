@@ -172,9 +172,7 @@ mod tests {
                 .map(|v| v.as_str().unwrap_or_default().to_owned())
                 .collect()
         };
-        fn names_of<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<String> {
-            all.iter().map(|&v| name(v).to_owned()).collect()
-        }
+        use trachios_domain::names::of as names_of;
         for (schema, domain) in [
             (
                 "OrderStatus",

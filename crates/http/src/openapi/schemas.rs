@@ -34,7 +34,10 @@ macro_rules! domain_enum_schema {
 
         impl PartialSchema for $wire {
             fn schema() -> RefOr<Schema> {
-                names($description, <$domain>::ALL.iter().map(|v| v.as_str()))
+                names(
+                    $description,
+                    trachios_domain::names::of(<$domain>::ALL, <$domain>::as_str),
+                )
             }
         }
 
