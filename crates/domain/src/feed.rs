@@ -12,6 +12,25 @@ pub enum FeedScope {
     All,
 }
 
+/// Which version of which customer's order a committed change left: what a cache shared by
+/// several processes needs to know of every change (see `ports::ChangeWitness`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommittedVersion {
+    pub order_id: OrderId,
+    pub customer_id: UserId,
+    pub version: i64,
+}
+
+impl From<&Order> for CommittedVersion {
+    fn from(order: &Order) -> Self {
+        Self {
+            order_id: order.id,
+            customer_id: order.customer_id,
+            version: order.version,
+        }
+    }
+}
+
 /// What a subscription yields next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedEvent {

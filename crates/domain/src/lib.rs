@@ -20,7 +20,7 @@ pub mod user;
 pub mod webhook;
 
 pub use error::{error_chain, retry_after_seconds, BoxError, DomainError};
-pub use feed::{FeedEvent, FeedScope};
+pub use feed::{CommittedVersion, FeedEvent, FeedScope};
 pub use history::OrderEvent;
 pub use idempotency::{
     Creation, IdempotencyKey, KeyClaim, KeyedInsert, RequestFingerprint, IDEMPOTENCY_KEY_LIFETIME,

@@ -5,10 +5,11 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccountStatus, AdvancedOrder, CachedPage, DomainError, DueSteps, Email, FeedEvent, FeedScope,
-    KeyClaim, KeyedInsert, ListGeneration, NewOrder, NewUser, Order, OrderEvent, OrderFilter,
-    OrderId, PageSize, Password, PasswordHash, RenderedOrder, RenderedPage, StatusChange,
-    TokenClaims, TokenId, User, UserChange, UserCredentials, UserFilter, UserId,
+    AccountStatus, AdvancedOrder, CachedPage, CommittedVersion, DomainError, DueSteps, Email,
+    FeedEvent, FeedScope, KeyClaim, KeyedInsert, ListGeneration, NewOrder, NewUser, Order,
+    OrderEvent, OrderFilter, OrderId, PageSize, Password, PasswordHash, RenderedOrder,
+    RenderedPage, StatusChange, TokenClaims, TokenId, User, UserChange, UserCredentials,
+    UserFilter, UserId,
 };
 use crate::{
     AttemptRecord, DeliveryLogEntry, NewWebhook, PendingDelivery, SendOutcome, Webhook, WebhookId,
@@ -104,6 +105,21 @@ pub trait ChangePublisher: Send + Sync {
     fn publish(&self, orders: Vec<Order>);
 }
 
+/// A cache that several processes share, told of every change any process committed (by
+/// the follower of the database's events), so that it serves no version older than one
+/// committed even when the writer could not update it.
+pub trait ChangeWitness: Send + Sync {
+    /// What committed changes left, in commit order.
+    fn changed(&self, changes: &[CommittedVersion]);
+    /// How far back it must hear of changes committed before the feed was first read.
+    fn looks_back(&self) -> std::time::Duration;
+    /// Every change committed before `as_of` has been passed to `changed`.
+    fn caught_up(&self, as_of: std::time::Instant);
+    /// Some changes may never be passed (the feed lost its place): nothing the cache holds
+    /// is to be trusted until it has all expired.
+    fn lost_track(&self);
+}
+
 /// Renders an order for API clients: implemented by the HTTP adapter, used by the order
 /// caches so that what they keep is exactly what a response carries.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -122,6 +138,11 @@ pub trait OrderCache: Send + Sync {
     /// Records that these orders changed, so that no older version of them, nor any
     /// cached page of their customers' lists, is served or stored.
     async fn replace(&self, orders: &[Order]) -> Result<(), DomainError>;
+    /// After a `replace` that failed: returns once no process serves, from this cache, an
+    /// order or page older than those changes — at once for a cache only this process
+    /// uses, after the other processes' lease on their feed for a shared one. A write waits
+    /// for it before it is acknowledged.
+    async fn settle(&self);
     /// The customer's first page of `size` orders, if held under the current generation.
     async fn first_page(&self, customer: UserId, size: PageSize)
         -> Result<CachedPage, DomainError>;

@@ -94,6 +94,9 @@ impl OrderCache for InProcessOrderCache {
         Ok(())
     }
 
+    /// Nothing to wait for: `replace` cannot fail, and no other process reads this cache.
+    async fn settle(&self) {}
+
     async fn first_page(
         &self,
         customer: UserId,

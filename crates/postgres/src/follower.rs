@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt};
+use diesel::sql_types::{Array, BigInt, Double};
 use diesel_async::RunQueryDsl;
 use tokio::sync::watch;
-use trachios_domain::ports::ChangePublisher;
-use trachios_domain::DomainError;
+use trachios_domain::ports::{ChangePublisher, ChangeWitness};
+use trachios_domain::{CommittedVersion, DomainError, OrderId, UserId};
 
 use crate::error::QueryFailure;
 use crate::pool::{connection, PgPool};
@@ -76,11 +76,34 @@ CROSS JOIN LATERAL (
 ORDER BY e.id
 LIMIT $3";
 
+/// The most recent events read at start for the witness; when the witness looks back over
+/// more than this many, it is told it lost track.
+const MAX_REPLAYED_EVENTS: i64 = 200_000;
+
+/// The versions and customers of the last `$1` events committed within the last `$2`
+/// seconds (by their transaction's start: a little more than asked).
+const RECENT_VERSIONS: &str = "SELECT e.order_id, o.customer_id, e.version
+FROM (
+    SELECT order_id, version FROM order_events
+    WHERE id > (SELECT coalesce(max(id), 0) FROM order_events) - $1
+      AND created_at > now() - make_interval(secs => $2)
+) e
+JOIN orders o ON o.id = e.order_id";
+
+/// Whether an event older than those `RECENT_VERSIONS` reads still falls in the window.
+const OLDER_STILL_RECENT: &str = "SELECT count(*) AS id FROM (
+    SELECT created_at FROM order_events
+    WHERE id <= (SELECT coalesce(max(id), 0) FROM order_events) - $1
+    ORDER BY id DESC LIMIT 1
+) older
+WHERE created_at > now() - make_interval(secs => $2)";
+
 /// Publishes every committed change, once, in commit order per order, to this process's
-/// feed.
+/// feed, and tells the witness (the shared cache) of each.
 pub struct ChangeFollower {
     pool: PgPool,
     publisher: Arc<dyn ChangePublisher>,
+    witness: Option<Arc<dyn ChangeWitness>>,
     settings: FollowerSettings,
     cursor: Cursor,
     started: watch::Sender<bool>,
@@ -96,10 +119,18 @@ impl ChangeFollower {
         Self {
             pool,
             publisher,
+            witness: None,
             settings,
             cursor: Cursor::default(),
             started: watch::channel(false).0,
         }
+    }
+
+    /// Tells `witness` of every change committed from `witness.looks_back()` before the
+    /// follower starts on, and when it has read them all.
+    pub fn witnessed_by(mut self, witness: Arc<dyn ChangeWitness>) -> Self {
+        self.witness = Some(witness);
+        self
     }
 
     /// Turns true once the follower has read where the events stand: every change
@@ -157,6 +188,7 @@ impl ChangeFollower {
     /// Starts after the newest event, watching the ids below it that are not visible yet
     /// (transactions still committing when the follower starts).
     async fn start(&mut self) -> Result<(), DomainError> {
+        let began = Instant::now();
         let mut conn = connection(&self.pool).await?;
         let recent: Vec<EventId> = diesel::sql_query(
             "SELECT id FROM order_events WHERE id > (SELECT coalesce(max(id), 0) FROM order_events) - 10000 ORDER BY id",
@@ -175,6 +207,49 @@ impl ChangeFollower {
         for id in ids {
             self.cursor.saw(id, now);
         }
+        drop(conn);
+        if let Some(witness) = self.witness.clone() {
+            // Read after the cursor was placed: whatever committed before `began` is in
+            // the replay, and whatever commits later is above the cursor or in its holes.
+            self.replay_to(witness.as_ref()).await?;
+            witness.caught_up(began);
+        }
+        Ok(())
+    }
+
+    /// Tells the witness of the changes it looks back over, committed before the follower
+    /// started; past `MAX_REPLAYED_EVENTS` of them, that it lost track.
+    async fn replay_to(&self, witness: &dyn ChangeWitness) -> Result<(), DomainError> {
+        let window = witness.looks_back().as_secs_f64();
+        let mut conn = connection(&self.pool).await?;
+        let recent: Vec<VersionRow> = statement(RECENT_VERSIONS)
+            .planned_each_time()
+            .bind::<BigInt, _>(MAX_REPLAYED_EVENTS)
+            .bind::<Double, _>(window)
+            .load(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        let older: Vec<EventId> = statement(OLDER_STILL_RECENT)
+            .planned_each_time()
+            .bind::<BigInt, _>(MAX_REPLAYED_EVENTS)
+            .bind::<Double, _>(window)
+            .load(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        let changes = recent
+            .into_iter()
+            .map(VersionRow::into_change)
+            .collect::<Result<Vec<_>, _>>()?;
+        witness.changed(&changes);
+        if older.iter().any(|count| count.id > 0) {
+            witness.lost_track();
+        }
+        tracing::debug!(
+            changes = changes.len(),
+            "replayed recent changes to the cache fence"
+        );
         Ok(())
     }
 
@@ -201,11 +276,21 @@ impl ChangeFollower {
         drop(conn);
         let read = rows.len();
         let mut changed = Vec::new();
+        let mut versions = Vec::with_capacity(read);
         for row in rows {
             self.cursor.saw(row.event_id, now);
             let order = row.order.into_order()?;
+            versions.push(CommittedVersion::from(&order));
             if self.publisher.wants(order.id, order.customer_id) {
                 changed.push(order);
+            }
+        }
+        if let Some(witness) = &self.witness {
+            // Before any stream hears of these changes, so that a client reacting to one
+            // through this process cannot read an older version from the cache.
+            witness.changed(&versions);
+            if (read as i64) < self.settings.batch {
+                witness.caught_up(now);
             }
         }
         if !changed.is_empty() {
@@ -243,6 +328,26 @@ impl Cursor {
     fn forget_older_than(&mut self, now: Instant, patience: Duration) {
         self.gaps
             .retain(|_, first_seen| now.duration_since(*first_seen) < patience);
+    }
+}
+
+#[derive(QueryableByName)]
+struct VersionRow {
+    #[diesel(sql_type = BigInt)]
+    order_id: i64,
+    #[diesel(sql_type = BigInt)]
+    customer_id: i64,
+    #[diesel(sql_type = BigInt)]
+    version: i64,
+}
+
+impl VersionRow {
+    fn into_change(self) -> Result<CommittedVersion, DomainError> {
+        Ok(CommittedVersion {
+            order_id: OrderId::parse(self.order_id).map_err(DomainError::corrupt_row)?,
+            customer_id: UserId::parse(self.customer_id).map_err(DomainError::corrupt_row)?,
+            version: self.version,
+        })
     }
 }
 

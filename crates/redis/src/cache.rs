@@ -1,32 +1,25 @@
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use deadpool_redis::{Config, Connection, Pool, Runtime};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncCommands, Script};
-use trachios_domain::ports::{DependencyProbe, OrderCache, OrderRenderer};
+use trachios_domain::ports::{ChangeWitness, DependencyProbe, OrderCache, OrderRenderer};
 use trachios_domain::{
-    CachedPage, DomainError, ListGeneration, Order, OrderId, PageSize, RenderedOrder, RenderedPage,
-    UserId,
+    CachedPage, CommittedVersion, DomainError, ListGeneration, Order, OrderId, PageSize,
+    RenderedOrder, RenderedPage, UserId,
 };
 
 use crate::entry::{decode, encode, PUT_IF_NEWER};
+use crate::fence::Fence;
 use crate::page_entry;
-use crate::stale_lists::{StaleLists, Staleness};
-use crate::suspects::Suspects;
 use crate::thread_slots::ThreadSlots;
 use crate::{CacheStats, CircuitBreaker};
-
-/// Orders whose cache update failed are remembered up to this many; past it the cache is
-/// bypassed for reads for one TTL instead (every stale entry has expired by then).
-const MAX_SUSPECT_ORDERS: usize = 100_000;
-/// The same for customers whose list generation could not be renewed.
-const MAX_STALE_LISTS: usize = 100_000;
 
 /// How the cache behaves.
 #[derive(Debug, Clone)]
@@ -43,6 +36,10 @@ pub struct CacheSettings {
     pub key_prefix: String,
     /// The database's identity (`cache_epoch`): entries of another epoch are misses.
     pub epoch: String,
+    /// `Some` when other processes write to the same database: the cache is then trusted
+    /// only while this process has read the change feed to its end within this long, and a
+    /// write whose cache update failed waits this long before it is acknowledged.
+    pub feed_lease: Option<Duration>,
 }
 
 impl Default for CacheSettings {
@@ -54,6 +51,7 @@ impl Default for CacheSettings {
             pool_size: 16,
             key_prefix: String::new(),
             epoch: String::new(),
+            feed_lease: None,
         }
     }
 }
@@ -64,11 +62,12 @@ impl Default for CacheSettings {
 ///
 /// Entries are only ever replaced by a newer version (a Lua compare-and-set), which closes
 /// the cache-aside race: a reader that loaded an old row before a write cannot put it back
-/// over the write's newer entry. A write whose cache update fails marks the order as
-/// suspect, and suspect orders are read from PostgreSQL until the cache holds a version at
-/// least as new, so that even an outage in the middle of a write cannot serve stale data.
-/// Every write also stores a fresh generation for the customer (in the same pipeline), and
-/// a customer whose generation could not be renewed has their pages bypassed until it is.
+/// over the write's newer entry. Every write also stores a fresh generation for the
+/// customer (in the same pipeline). A change that did not reach Redis — this process's
+/// write during an outage or a partition, another process's, one whose writer crashed
+/// before updating Redis — raises the order's floor in the `Fence` (at once for this
+/// process's own writes, through the change feed for every process), and an entry below
+/// its floor is a miss; the customer's generation is renewed before their next cached page.
 pub struct RedisOrderCache {
     pool: Pool,
     /// Multiplexed connections (each pipelines its requests' commands), one per thread that
@@ -82,8 +81,7 @@ pub struct RedisOrderCache {
     script: Script,
     breaker: CircuitBreaker,
     stats: Arc<CacheStats>,
-    suspects: Suspects,
-    stale_lists: StaleLists,
+    fence: Fence,
     /// Generations are this process's random start plus a count, so that no two writes,
     /// in this process or any other, store the same one.
     generation_start: u64,
@@ -132,8 +130,7 @@ impl RedisOrderCache {
             pool,
             connections: ThreadSlots::new(),
             breaker: CircuitBreaker::new("redis", settings.cooldown),
-            suspects: Suspects::new(MAX_SUSPECT_ORDERS, settings.ttl),
-            stale_lists: StaleLists::new(MAX_STALE_LISTS, settings.ttl * 2),
+            fence: fence(&settings),
             generation_start: RandomState::new().hash_one(std::process::id()),
             generations_made: AtomicU64::new(0),
             settings,
@@ -236,12 +233,16 @@ impl RedisOrderCache {
     /// stored for them before; and that generation.
     fn renewal(&self, customer: UserId) -> (redis::Cmd, u64) {
         let generation = self.fresh_generation();
+        (self.renewal_to(customer, generation), generation)
+    }
+
+    fn renewal_to(&self, customer: UserId, generation: u64) -> redis::Cmd {
         let mut set = redis::cmd("SET");
         set.arg(self.generation_key(customer))
             .arg(generation)
             .arg("PX")
             .arg(self.generation_ttl_ms());
-        (set, generation)
+        set
     }
 
     async fn renew_generation(&self, customer: UserId) -> Result<u64, DomainError> {
@@ -280,31 +281,40 @@ impl RedisOrderCache {
         self.stats.miss();
         tracing::debug!(
             customer_id = customer.get(),
-            "list cache bypassed after writes that missed the cache"
+            "list cache bypassed: the change feed is behind"
         );
         CachedPage::Bypass
+    }
+
+    fn distrusted(&self) -> Option<RenderedOrder> {
+        self.stats.miss();
+        tracing::debug!("cache bypassed: the change feed is behind");
+        None
     }
 }
 
 #[async_trait]
 impl OrderCache for RedisOrderCache {
     async fn get(&self, id: OrderId) -> Result<Option<RenderedOrder>, DomainError> {
-        if self.suspects.is_suspect(id) {
-            self.stats.miss();
-            tracing::debug!(
-                order_id = id.get(),
-                "cache bypassed for an order whose last update missed the cache"
-            );
-            return Ok(None);
+        if !self.fence.is_trusted() {
+            return Ok(self.distrusted());
         }
         let raw: Option<Vec<u8>> = self
             .run(|mut conn| async move { conn.get(self.key(id)).await })
             .await?;
         match raw.and_then(|raw| decode(raw.into(), &self.settings.epoch)) {
-            Some(order) => {
+            Some((version, order)) if self.fence.admits(id, version) => {
                 self.stats.hit();
                 tracing::debug!(order_id = id.get(), "cache hit");
                 Ok(Some(order))
+            }
+            Some(_) => {
+                self.stats.miss();
+                tracing::debug!(
+                    order_id = id.get(),
+                    "cache entry older than a committed change; read from the database"
+                );
+                Ok(None)
             }
             None => {
                 self.stats.miss();
@@ -315,6 +325,11 @@ impl OrderCache for RedisOrderCache {
     }
 
     async fn put(&self, order: &Order) -> Result<(), DomainError> {
+        if !self.fence.admits(order.id, order.version) {
+            // Read before a change this process already knows of: storing it would only
+            // keep an entry every process must refuse.
+            return Ok(());
+        }
         let entry = self.entry(order)?;
         let ttl = self.ttl_ms();
         let script = &self.script;
@@ -331,7 +346,6 @@ impl OrderCache for RedisOrderCache {
                     .await
             })
             .await?;
-        self.suspects.clear(order);
         Ok(())
     }
 
@@ -354,22 +368,41 @@ impl OrderCache for RedisOrderCache {
                 .arg(&self.settings.epoch)
                 .ignore();
         }
-        for customer in customers_of(orders) {
-            pipe.add_command(self.renewal(customer).0).ignore();
+        // Each customer's new generation names one of the changes, so that the other
+        // processes, told of it by the change feed, can tell that its writer renewed it.
+        let renewals: BTreeMap<UserId, u64> = orders
+            .iter()
+            .map(|order| (order.customer_id, written_generation(&order.into())))
+            .collect();
+        for (&customer, &generation) in &renewals {
+            pipe.add_command(self.renewal_to(customer, generation))
+                .ignore();
         }
         let result: Result<(), DomainError> = self
             .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
             .await;
-        match result {
-            Ok(()) => {
-                orders.iter().for_each(|o| self.suspects.clear(o));
-                Ok(())
+        if result.is_ok() {
+            // One commit and one renewal after it cover every change of the batch.
+            for order in orders {
+                self.fence.wrote(written_generation(&order.into()));
             }
-            Err(err) => {
-                self.suspects.mark(orders);
-                self.stale_lists.mark(customers_of(orders));
-                Err(err)
+        } else {
+            for order in orders {
+                self.fence.raise(order.id, order.version);
             }
+            for customer in customers_of(orders) {
+                self.fence.mark_list(customer, None);
+            }
+        }
+        result
+    }
+
+    async fn settle(&self) {
+        // Another process trusts its cache only while its last complete read of the feed
+        // began less than a lease ago; a lease after this (already committed) change, its
+        // next read has begun after the commit, and so raised the order's floor.
+        if let Some(lease) = self.fence.lease() {
+            tokio::time::sleep(lease).await;
         }
     }
 
@@ -378,38 +411,41 @@ impl OrderCache for RedisOrderCache {
         customer: UserId,
         size: PageSize,
     ) -> Result<CachedPage, DomainError> {
-        let generation = match self.stale_lists.of(customer) {
-            Staleness::All => return Ok(self.bypass(customer)),
-            Staleness::Customer => {
+        if !self.fence.is_trusted() {
+            return Ok(self.bypass(customer));
+        }
+        let mark = self.fence.list_mark(customer);
+        let keys = (self.generation_key(customer), self.page_key(customer));
+        let (generation, entry): (Option<u64>, Option<Vec<u8>>) = self
+            .run(|mut conn| async move {
+                redis::cmd("MGET")
+                    .arg(keys.0)
+                    .arg(keys.1)
+                    .query_async(&mut conn)
+                    .await
+            })
+            .await?;
+        if let Some(mark) = mark {
+            if !mark.satisfied_by(generation) {
+                // A page stored before a change whose writer did not renew the generation.
                 let generation = self.renew_generation(customer).await?;
-                self.stale_lists.clear(customer);
+                self.fence.list_checked(customer, mark);
                 self.stats.miss();
                 return Ok(CachedPage::Miss(ListGeneration(generation)));
             }
-            Staleness::Fresh => {
-                let keys = (self.generation_key(customer), self.page_key(customer));
-                let (generation, entry): (Option<u64>, Option<Vec<u8>>) = self
-                    .run(|mut conn| async move {
-                        redis::cmd("MGET")
-                            .arg(keys.0)
-                            .arg(keys.1)
-                            .query_async(&mut conn)
-                            .await
-                    })
-                    .await?;
-                if let Some(page) = generation
-                    .zip(entry)
-                    .and_then(|(generation, raw)| page_entry::decode(raw, generation, size))
-                {
-                    self.stats.hit();
-                    tracing::debug!(customer_id = customer.get(), "list cache hit");
-                    return Ok(CachedPage::Hit(page));
-                }
-                match generation {
-                    Some(generation) => Some(generation),
-                    None => self.current_generation(customer).await?,
-                }
-            }
+            self.fence.list_checked(customer, mark);
+        }
+        if let Some(page) = generation
+            .zip(entry)
+            .and_then(|(generation, raw)| page_entry::decode(raw, generation, size))
+        {
+            self.stats.hit();
+            tracing::debug!(customer_id = customer.get(), "list cache hit");
+            return Ok(CachedPage::Hit(page));
+        }
+        let generation = match generation {
+            Some(generation) => Some(generation),
+            None => self.current_generation(customer).await?,
         };
         self.stats.miss();
         tracing::debug!(customer_id = customer.get(), "list cache miss");
@@ -439,6 +475,61 @@ impl OrderCache for RedisOrderCache {
         })
         .await
     }
+}
+
+/// Every process learns of every committed change here, its own included.
+impl ChangeWitness for RedisOrderCache {
+    fn changed(&self, changes: &[CommittedVersion]) {
+        // An order's first version replaces nothing that could be cached.
+        for change in changes.iter().filter(|change| change.version > 1) {
+            self.fence.raise(change.order_id, change.version);
+        }
+        for change in changes {
+            let generation = written_generation(change);
+            if !self.fence.wrote_itself(generation) {
+                self.fence.mark_list(change.customer_id, Some(generation));
+            }
+        }
+    }
+
+    fn looks_back(&self) -> Duration {
+        self.fence.window()
+    }
+
+    fn caught_up(&self, as_of: Instant) {
+        self.fence.caught_up(as_of);
+    }
+
+    fn lost_track(&self) {
+        tracing::warn!(
+            "the change feed may have missed changes: the cache is bypassed until every entry older than them has expired"
+        );
+        self.fence.distrust_all();
+    }
+}
+
+/// A floor holds for two TTLs: an entry written before its change expires within one, and
+/// a fill from a read begun before the change is stored within another (a fill stored
+/// later than that is one stalled for minutes).
+fn fence(settings: &CacheSettings) -> Fence {
+    let fence = Fence::local(settings.ttl * 2);
+    match settings.feed_lease {
+        Some(lease) => fence.followed(lease),
+        None => fence,
+    }
+}
+
+/// The generation a change's writer stores for the customer after its commit: the same in
+/// every process, never 0, and (unlike the fresh ones, which count up from a random start)
+/// naming the change.
+fn written_generation(change: &CommittedVersion) -> u64 {
+    // splitmix64's finaliser over the order id and the version.
+    let mut z = (change.order_id.get() as u64)
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(change.version as u64);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)).max(1)
 }
 
 fn customers_of(orders: &[Order]) -> BTreeSet<UserId> {

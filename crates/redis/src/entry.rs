@@ -27,21 +27,25 @@ pub(crate) fn encode(order: &Order, epoch: &str, body: &[u8]) -> Vec<u8> {
     entry
 }
 
-/// The rendered order in an entry, if the entry belongs to this database's epoch. The body
-/// shares the entry's memory.
-pub(crate) fn decode(raw: Bytes, epoch: &str) -> Option<RenderedOrder> {
+/// The version and the rendered order in an entry, if the entry belongs to this database's
+/// epoch. The body shares the entry's memory.
+pub(crate) fn decode(raw: Bytes, epoch: &str) -> Option<(i64, RenderedOrder)> {
     let mut fields = raw.splitn(4, |&b| b == b':');
-    let _version = fields.next().filter(|v| is_number(v))?;
+    let version = fields.next().filter(|v| is_number(v))?;
+    let version = std::str::from_utf8(version).ok()?.parse().ok()?;
     if fields.next()? != epoch.as_bytes() {
         return None;
     }
     let customer = fields.next().filter(|c| is_number(c))?;
     let customer = UserId::parse(std::str::from_utf8(customer).ok()?.parse().ok()?).ok()?;
     let body_start = raw.len() - fields.next().filter(|b| !b.is_empty())?.len();
-    Some(RenderedOrder {
-        customer_id: customer,
-        body: raw.slice(body_start..),
-    })
+    Some((
+        version,
+        RenderedOrder {
+            customer_id: customer,
+            body: raw.slice(body_start..),
+        },
+    ))
 }
 
 fn is_number(field: &[u8]) -> bool {
@@ -74,10 +78,13 @@ mod tests {
         assert!(raw.starts_with(b"7:e1:2:{"));
         assert_eq!(
             decode(raw.clone(), "e1"),
-            Some(RenderedOrder {
-                customer_id: UserId::parse(2).unwrap(),
-                body: Bytes::from_static(body),
-            })
+            Some((
+                7,
+                RenderedOrder {
+                    customer_id: UserId::parse(2).unwrap(),
+                    body: Bytes::from_static(body),
+                }
+            ))
         );
         assert_eq!(decode(raw, "another-database"), None);
         assert_eq!(decode(Bytes::from_static(b"garbage"), "e1"), None);

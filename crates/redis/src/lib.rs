@@ -5,11 +5,10 @@
 mod breaker;
 mod cache;
 mod entry;
+mod fence;
 mod page_entry;
 mod poison;
-mod stale_lists;
 mod stats;
-mod suspects;
 mod thread_slots;
 
 pub use breaker::CircuitBreaker;

@@ -11,7 +11,9 @@ use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use trachios_auth::{Argon2Hasher, HashLimits, JwtTokenService};
-use trachios_domain::ports::{Clock, OrderCache, OrderRenderer, SystemClock, TokenService};
+use trachios_domain::ports::{
+    ChangeWitness, Clock, OrderCache, OrderRenderer, SystemClock, TokenService,
+};
 use trachios_domain::services::{
     AccountService, CacheBackend, DeliveryService, LifecycleService, NoCache, OrderService,
     ReadinessService, SessionService, TrackingService, UserAdminService, WatchTiming,
@@ -48,6 +50,12 @@ const _: () = assert!(
     trachios_postgres::MAX_ORDERS_PER_PUBLISH <= trachios_memory::SUBSCRIBER_BACKLOG,
     "the change hub's per-subscriber queue must hold the follower's largest publish"
 );
+
+/// How long a process trusts the shared cache after it last read the change feed to its end
+/// (every 100 ms normally), and so how long a write that could not update Redis waits
+/// before it is acknowledged: by then every process has raised the order's floor or stopped
+/// trusting the cache.
+const CACHE_FEED_LEASE: Duration = Duration::from_secs(1);
 
 /// How much longer than an attempt's timeout a claimed delivery stays reserved for it:
 /// time to record the outcome. Past it, another worker may make the next attempt.
@@ -88,7 +96,13 @@ impl Application {
         // One rendering for the caches and the reads that miss them: a hit and a miss must
         // answer the same bytes.
         let renderer: Arc<dyn OrderRenderer> = Arc::new(OrderJson);
-        let (cache, cache_backend) = order_cache(&settings, &backend, renderer.clone()).await?;
+        let (cache, cache_backend, witness) =
+            order_cache(&settings, &backend, renderer.clone(), follower.is_some()).await?;
+        // The follower reads every process's changes: a shared cache learns of them there.
+        let follower = match witness {
+            Some(witness) => follower.map(|follower| follower.witnessed_by(witness)),
+            None => follower,
+        };
         let tokens: Arc<dyn TokenService> = Arc::new(CachedTokenVerifier::new(
             Arc::new(
                 JwtTokenService::new(settings.auth.jwt_secret.expose_secret().as_bytes())
@@ -313,23 +327,29 @@ fn limit(n: usize) -> Option<usize> {
     (n > 0).then_some(n)
 }
 
-/// The cache the configuration picks, keeping orders as `renderer` renders them, and what
-/// readiness reports about it.
+/// The cache the configuration picks, keeping orders as `renderer` renders them, what
+/// readiness reports about it, and, for a cache other processes share (`shared`: the
+/// database has a change feed), what the feed must tell of every change.
 async fn order_cache(
     settings: &Settings,
     backend: &Backend,
     renderer: Arc<dyn OrderRenderer>,
-) -> anyhow::Result<(Arc<dyn OrderCache>, CacheBackend)> {
+    shared: bool,
+) -> anyhow::Result<(
+    Arc<dyn OrderCache>,
+    CacheBackend,
+    Option<Arc<dyn ChangeWitness>>,
+)> {
     let ttl = Duration::from_secs(settings.cache.ttl_seconds);
     match settings.cache_choice(&settings.store()?) {
         CacheChoice::Disabled => {
             tracing::info!("order cache disabled");
-            Ok((Arc::new(NoCache), CacheBackend::Disabled))
+            Ok((Arc::new(NoCache), CacheBackend::Disabled, None))
         }
         CacheChoice::InProcess => {
             tracing::info!("order cache in process memory");
             let cache = InProcessOrderCache::new(ttl, ORDER_CACHE_CAPACITY, renderer);
-            Ok((Arc::new(cache), CacheBackend::InProcess))
+            Ok((Arc::new(cache), CacheBackend::InProcess, None))
         }
         CacheChoice::Redis => {
             let cache = RedisOrderCache::new(
@@ -342,13 +362,15 @@ async fn order_cache(
                         .cache_epoch()
                         .await
                         .context("reading the cache epoch (are the migrations applied?)")?,
+                    feed_lease: shared.then_some(CACHE_FEED_LEASE),
                     ..CacheSettings::default()
                 },
                 renderer,
             )
             .context("setting up the Redis cache")?;
             let cache = Arc::new(cache);
-            Ok((cache.clone(), CacheBackend::Remote(cache)))
+            let witness: Option<Arc<dyn ChangeWitness>> = shared.then(|| cache.clone() as _);
+            Ok((cache.clone(), CacheBackend::Remote(cache), witness))
         }
     }
 }

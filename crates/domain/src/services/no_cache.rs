@@ -24,6 +24,8 @@ impl OrderCache for NoCache {
         Ok(())
     }
 
+    async fn settle(&self) {}
+
     async fn first_page(
         &self,
         _customer: UserId,

@@ -257,9 +257,13 @@ impl OrderService {
         telemetry::order_transition(ActorKind::Customer, OrderStatus::Created);
     }
 
+    /// Tells the cache of a change about to be acknowledged. When the cache cannot take it,
+    /// the answer waits until no process can serve an older version any more: a read after
+    /// an acknowledged write never sees what it replaced, through any process.
     async fn remember(&self, orders: &[Order]) {
         if let Err(err) = self.cache.replace(orders).await {
-            tracing::debug!(error = %err.chain(), "cache update skipped");
+            tracing::debug!(error = %err.chain(), "cache update skipped; waiting for the other processes to learn of the change");
+            self.cache.settle().await;
         }
     }
 }
@@ -793,6 +797,30 @@ mod tests {
             .cancel(customer(7), id(1))
             .await
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_change_the_cache_missed_is_answered_only_once_the_cache_has_settled() {
+        let mut repo = repo_with(order(1, 7, Created, 1));
+        repo.expect_transition()
+            .returning(|_| Ok(Some(order(1, 7, Cancelled, 2))));
+        let mut cache = MockOrderCache::new();
+        let mut sequence = mockall::Sequence::new();
+        cache
+            .expect_replace()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|_| Err(DomainError::unavailable(std::io::Error::other("partition"))));
+        cache
+            .expect_settle()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|| ());
+        let cancelled = service(repo, cache)
+            .cancel(customer(7), id(1))
+            .await
+            .unwrap();
+        assert_eq!(cancelled.status, Cancelled);
     }
 
     #[tokio::test]

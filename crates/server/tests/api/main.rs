@@ -21,6 +21,7 @@ mod operations;
 mod orders;
 mod outages;
 mod pages;
+mod partition;
 mod receiver;
 mod server_process;
 mod shutdown;
