@@ -95,7 +95,13 @@ pub async fn seed(demo_customers: usize) -> anyhow::Result<()> {
     let tokens = Arc::new(JwtTokenService::new(
         settings.auth.jwt_secret.expose_secret().as_bytes(),
     )?);
-    let accounts = AccountService::new(users, hasher, tokens, Arc::new(SystemClock));
+    let accounts = AccountService::new(
+        users,
+        hasher,
+        tokens,
+        Arc::new(SystemClock),
+        trachios_domain::PasswordPolicy::default(),
+    );
     trachios_server::seed::seed_admin(&accounts, email, password.expose_secret()).await?;
     println!("admin {email} is present");
 

@@ -25,6 +25,11 @@ struct Claims {
     sub: String,
     role: Role,
     iat: i64,
+    /// `iat` to the millisecond: a token issued in the same second as the user's "log out
+    /// everywhere" but after it is not ended by it. Tokens issued before it was added have
+    /// only `iat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat_ms: Option<i64>,
     exp: i64,
     jti: String,
 }
@@ -67,6 +72,7 @@ impl TokenService for JwtTokenService {
             sub: user.id.to_string(),
             role: user.role,
             iat: now.timestamp(),
+            iat_ms: Some(now.timestamp_millis()),
             exp: expires_at.timestamp(),
             jti: uuid::Uuid::new_v4().to_string(),
         };
@@ -91,6 +97,12 @@ impl TokenService for JwtTokenService {
             .ok_or(DomainError::Unauthenticated)?;
         let expires_at =
             DateTime::from_timestamp(claims.exp, 0).ok_or(DomainError::Unauthenticated)?;
+        let issued_at = match claims.iat_ms {
+            Some(ms) if ms.div_euclid(1000) == claims.iat => DateTime::from_timestamp_millis(ms),
+            Some(_) => None,
+            None => DateTime::from_timestamp(claims.iat, 0),
+        }
+        .ok_or(DomainError::Unauthenticated)?;
         if claims.jti.is_empty() || claims.jti.len() > MAX_JTI_LEN {
             return Err(DomainError::Unauthenticated);
         }
@@ -98,6 +110,7 @@ impl TokenService for JwtTokenService {
             user_id,
             role: claims.role,
             token_id: TokenId::new(claims.jti),
+            issued_at,
             expires_at,
         })
     }

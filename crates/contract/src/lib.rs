@@ -76,6 +76,8 @@ macro_rules! port_contract {
             lists::orders_are_filtered_and_paged_newest_first,
             lists::users_are_filtered_by_role_and_exact_email_and_paged,
             accounts::status_follows_role_changes_disabling_and_revocation,
+            accounts::ending_sessions_refuses_tokens_issued_before_and_disabling_is_for_good,
+            accounts::a_password_change_replaces_the_hash_and_keeps_only_the_changing_token,
             webhooks::every_change_is_delivered_in_order_once_per_endpoint,
             webhooks::an_event_carries_the_order_as_its_change_left_it,
             webhooks::a_subscription_records_only_its_event_types,

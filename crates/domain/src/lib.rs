@@ -26,7 +26,7 @@ pub use idempotency::{
     Creation, IdempotencyKey, KeyClaim, KeyedInsert, RequestFingerprint, IDEMPOTENCY_KEY_LIFETIME,
 };
 pub use ids::{OrderId, UserId, WebhookId};
-pub use input::{Email, ItemDescription, Name, Password};
+pub use input::{Email, ItemDescription, Name, Password, PasswordPolicy};
 pub use listing::{OrderFilter, Page, PageRequest, PageSize, UserFilter};
 pub use order::{
     Actor, ActorKind, AdvancedOrder, AutomaticStep, DueSteps, NewOrder, Order, OrderStatus,

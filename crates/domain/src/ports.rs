@@ -25,8 +25,18 @@ pub trait UserRepository: Send + Sync {
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, DomainError>;
     async fn find_credentials(&self, email: &Email)
         -> Result<Option<UserCredentials>, DomainError>;
-    /// Applies the change and returns the account as it is now; `None` if there is no such
-    /// account.
+    /// Replaces the account's password hash and ends every token of the account issued
+    /// until `at` except `kept`, in one statement; false if there is no such account.
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: PasswordHash,
+        at: DateTime<Utc>,
+        kept: &TokenId,
+    ) -> Result<bool, DomainError>;
+    /// Applies the change (ending the account's tokens issued until `at` when
+    /// `change.ends_sessions()`) and returns the account as it is now; `None` if there is
+    /// no such account.
     async fn update(
         &self,
         id: UserId,
@@ -202,6 +212,14 @@ pub trait AccountStates: Send + Sync {
         user_id: UserId,
         token_id: &TokenId,
         expires_at: DateTime<Utc>,
+    ) -> Result<(), DomainError>;
+    /// Rejects every token of the account issued until `at`, in every process;
+    /// `current`, the token asking, at once in this one.
+    async fn end_sessions(
+        &self,
+        user_id: UserId,
+        at: DateTime<Utc>,
+        current: &TokenId,
     ) -> Result<(), DomainError>;
 }
 

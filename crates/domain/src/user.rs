@@ -61,6 +61,14 @@ pub struct UserChange {
     pub disabled: Option<bool>,
 }
 
+impl UserChange {
+    /// Disabling an account ends its tokens for good: enabling it again does not revive
+    /// them.
+    pub fn ends_sessions(&self) -> bool {
+        self.disabled == Some(true)
+    }
+}
+
 /// A PHC-format password hash; Debug output never shows it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PasswordHash(String);
@@ -119,6 +127,7 @@ pub struct TokenClaims {
     pub user_id: UserId,
     pub role: Role,
     pub token_id: TokenId,
+    pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -127,7 +136,23 @@ pub struct TokenClaims {
 pub struct AccountStatus {
     pub role: Role,
     pub disabled: bool,
+    /// This token was logged out.
     pub token_revoked: bool,
+    /// Tokens of the account issued before this were ended (log out everywhere, a
+    /// password change, disabling)…
+    pub tokens_valid_after: Option<DateTime<Utc>>,
+    /// …except this one, when it is the token that changed the password.
+    pub token_kept: bool,
+}
+
+impl AccountStatus {
+    /// Whether a token issued at `issued_at` opens a session on the account now.
+    pub fn admits(&self, issued_at: DateTime<Utc>) -> bool {
+        let ended = self
+            .tokens_valid_after
+            .is_some_and(|after| issued_at <= after && !self.token_kept);
+        !self.disabled && !self.token_revoked && !ended
+    }
 }
 
 /// A request's authenticated session: the caller with their current role, and the token
@@ -136,6 +161,7 @@ pub struct AccountStatus {
 pub struct Session {
     pub caller: Caller,
     pub token_id: TokenId,
+    pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 

@@ -41,6 +41,21 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    /// The password the account has now; a wrong one is a 401 and counts as a failed login.
+    #[schema(pattern = r"^[^\x00]*$", example = "correct horse battery")]
+    pub current_password: String,
+    /// At least `PASSWORD_MIN_LENGTH` characters (8 unless configured), at most 128.
+    #[schema(
+        min_length = 8,
+        max_length = 128,
+        pattern = r"^[^\x00]*$",
+        example = "staple battery horse correct"
+    )]
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateOrderRequest {
     /// 1–1000 characters after trimming; no control characters but tab and line breaks.
     #[schema(

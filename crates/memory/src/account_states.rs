@@ -73,6 +73,17 @@ impl AccountStates for CachedAccountStates {
         self.cache.invalidate(token_id).await;
         Ok(())
     }
+
+    async fn end_sessions(
+        &self,
+        user_id: UserId,
+        at: DateTime<Utc>,
+        current: &TokenId,
+    ) -> Result<(), DomainError> {
+        self.inner.end_sessions(user_id, at, current).await?;
+        self.cache.invalidate(current).await;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -94,6 +105,8 @@ mod tests {
         role: Role::Customer,
         disabled: false,
         token_revoked: false,
+        tokens_valid_after: None,
+        token_kept: false,
     };
 
     #[tokio::test]

@@ -68,6 +68,7 @@ mod tests {
             user_id: UserId::parse(7).unwrap(),
             role: Role::Customer,
             token_id: TokenId::new("t1".into()),
+            issued_at: expires_at - chrono::Duration::hours(72),
             expires_at,
         }
     }

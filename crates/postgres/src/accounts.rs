@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::AccountStates;
 use trachios_domain::{AccountStatus, DomainError, TokenId, UserId};
@@ -28,8 +28,14 @@ impl PgAccountStates {
 /// The account and whether this token was revoked, in one round trip.
 const STATUS: &str = "\
 SELECT u.role, u.disabled,
-       EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $2) AS token_revoked
+       EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = $2) AS token_revoked,
+       u.tokens_valid_after, u.tokens_kept_jti IS NOT DISTINCT FROM $2 AS token_kept
 FROM users u WHERE u.id = $1";
+
+/// Ends every token issued until `$2`; a later end already recorded stays.
+const END_SESSIONS: &str = "\
+UPDATE users SET tokens_valid_after = GREATEST(tokens_valid_after, $2), tokens_kept_jti = NULL
+WHERE id = $1";
 
 /// Records the revocation and drops a bounded batch of revocations whose tokens have
 /// expired anyway, so the table holds only what can still matter.
@@ -50,6 +56,10 @@ struct StatusRow {
     disabled: bool,
     #[diesel(sql_type = Bool)]
     token_revoked: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    tokens_valid_after: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Bool)]
+    token_kept: bool,
 }
 
 #[async_trait]
@@ -72,7 +82,26 @@ impl AccountStates for PgAccountStates {
             role: r.role.0,
             disabled: r.disabled,
             token_revoked: r.token_revoked,
+            tokens_valid_after: r.tokens_valid_after,
+            token_kept: r.token_kept,
         }))
+    }
+
+    async fn end_sessions(
+        &self,
+        user_id: UserId,
+        at: DateTime<Utc>,
+        _current: &TokenId,
+    ) -> Result<(), DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        statement(END_SESSIONS)
+            .bind::<BigInt, _>(user_id.get())
+            .bind::<Timestamptz, _>(at)
+            .execute(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        Ok(())
     }
 
     async fn revoke(

@@ -77,6 +77,8 @@ pub(crate) struct UserChangeRow {
     pub role: Option<DbRole>,
     pub disabled: Option<bool>,
     pub updated_at: DateTime<Utc>,
+    pub tokens_valid_after: Option<DateTime<Utc>>,
+    pub tokens_kept_jti: Option<Option<String>>,
 }
 
 #[derive(Debug, Queryable, QueryableByName, Selectable)]

@@ -94,6 +94,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         disabled -> Bool,
+        tokens_valid_after -> Nullable<Timestamptz>,
+        tokens_kept_jti -> Nullable<Text>,
     }
 }
 

@@ -7,8 +7,8 @@ use diesel::result::{DatabaseErrorKind, Error};
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::UserRepository;
 use trachios_domain::{
-    DomainError, Email, NewUser, PasswordHash, User, UserChange, UserCredentials, UserFilter,
-    UserId,
+    DomainError, Email, NewUser, PasswordHash, TokenId, User, UserChange, UserCredentials,
+    UserFilter, UserId,
 };
 
 use crate::error::{query_failure, written, QueryFailure};
@@ -129,6 +129,29 @@ impl UserRepository for PgUserRepository {
         }))
     }
 
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: PasswordHash,
+        at: DateTime<Utc>,
+        kept: &TokenId,
+    ) -> Result<bool, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let changed: Vec<i64> = diesel::update(users::table.find(id.get()))
+            .set((
+                users::password_hash.eq(hash.as_str()),
+                users::tokens_valid_after.eq(at),
+                users::tokens_kept_jti.eq(kept.as_str()),
+                users::updated_at.eq(at),
+            ))
+            .returning(users::id)
+            .load(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        Ok(!changed.is_empty())
+    }
+
     async fn update(
         &self,
         id: UserId,
@@ -143,6 +166,8 @@ impl UserRepository for PgUserRepository {
                 role: change.role.map(DbRole),
                 disabled: change.disabled,
                 updated_at: at,
+                tokens_valid_after: change.ends_sessions().then_some(at),
+                tokens_kept_jti: change.ends_sessions().then_some(None),
             })
             .returning(UserRow::as_returning())
             .load(&mut conn)

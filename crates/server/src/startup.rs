@@ -137,6 +137,7 @@ impl Application {
             ),
             tokens.clone(),
             clock.clone(),
+            settings.password_policy()?,
         );
         let transport = Arc::new(
             HttpTransport::new(TransportSettings {

@@ -5,7 +5,7 @@ use diesel::sql_types::BigInt;
 use trachios_domain::ports::AccountStates;
 use trachios_domain::{AccountStatus, DomainError, Role, TokenId, UserId};
 
-use crate::rows::micros;
+use crate::rows::{instant, micros};
 use crate::schema::{revoked_tokens, users};
 use crate::store::SqliteStore;
 
@@ -40,25 +40,34 @@ impl AccountStates for SqliteAccountStates {
         let found = self
             .store
             .read(move |conn| {
-                let account: Option<(String, bool)> = users::table
+                let account: Option<AccountRow> = users::table
                     .find(user_id.get())
-                    .select((users::role, users::disabled))
+                    .select((
+                        users::role,
+                        users::disabled,
+                        users::tokens_valid_after,
+                        users::tokens_kept_jti,
+                    ))
                     .first(conn)
                     .optional()?;
                 let revoked: bool =
-                    diesel::select(diesel::dsl::exists(revoked_tokens::table.find(jti)))
+                    diesel::select(diesel::dsl::exists(revoked_tokens::table.find(&jti)))
                         .get_result(conn)?;
-                Ok(account.map(|(role, disabled)| (role, disabled, revoked)))
+                Ok(account.map(|account| (account, revoked, jti)))
             })
             .await?;
         found
-            .map(|(role, disabled, token_revoked)| {
-                Ok(AccountStatus {
-                    role: Role::parse(&role).map_err(DomainError::corrupt_row)?,
-                    disabled,
-                    token_revoked,
-                })
-            })
+            .map(
+                |((role, disabled, valid_after, kept), token_revoked, jti)| {
+                    Ok(AccountStatus {
+                        role: Role::parse(&role).map_err(DomainError::corrupt_row)?,
+                        disabled,
+                        token_revoked,
+                        tokens_valid_after: valid_after.map(instant).transpose()?,
+                        token_kept: kept.as_deref() == Some(jti.as_str()),
+                    })
+                },
+            )
             .transpose()
     }
 
@@ -89,4 +98,33 @@ impl AccountStates for SqliteAccountStates {
             )
             .await
     }
+
+    async fn end_sessions(
+        &self,
+        user_id: UserId,
+        at: DateTime<Utc>,
+        _current: &TokenId,
+    ) -> Result<(), DomainError> {
+        self.store
+            .write(
+                move |conn| {
+                    diesel::sql_query(END_SESSIONS)
+                        .bind::<BigInt, _>(micros(at))
+                        .bind::<BigInt, _>(user_id.get())
+                        .execute(conn)
+                        .map(drop)
+                },
+                |_, _| {},
+            )
+            .await
+    }
 }
+
+/// Role, disabled, tokens valid after, the kept token.
+type AccountRow = (String, bool, Option<i64>, Option<String>);
+
+/// Ends every token issued until `?1`; a later end already recorded stays.
+const END_SESSIONS: &str = "\
+UPDATE users SET tokens_valid_after = max(coalesce(tokens_valid_after, ?1), ?1),
+                 tokens_kept_jti = NULL
+WHERE id = ?2";

@@ -10,6 +10,8 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        tokens_valid_after -> Nullable<BigInt>,
+        tokens_kept_jti -> Nullable<Text>,
     }
 }
 

@@ -6,8 +6,8 @@ use diesel::result::{DatabaseErrorKind, Error};
 use diesel::sqlite::Sqlite;
 use trachios_domain::ports::UserRepository;
 use trachios_domain::{
-    DomainError, Email, NewUser, PasswordHash, User, UserChange, UserCredentials, UserFilter,
-    UserId,
+    DomainError, Email, NewUser, PasswordHash, TokenId, User, UserChange, UserCredentials,
+    UserFilter, UserId,
 };
 
 use crate::error::refused;
@@ -34,6 +34,8 @@ struct UserChangeRow {
     role: Option<&'static str>,
     disabled: Option<bool>,
     updated_at: i64,
+    tokens_valid_after: Option<i64>,
+    tokens_kept_jti: Option<Option<String>>,
 }
 
 /// One keyset page: the filter's conditions, ids below `before`, newest first.
@@ -131,6 +133,33 @@ impl UserRepository for SqliteUserRepository {
         }))
     }
 
+    async fn change_password(
+        &self,
+        id: UserId,
+        hash: PasswordHash,
+        at: DateTime<Utc>,
+        kept: &TokenId,
+    ) -> Result<bool, DomainError> {
+        let (hash, kept) = (hash.as_str().to_owned(), kept.as_str().to_owned());
+        let changed = self
+            .store
+            .write(
+                move |conn| {
+                    diesel::update(users::table.find(id.get()))
+                        .set((
+                            users::password_hash.eq(hash),
+                            users::tokens_valid_after.eq(micros(at)),
+                            users::tokens_kept_jti.eq(kept),
+                            users::updated_at.eq(micros(at)),
+                        ))
+                        .execute(conn)
+                },
+                |_, _| {},
+            )
+            .await?;
+        Ok(changed > 0)
+    }
+
     async fn update(
         &self,
         id: UserId,
@@ -141,6 +170,8 @@ impl UserRepository for SqliteUserRepository {
             role: change.role.map(|r| r.as_str()),
             disabled: change.disabled,
             updated_at: micros(at),
+            tokens_valid_after: change.ends_sessions().then_some(micros(at)),
+            tokens_kept_jti: change.ends_sessions().then_some(None),
         };
         self.store
             .write(

@@ -2,7 +2,9 @@ use std::sync::Arc;
 
 use crate::input::refuse_nul;
 use crate::ports::{Clock, IssuedToken, PasswordHasher, TokenService, UserRepository};
-use crate::{Caller, DomainError, Email, Name, NewUser, Password, Role, User};
+use crate::{
+    Caller, DomainError, Email, Name, NewUser, Password, PasswordPolicy, Role, Session, User,
+};
 
 /// Registration, login and the caller's own account.
 #[derive(Clone)]
@@ -11,6 +13,7 @@ pub struct AccountService {
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenService>,
     clock: Arc<dyn Clock>,
+    policy: PasswordPolicy,
 }
 
 /// A successful login.
@@ -26,12 +29,14 @@ impl AccountService {
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenService>,
         clock: Arc<dyn Clock>,
+        policy: PasswordPolicy,
     ) -> Self {
         Self {
             users,
             hasher,
             tokens,
             clock,
+            policy,
         }
     }
 
@@ -42,6 +47,7 @@ impl AccountService {
         email: Email,
         password: Password,
     ) -> Result<User, DomainError> {
+        self.policy.check(&password)?;
         self.create_account(name, email, password, Role::Customer)
             .await
     }
@@ -97,6 +103,53 @@ impl AccountService {
         Ok(LoginOutcome { token, user })
     }
 
+    /// The caller changes their password, proving they know the current one: every other
+    /// token of the account stops working, in every process; the caller's own keeps working.
+    /// A wrong current password is `InvalidCredentials`, as a failed login.
+    pub async fn change_password(
+        &self,
+        session: &Session,
+        current: &Password,
+        new: Password,
+    ) -> Result<(), DomainError> {
+        refuse_nul("current_password", current.expose())?;
+        self.policy.check(&new)?;
+        let user_id = session.caller.user_id;
+        let credentials = match self.users.find_by_id(user_id).await? {
+            Some(user) => self.users.find_credentials(&user.email).await?,
+            None => None,
+        }
+        .filter(|c| c.user.id == user_id);
+        let matches = self
+            .hasher
+            .verify(
+                current,
+                credentials.as_ref().map(|c| c.password_hash.clone()),
+            )
+            .await?;
+        if !matches || credentials.is_none() {
+            tracing::info!(
+                user_id = user_id.get(),
+                reason = "invalid_credentials",
+                "password change refused"
+            );
+            return Err(DomainError::InvalidCredentials);
+        }
+        let hash = self.hasher.hash(&new).await?;
+        if !self
+            .users
+            .change_password(user_id, hash, self.clock.now(), &session.token_id)
+            .await?
+        {
+            return Err(DomainError::InvalidCredentials);
+        }
+        tracing::info!(
+            user_id = user_id.get(),
+            "password changed; other sessions ended"
+        );
+        Ok(())
+    }
+
     /// The caller's own account.
     pub async fn current_user(&self, caller: Caller) -> Result<User, DomainError> {
         self.users
@@ -124,6 +177,7 @@ mod tests {
             Arc::new(hasher),
             Arc::new(tokens),
             fixed_clock(),
+            PasswordPolicy::default(),
         )
     }
 
@@ -159,6 +213,83 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(created.role, Role::Customer);
+    }
+
+    #[tokio::test]
+    async fn registration_holds_new_passwords_to_the_configured_minimum() {
+        let svc = AccountService::new(
+            Arc::new(MockUserRepository::new()),
+            Arc::new(MockPasswordHasher::new()),
+            Arc::new(MockTokenService::new()),
+            fixed_clock(),
+            PasswordPolicy::new(12).unwrap(),
+        );
+        let err = svc
+            .register(
+                Name::parse("A").unwrap(),
+                Email::parse("a@x.io").unwrap(),
+                Password::parse("eleven-char").unwrap(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            DomainError::Validation("password must be at least 12 characters".into()).to_string()
+        );
+    }
+
+    fn session_of(user_id: i64) -> Session {
+        Session {
+            caller: customer(user_id),
+            token_id: crate::TokenId::new("t1".into()),
+            issued_at: T0,
+            expires_at: T0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_password_change_needs_the_current_password_and_keeps_only_the_callers_token() {
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(user(7, Role::Customer))));
+        users
+            .expect_find_credentials()
+            .returning(|_| Ok(Some(credentials())));
+        users
+            .expect_change_password()
+            .withf(|id, hash, at, kept| {
+                *id == uid(7) && hash.as_str() == "new-phc" && *at == T0 && kept.as_str() == "t1"
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        let mut hasher = MockPasswordHasher::new();
+        hasher
+            .expect_verify()
+            .returning(|p, _| Ok(p.expose() == "password1"));
+        hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash::new("new-phc".into())));
+        let svc = service(users, hasher, MockTokenService::new());
+        let wrong = svc
+            .change_password(
+                &session_of(7),
+                &Password::for_login("password2"),
+                Password::parse("a-new-password").unwrap(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(wrong, DomainError::InvalidCredentials),
+            "{wrong:?}"
+        );
+        svc.change_password(
+            &session_of(7),
+            &Password::for_login("password1"),
+            Password::parse("a-new-password").unwrap(),
+        )
+        .await
+        .unwrap();
     }
 
     #[tokio::test]

@@ -23,8 +23,13 @@ impl SessionService {
     /// the account's current role, not the one the token was issued with.
     pub async fn authenticate(&self, token: &str) -> Result<Session, DomainError> {
         let claims = self.tokens.verify(token)?;
-        self.current(claims.user_id, claims.token_id, claims.expires_at)
-            .await
+        self.current(
+            claims.user_id,
+            claims.token_id,
+            claims.issued_at,
+            claims.expires_at,
+        )
+        .await
     }
 
     /// The session as it stands now, for holders of a long-lived grant (an event stream)
@@ -42,6 +47,7 @@ impl SessionService {
         self.current(
             session.caller.user_id,
             session.token_id.clone(),
+            session.issued_at,
             session.expires_at,
         )
         .await
@@ -51,6 +57,7 @@ impl SessionService {
         &self,
         user_id: UserId,
         token_id: TokenId,
+        issued_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<Session, DomainError> {
         let status = self
@@ -58,7 +65,7 @@ impl SessionService {
             .status(user_id, &token_id)
             .await?
             .ok_or(DomainError::Unauthenticated)?;
-        if status.disabled || status.token_revoked {
+        if !status.admits(issued_at) {
             return Err(DomainError::Unauthenticated);
         }
         Ok(Session {
@@ -67,6 +74,7 @@ impl SessionService {
                 role: status.role,
             },
             token_id,
+            issued_at,
             expires_at,
         })
     }
@@ -82,6 +90,23 @@ impl SessionService {
             )
             .await?;
         tracing::info!(user_id = session.caller.user_id.get(), "logged out");
+        Ok(())
+    }
+
+    /// Ends every token of the caller's account issued until now, this one included, in
+    /// every process.
+    pub async fn logout_everywhere(
+        &self,
+        session: &Session,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        self.states
+            .end_sessions(session.caller.user_id, now, &session.token_id)
+            .await?;
+        tracing::info!(
+            user_id = session.caller.user_id.get(),
+            "logged out everywhere"
+        );
         Ok(())
     }
 }
@@ -101,6 +126,7 @@ mod tests {
                 user_id: uid(7),
                 role,
                 token_id: TokenId::new("t1".into()),
+                issued_at: T0 - chrono::Duration::minutes(5),
                 expires_at: T0,
             }),
             _ => Err(DomainError::Unauthenticated),
@@ -122,6 +148,8 @@ mod tests {
             role,
             disabled,
             token_revoked,
+            tokens_valid_after: None,
+            token_kept: false,
         })
     }
 
@@ -148,6 +176,7 @@ mod tests {
                 role: Role::Admin,
             },
             token_id: TokenId::new("t1".into()),
+            issued_at: T0 - chrono::Duration::minutes(5),
             expires_at: T0 + chrono::Duration::hours(1),
         };
         let demoted = service(status(Role::Customer, false, false))
@@ -198,6 +227,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn tokens_issued_before_the_sessions_ended_are_refused_except_the_kept_one() {
+        let ended = |after: chrono::DateTime<Utc>, kept: bool| {
+            Some(AccountStatus {
+                role: Role::Customer,
+                disabled: false,
+                token_revoked: false,
+                tokens_valid_after: Some(after),
+                token_kept: kept,
+            })
+        };
+        // The token was issued five minutes before T0.
+        let issued = T0 - chrono::Duration::minutes(5);
+        for (status, admitted) in [
+            (
+                ended(issued - chrono::Duration::milliseconds(1), false),
+                true,
+            ),
+            (ended(issued, false), false),
+            (ended(T0, false), false),
+            (ended(T0, true), true),
+        ] {
+            let outcome = authenticate(Role::Customer, status).await;
+            assert_eq!(outcome.is_ok(), admitted, "{status:?}: {outcome:?}");
+        }
+    }
+
+    #[test]
+    fn a_kept_token_of_a_disabled_account_is_still_refused() {
+        let status = AccountStatus {
+            role: Role::Customer,
+            disabled: true,
+            token_revoked: false,
+            tokens_valid_after: Some(T0),
+            token_kept: true,
+        };
+        assert!(!status.admits(T0 - chrono::Duration::minutes(1)));
+    }
+
+    #[tokio::test]
     async fn a_bad_token_never_reaches_the_account_state() {
         let svc = SessionService::new(
             Arc::new(tokens_for(Role::Admin)),
@@ -221,6 +289,7 @@ mod tests {
                 role: Role::Customer,
             },
             token_id: TokenId::new("t1".into()),
+            issued_at: T0 - chrono::Duration::minutes(5),
             expires_at: T0,
         };
         SessionService::new(Arc::new(MockTokenService::new()), Arc::new(states))

@@ -316,6 +316,8 @@ mod tests {
             role,
             disabled: false,
             token_revoked: false,
+            tokens_valid_after: None,
+            token_kept: false,
         }))
     }
 
@@ -339,6 +341,7 @@ mod tests {
         Session {
             caller,
             token_id: TokenId::new("t1".into()),
+            issued_at: T0,
             expires_at: T0 + chrono::Duration::days(1),
         }
     }

@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 use crate::dto;
 use crate::routes::{accounts, health, operations, orders, tracking, webhooks};
 
-pub(crate) use params::{DeliveriesQuery, OrderListQuery, UsersQuery};
+pub(crate) use params::{DeliveriesQuery, LogoutQuery, OrderListQuery, UsersQuery};
 pub(crate) use schemas::ErrorBody;
 
 /// Paths answered both at the root and under `/api/v1`, documented once under `/api/v1`.
@@ -36,6 +36,7 @@ const ALSO_AT_ROOT: &[&str] = &["/health", "/ready"];
         accounts::login,
         accounts::current_user,
         accounts::logout,
+        accounts::change_password,
         accounts::list_users,
         accounts::update_user,
         orders::create,

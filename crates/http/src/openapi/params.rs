@@ -50,3 +50,11 @@ pub(crate) struct DeliveriesQuery {
     /// Where the previous page ended: copied from its `Link: rel="next"`, never built.
     cursor: Option<String>,
 }
+
+/// `POST /logout`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LogoutQuery {
+    /// `true` ends every token of the account, not only the one presented.
+    all: Option<bool>,
+}

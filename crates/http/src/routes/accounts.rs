@@ -1,14 +1,17 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use trachios_domain::services::{AccountService, SessionService, UserAdminService};
-use trachios_domain::{Email, Name, Password, Role, UserChange, UserId};
+use trachios_domain::{DomainError, Email, Name, Password, Role, UserChange, UserId};
 
 use crate::auth::{Authenticated, AuthenticatedSession};
-use crate::dto::{LoginRequest, LoginResponse, RegisterRequest, UpdateUserRequest, UserResponse};
+use crate::dto::{
+    ChangePasswordRequest, LoginRequest, LoginResponse, RegisterRequest, UpdateUserRequest,
+    UserResponse,
+};
 use crate::json_body::JsonBody;
 use crate::limits::{ClientIp, RateLimits};
 use crate::lists::{CursorKey, ListKind, ListRequest};
-use crate::openapi::{ErrorBody, UsersQuery};
+use crate::openapi::{ErrorBody, LogoutQuery, UsersQuery};
 use crate::ApiError;
 
 /// Registers a customer account.
@@ -75,18 +78,75 @@ pub(crate) async fn current_user(
     Ok(HttpResponse::Ok().json(UserResponse::from(user)))
 }
 
+/// Changes the caller's password; every other token of the account stops working on every
+/// process within 5 s, the caller's own keeps working.
+#[utoipa::path(
+    post, path = "/api/v1/user/password", tag = "accounts", operation_id = "change_password",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "the password is changed and the account's other sessions ended"),
+        (status = 400, description = "the new password is too short or too long", body = ErrorBody),
+        (status = 401, description = "the current password is wrong, or the token does not authenticate", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 429, description = "too many failed attempts for this client or account", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
+    )
+)]
+pub(crate) async fn change_password(
+    accounts: web::Data<AccountService>,
+    limits: web::Data<RateLimits>,
+    ClientIp(ip): ClientIp,
+    AuthenticatedSession(session): AuthenticatedSession,
+    JsonBody(body): JsonBody<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    // Guessing the current password is a login attempt on the account.
+    let user = accounts.current_user(session.caller).await?;
+    limits.check_login(ip, user.email.as_str())?;
+    let new = Password::parse(&body.new_password)?;
+    let current = Password::for_login(&body.current_password);
+    accounts.change_password(&session, &current, new).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Revokes the presented token on every process; the user's other tokens keep working.
+/// With `all=true`, every token of the user stops working, on every process within 5 s.
 #[utoipa::path(
     post, path = "/api/v1/logout", tag = "accounts", operation_id = "logout",
     security(("bearer" = [])),
-    responses((status = 204, description = "the token no longer authenticates"))
+    params(LogoutQuery),
+    responses(
+        (status = 204, description = "the token (with `all=true`: every token of the account) no longer authenticates"),
+        (status = 400, description = "`all` is neither `true` nor `false`", body = ErrorBody),
+    )
 )]
 pub(crate) async fn logout(
     sessions: web::Data<SessionService>,
     AuthenticatedSession(session): AuthenticatedSession,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    sessions.logout(&session).await?;
+    if logout_everywhere(&req)? {
+        sessions
+            .logout_everywhere(&session, chrono::Utc::now())
+            .await?;
+    } else {
+        sessions.logout(&session).await?;
+    }
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The `all` parameter of `POST /logout`; other parameters are ignored, as elsewhere.
+fn logout_everywhere(req: &HttpRequest) -> Result<bool, ApiError> {
+    let mut all = false;
+    for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        if key == "all" {
+            all = match value.as_ref() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(DomainError::Validation("all must be true or false".into()).into()),
+            };
+        }
+    }
+    Ok(all)
 }
 
 /// Every account, newest first, one page at a time (admin).

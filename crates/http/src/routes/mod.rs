@@ -55,6 +55,7 @@ routes! { API_ROUTES, register, "/api/v1":
     "/register" => { post: accounts::register },
     "/user" => { get: accounts::current_user },
     "/logout" => { post: accounts::logout },
+    "/user/password" => { post: accounts::change_password },
     "/users" => { get: accounts::list_users },
     "/users/{id}" => { patch: accounts::update_user },
     "/my-orders/stream" => { get: tracking::watch_mine },

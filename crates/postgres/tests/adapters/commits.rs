@@ -128,14 +128,26 @@ async fn an_account_write_is_acknowledged_only_once_it_has_committed() {
         .revoke(a, &token, Utc::now() + Duration::hours(1))
         .await;
     assert!(revoked.is_err(), "{revoked:?}");
+    let ended = accounts.end_sessions(a, Utc::now(), &token).await;
+    assert!(ended.is_err(), "{ended:?}");
+    let changed = users
+        .change_password(
+            a,
+            trachios_domain::PasswordHash::new("new-phc".into()),
+            Utc::now(),
+            &token,
+        )
+        .await;
+    assert!(changed.is_err(), "{changed:?}");
 
     assert_eq!(
         count(
             &url,
-            "SELECT count(*), min(role::text), bool_or(disabled) FROM users"
+            "SELECT count(*), min(role::text), bool_or(disabled), count(tokens_valid_after), \
+             min(password_hash) FROM users"
         )
         .await,
-        "1|customer|f",
+        "1|customer|f|0|phc",
         "nothing was written"
     );
     assert_eq!(

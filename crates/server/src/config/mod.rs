@@ -160,6 +160,7 @@ impl Settings {
                 "must be a number of seconds from 0 to 300",
             ));
         }
+        self.password_policy()?;
         self.validate_webhooks()?;
         self.trusted_proxies()?;
         self.store()?;
@@ -267,6 +268,11 @@ impl Settings {
     }
 
     /// `REDIS_URL`, or one built from the split `REDIS_*` variables.
+    pub fn password_policy(&self) -> Result<trachios_domain::PasswordPolicy, ConfigError> {
+        trachios_domain::PasswordPolicy::new(self.auth.password_min_length)
+            .map_err(|e| invalid("PASSWORD_MIN_LENGTH", e.to_string()))
+    }
+
     pub fn redis_url(&self) -> Result<SecretString, ConfigError> {
         urls::redis_url(&self.cache).map_err(|p| invalid("REDIS_URL", p))
     }

@@ -140,6 +140,8 @@ section! {
         admin_email: Option<String> = None, env "ADMIN_EMAIL";
         #[serde(deserialize_with = "empty_as_none")]
         admin_password: Option<SecretString> = None, env "ADMIN_PASSWORD";
+        /// The fewest characters a new password may have (8–64).
+        password_min_length: usize = 8, env "PASSWORD_MIN_LENGTH";
     }
 }
 

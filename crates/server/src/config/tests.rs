@@ -261,6 +261,7 @@ fn sample(variable: &str) -> &'static str {
             "7"
         }
         v if v.ends_with("_SECONDS") || v.ends_with("_MS") || v.ends_with("_SIZE") => "7",
+        v if v.ends_with("_LENGTH") => "12",
         _ => "a-sample-value-of-more-than-32-bytes",
     }
 }

@@ -122,7 +122,7 @@ async fn a_role_change_reaches_every_process_within_five_seconds() {
 }
 
 #[tokio::test]
-async fn a_disabled_account_loses_its_tokens_and_cannot_log_in_until_enabled() {
+async fn a_disabled_account_loses_its_tokens_for_good_and_cannot_log_in_until_enabled() {
     let processes = Processes::spawn().await;
     let (first, second) = (processes.first(), processes.second());
     let admin = first.admin().await;
@@ -137,7 +137,9 @@ async fn a_disabled_account_loses_its_tokens_and_cannot_log_in_until_enabled() {
         (StatusCode::OK, Some(true))
     );
     assert_eq!(user["role"], "customer", "what the change leaves out stays");
-    takes_effect(second, "/my-orders", &token, StatusCode::UNAUTHORIZED).await;
+    for app in [first, second] {
+        takes_effect(app, "/my-orders", &token, StatusCode::UNAUTHORIZED).await;
+    }
     let (status, refused) = second.login("jo@x.io", "password-123").await;
     let (_, wrong) = second.login("jo@x.io", "wrong-password").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -154,12 +156,150 @@ async fn a_disabled_account_loses_its_tokens_and_cannot_log_in_until_enabled() {
         .patch_user(&admin, id, json!({"disabled": false}))
         .await;
     assert_eq!(status, StatusCode::OK);
-    takes_effect(second, "/my-orders", &token, StatusCode::OK).await;
     let fresh = second.token_for("jo@x.io").await;
     assert_eq!(
         second.status_of(Method::GET, "/user", &fresh).await,
         StatusCode::OK
     );
+    // Enabling the account again does not revive the tokens it had: watched for as long as
+    // the enabling takes to reach every process.
+    let revived = eventually(WITHIN, || async {
+        first.status_of(Method::GET, "/my-orders", &token).await != StatusCode::UNAUTHORIZED
+            || second.status_of(Method::GET, "/my-orders", &token).await != StatusCode::UNAUTHORIZED
+    })
+    .await;
+    assert!(!revived, "a token of the disabled account works again");
+}
+
+impl TestApp {
+    async fn change_password(
+        &self,
+        token: &str,
+        current: &str,
+        new: &str,
+    ) -> (StatusCode, serde_json::Value) {
+        self.call(
+            Method::POST,
+            "/user/password",
+            Some(token),
+            Some(json!({"current_password": current, "new_password": new})),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_other_session_on_every_process() {
+    let processes = Processes::spawn().await;
+    let (first, second) = (processes.first(), processes.second());
+    let (changer, _) = first.customer("jo@x.io").await;
+    let other = second.token_for("jo@x.io").await;
+    assert_eq!(
+        second.status_of(Method::GET, "/user", &other).await,
+        StatusCode::OK
+    );
+
+    let (status, body) = first
+        .change_password(&changer, "wrong-password", "a-new-password")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, body) = first
+        .change_password(&changer, "password-123", "short")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("password"),
+        "{body}"
+    );
+    assert_eq!(
+        second.status_of(Method::GET, "/user", &other).await,
+        StatusCode::OK,
+        "refused changes end nothing"
+    );
+
+    let (status, body) = first
+        .change_password(&changer, "password-123", "a-new-password")
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let took = takes_effect(second, "/user", &other, StatusCode::UNAUTHORIZED).await;
+    eprintln!("the password change ended the other process's session after {took:?}");
+    for app in [first, second] {
+        assert_eq!(
+            app.status_of(Method::GET, "/user", &changer).await,
+            StatusCode::OK,
+            "the token that changed the password keeps working"
+        );
+    }
+    let (status, _) = second.login("jo@x.io", "password-123").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old password");
+    let (status, _) = second.login("jo@x.io", "a-new-password").await;
+    assert_eq!(status, StatusCode::OK, "the new password");
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_ends_every_token_of_the_caller_on_every_process() {
+    let processes = Processes::spawn().await;
+    let (first, second) = (processes.first(), processes.second());
+    let (asking, _) = first.customer("jo@x.io").await;
+    let elsewhere = second.token_for("jo@x.io").await;
+    let (bystander, _) = first.customer("al@x.io").await;
+    assert_eq!(
+        second.status_of(Method::GET, "/user", &elsewhere).await,
+        StatusCode::OK
+    );
+
+    let res = first
+        .request(Method::POST, "/logout?all=maybe", Some(&asking), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let res = first
+        .request(Method::POST, "/logout?all=true", Some(&asking), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        first.status_of(Method::GET, "/user", &asking).await,
+        StatusCode::UNAUTHORIZED,
+        "the asking token, at once"
+    );
+    let took = takes_effect(second, "/user", &elsewhere, StatusCode::UNAUTHORIZED).await;
+    eprintln!("logging out everywhere reached the other process after {took:?}");
+    assert_eq!(
+        second.status_of(Method::GET, "/user", &bystander).await,
+        StatusCode::OK,
+        "another account keeps its sessions"
+    );
+    let fresh = second.token_for("jo@x.io").await;
+    assert_eq!(
+        first.status_of(Method::GET, "/user", &fresh).await,
+        StatusCode::OK,
+        "a login afterwards opens a new session"
+    );
+}
+
+#[tokio::test]
+async fn new_passwords_are_held_to_the_configured_minimum_but_logins_are_not() {
+    let app = spawn_configured(3600.0, |settings| settings.auth.password_min_length = 20).await;
+    let (status, body) = app.register("Jo", "jo@x.io", "nineteen-characters").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "password must be at least 20 characters");
+    let (status, _) = app.register("Jo", "jo@x.io", "twenty-characters-ok").await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, login) = app.login("jo@x.io", "twenty-characters-ok").await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    let token = login["token"].as_str().expect("a token");
+    let (status, body) = app
+        .change_password(token, "twenty-characters-ok", "nineteen-characters")
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("password must be at least 20 characters")
+        )
+    );
+    // The seeded admin's password is shorter than the minimum: it still logs in.
+    assert!(ADMIN_PASSWORD.len() < 20);
+    app.admin().await;
 }
 
 #[tokio::test]

@@ -186,6 +186,19 @@ async fn every_endpoint_answers_each_kind_of_caller_as_the_contract_and_the_docu
             None,
             [S::UNAUTHORIZED, S::OK, S::NOT_FOUND, S::FORBIDDEN],
         ),
+        // Everyone may change their own password; the admin here knows another one.
+        row(
+            M::POST,
+            "/user/password",
+            "/user/password",
+            Some(json!({"current_password": "password-123", "new_password": "password-456"})),
+            [
+                S::UNAUTHORIZED,
+                S::NO_CONTENT,
+                S::NO_CONTENT,
+                S::UNAUTHORIZED,
+            ],
+        ),
         row(
             M::POST,
             "/logout",

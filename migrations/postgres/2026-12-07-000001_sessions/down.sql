@@ -1,0 +1,1 @@
+ALTER TABLE users DROP COLUMN tokens_valid_after, DROP COLUMN tokens_kept_jti;

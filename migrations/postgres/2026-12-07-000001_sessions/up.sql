@@ -1,0 +1,6 @@
+-- Every token of the account issued before this instant is refused (log out everywhere, a
+-- password change, disabling), except the one named by tokens_kept_jti: the token that
+-- changed the password keeps working.
+ALTER TABLE users
+    ADD COLUMN tokens_valid_after TIMESTAMPTZ,
+    ADD COLUMN tokens_kept_jti TEXT;
