@@ -5,7 +5,8 @@ use futures_util::future::LocalBoxFuture;
 use trachios_domain::services::SessionService;
 use trachios_domain::{Caller, DomainError, Session};
 
-use crate::{json_error, ApiError};
+use crate::limits::client_ip_of;
+use crate::{json_error, ApiError, SecurityEvents};
 
 /// The caller behind the request's `Authorization: Bearer` token, with the account's
 /// current role; a logged-out token or a disabled or deleted account is a 401.
@@ -39,11 +40,19 @@ impl FromRequest for AuthenticatedSession {
 /// Everything taken from the request up front, so that the future owns what it needs.
 fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Session, actix_web::Error>> {
     let sessions = req.app_data::<web::Data<SessionService>>().cloned();
+    let events = req.app_data::<web::Data<SecurityEvents>>().cloned();
+    let client = client_ip_of(req);
     let token = bearer_token(req).map(str::to_owned);
     Box::pin(async move {
         let sessions = sessions
             .ok_or_else(|| ApiError(DomainError::internal("session service not configured")))?;
+        let refused = |reason| {
+            if let Some(events) = &events {
+                events.token_refused(client, reason);
+            }
+        };
         let Some(token) = token else {
+            refused("missing");
             // RFC 6750: a request without credentials gets a bare challenge, no error code.
             let mut response = json_error(StatusCode::UNAUTHORIZED, "missing bearer token");
             response.headers_mut().insert(
@@ -54,7 +63,9 @@ fn authenticate(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Session, ac
         };
         sessions.authenticate(&token).await.map_err(|err| {
             if matches!(err, DomainError::Unauthenticated) {
-                tracing::info!(reason = "invalid_token", "authentication failed");
+                // A bad signature, an expired token, or a session ended since (logout,
+                // password change, disabled or deleted account).
+                refused("invalid_or_ended");
             }
             ApiError(err).into()
         })

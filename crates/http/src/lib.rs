@@ -14,6 +14,7 @@ mod openapi;
 mod order_json;
 mod pages;
 mod routes;
+mod security_events;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ use limits::{BodyTimeout, RateLimits, StreamSlots, TrustedProxies};
 pub use lists::CursorKey;
 pub use metrics::{record_request_metrics, MetricsEndpoint};
 pub use order_json::OrderJson;
+pub use security_events::SecurityEvents;
 
 /// Request bodies above this many bytes are refused with 413.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -45,6 +47,8 @@ pub struct ApiState {
     pub webhooks: WebhookService,
     /// Signs list cursors; every process sharing a deployment must use the same key.
     pub cursors: CursorKey,
+    /// Keys the email hashes of refused logins in the log.
+    pub security_events: SecurityEvents,
     pub rate_limits: Arc<RateLimits>,
     pub stream_slots: Arc<StreamSlots>,
     pub trusted_proxies: TrustedProxies,
@@ -70,6 +74,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::Data::new(state.user_admin))
             .app_data(web::Data::new(state.webhooks))
             .app_data(web::Data::new(state.cursors))
+            .app_data(web::Data::new(state.security_events))
             .app_data(web::Data::from(state.rate_limits))
             .app_data(web::Data::new(state.trusted_proxies))
             .app_data(state.body_timeout)

@@ -21,6 +21,7 @@ use trachios_domain::services::{
 };
 use trachios_http::limits::{BodyTimeout, RateLimits, RatesPerMinute, StreamSlots, TrustedProxies};
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
+use trachios_http::SecurityEvents;
 use trachios_http::{record_request_metrics, ApiState, CursorKey, MetricsEndpoint, OrderJson};
 use trachios_memory::{
     CachedAccountStates, CachedTokenVerifier, ChangeHub, InProcessOrderCache, ORDER_CACHE_CAPACITY,
@@ -172,6 +173,7 @@ impl Application {
             login: settings.limits.login_rate_per_minute,
             auth: settings.limits.auth_rate_per_minute,
             orders: settings.limits.order_rate_per_minute,
+            login_failures_per_hour: settings.limits.login_failures_per_account_per_hour,
         }));
         let chores = housekeeping::Chores {
             rate_limits: rate_limits.clone(),
@@ -197,6 +199,9 @@ impl Application {
             webhooks: webhook_admin,
             stream_slots: Arc::new(StreamSlots::new(limit(settings.limits.streams_per_user))),
             cursors: CursorKey::derive(settings.auth.jwt_secret.expose_secret().as_bytes()),
+            security_events: SecurityEvents::derive(
+                settings.auth.jwt_secret.expose_secret().as_bytes(),
+            ),
             rate_limits: rate_limits.clone(),
             trusted_proxies: TrustedProxies::new(settings.trusted_proxies()?),
             body_timeout: BodyTimeout(settings.request_body_timeout()),

@@ -33,6 +33,7 @@ async fn logins() -> anyhow::Result<()> {
             vec![
                 ("LOGIN_RATE_PER_MINUTE", "0"),
                 ("AUTH_RATE_PER_MINUTE", "0"),
+                ("LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR", "0"),
             ],
         ),
         ("default limits (one address)", vec![]),

@@ -406,6 +406,7 @@ impl Setup {
                 ("LOGIN_RATE_PER_MINUTE", "0"),
                 ("AUTH_RATE_PER_MINUTE", "0"),
                 ("ORDER_RATE_PER_MINUTE", "0"),
+                ("LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR", "0"),
                 // Orders placed here stay put: the lifecycle's own work is the lifecycle
                 // benchmark's subject, not this one's.
                 ("ORDER_STEP_SECONDS", "3600"),

@@ -94,10 +94,8 @@ impl AccountService {
         let user = match credentials {
             // A disabled account fails exactly like a wrong password.
             Some(c) if matches && !c.user.disabled => c.user,
-            _ => {
-                tracing::info!(reason = "invalid_credentials", "login failed");
-                return Err(DomainError::InvalidCredentials);
-            }
+            // Logged by the caller, who knows where the attempt came from.
+            _ => return Err(DomainError::InvalidCredentials),
         };
         let token = self.tokens.issue(&user, self.clock.now())?;
         Ok(LoginOutcome { token, user })
@@ -128,11 +126,6 @@ impl AccountService {
             )
             .await?;
         if !matches || credentials.is_none() {
-            tracing::info!(
-                user_id = user_id.get(),
-                reason = "invalid_credentials",
-                "password change refused"
-            );
             return Err(DomainError::InvalidCredentials);
         }
         let hash = self.hasher.hash(&new).await?;

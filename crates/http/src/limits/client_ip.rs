@@ -18,12 +18,16 @@ impl FromRequest for ClientIp {
     type Future = Ready<Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let ip = match req.app_data::<web::Data<TrustedProxies>>() {
-            Some(proxies) => proxies.client_ip(req),
-            // No proxies configured: the peer is the client.
-            None => req.peer_addr().map(|peer| canonical(peer.ip())),
-        };
-        ready(Ok(ClientIp(ip)))
+        ready(Ok(ClientIp(client_ip_of(req))))
+    }
+}
+
+/// The address a request comes from (see `ClientIp`).
+pub(crate) fn client_ip_of(req: &HttpRequest) -> Option<IpAddr> {
+    match req.app_data::<web::Data<TrustedProxies>>() {
+        Some(proxies) => proxies.client_ip(req),
+        // No proxies configured: the peer is the client.
+        None => req.peer_addr().map(|peer| canonical(peer.ip())),
     }
 }
 

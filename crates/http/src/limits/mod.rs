@@ -2,13 +2,14 @@
 //! may take.
 
 mod client_ip;
+mod gcra;
 mod rates;
 mod streams;
 
 use std::time::Duration;
 
-pub(crate) use client_ip::ClientIp;
 pub use client_ip::TrustedProxies;
+pub(crate) use client_ip::{client_ip_of, ClientIp};
 pub use rates::{RateLimits, RatesPerMinute, FORGET_IDLE_EVERY};
 pub use streams::{StreamSlot, StreamSlots};
 

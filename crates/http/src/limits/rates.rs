@@ -1,61 +1,65 @@
-//! Request rates per client, kept in this process (governor's GCRA: a burst of the
-//! limit, then one request every 60 s / limit).
+//! Request rates per client, kept in this process (GCRA: a burst of the limit, then one
+//! request every period / limit), each limit holding at most `MAX_TRACKED_KEYS` clients.
 
-use std::hash::Hash;
-use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::time::Duration;
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::{Duration, Instant};
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
 use trachios_domain::{DomainError, UserId};
 
-/// Keys one limiter tracks before it forgets idle ones; a flood of distinct keys (many IPs
-/// or emails) cannot grow memory past about this many entries.
+use super::gcra::Gcra;
+
+/// Clients one limit tracks at most; past it the one closest to a full allowance is
+/// forgotten, so a flood of distinct keys (addresses, emails) cannot grow memory.
 const MAX_TRACKED_KEYS: usize = 100_000;
 
-/// How many requests per minute each limit allows; `0` turns that limit off.
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// How many requests each limit allows; `0` turns that limit off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RatesPerMinute {
     pub login: u32,
     pub auth: u32,
     pub orders: u32,
+    /// Failed logins per account per hour, from every address together.
+    pub login_failures_per_hour: u32,
 }
 
 /// One keyed limit, or none when it is turned off.
-struct Limit<K: Hash + Eq + Clone> {
-    limiter: Option<DefaultKeyedRateLimiter<K>>,
+struct Limit<K> {
+    gcra: Option<Gcra<K>>,
 }
 
-impl<K: Hash + Eq + Clone> Limit<K> {
-    fn per_minute(n: u32) -> Self {
+impl<K: std::hash::Hash + Eq + Ord + Clone> Limit<K> {
+    fn new(n: u32, period: Duration) -> Self {
         Self {
-            limiter: NonZeroU32::new(n)
-                .map(|n| DefaultKeyedRateLimiter::keyed(Quota::per_minute(n))),
+            gcra: (n > 0).then(|| Gcra::new(n, period, MAX_TRACKED_KEYS)),
         }
     }
 
-    fn check(&self, key: &K) -> Result<(), DomainError> {
-        let Some(limiter) = &self.limiter else {
-            return Ok(());
-        };
-        if limiter.len() >= MAX_TRACKED_KEYS {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
+    fn spend(&self, key: &K) -> Result<(), DomainError> {
+        match &self.gcra {
+            Some(gcra) => gcra.spend(key, Instant::now()).map_err(limited),
+            None => Ok(()),
         }
-        limiter
-            .check_key(key)
-            .map_err(|not_until| DomainError::RateLimited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-            })
+    }
+
+    fn peek(&self, key: &K) -> Result<(), DomainError> {
+        match &self.gcra {
+            Some(gcra) => gcra.peek(key, Instant::now()).map_err(limited),
+            None => Ok(()),
+        }
     }
 
     fn forget_idle(&self) {
-        if let Some(limiter) = &self.limiter {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
+        if let Some(gcra) = &self.gcra {
+            gcra.forget_idle(Instant::now());
         }
     }
+}
+
+fn limited(retry_after: Duration) -> DomainError {
+    DomainError::RateLimited { retry_after }
 }
 
 /// The request-rate limits of the contract.
@@ -63,6 +67,7 @@ pub struct RateLimits {
     login: Limit<(IpAddr, String)>,
     auth: Limit<IpAddr>,
     orders: Limit<UserId>,
+    failures: Limit<String>,
 }
 
 /// Emails longer than any valid address are cut here: the key stays small, and such a
@@ -72,39 +77,44 @@ const MAX_EMAIL_KEY: usize = 255;
 impl RateLimits {
     pub fn new(rates: RatesPerMinute) -> Self {
         Self {
-            login: Limit::per_minute(rates.login),
-            auth: Limit::per_minute(rates.auth),
-            orders: Limit::per_minute(rates.orders),
+            login: Limit::new(rates.login, MINUTE),
+            auth: Limit::new(rates.auth, MINUTE),
+            orders: Limit::new(rates.orders, MINUTE),
+            failures: Limit::new(rates.login_failures_per_hour, HOUR),
         }
     }
 
-    /// `POST /register`: per client IP.
+    /// `POST /register`: per client network.
     pub(crate) fn check_register(&self, ip: Option<IpAddr>) -> Result<(), DomainError> {
         match ip {
-            Some(ip) => self.auth.check(&ip),
+            Some(ip) => self.auth.spend(&network_of(ip)),
             None => Ok(()),
         }
     }
 
-    /// `POST /login`: per client IP, then per IP and email (so that guessing one account's
-    /// password from one place stops early, while its owner can still log in from another).
+    /// `POST /login` (and whatever else tries a password): per client network, then per
+    /// network and email (so that guessing one account's password from one place stops
+    /// early, while its owner can still log in from another), then whether the account
+    /// has had too many failures from anywhere.
     pub(crate) fn check_login(&self, ip: Option<IpAddr>, email: &str) -> Result<(), DomainError> {
-        let Some(ip) = ip else {
-            return Ok(());
-        };
-        self.auth.check(&ip)?;
-        let email: String = email
-            .trim()
-            .to_lowercase()
-            .chars()
-            .take(MAX_EMAIL_KEY)
-            .collect();
-        self.login.check(&(ip, email))
+        let email = email_key(email);
+        if let Some(ip) = ip {
+            let network = network_of(ip);
+            self.auth.spend(&network)?;
+            self.login.spend(&(network, email.clone()))?;
+        }
+        self.failures.peek(&email)
+    }
+
+    /// A password tried for the account was wrong.
+    pub(crate) fn login_failed(&self, email: &str) {
+        // Past the limit the account is refused already; the failure adds nothing.
+        let _ = self.failures.spend(&email_key(email));
     }
 
     /// `POST /orders`: per user.
     pub(crate) fn check_order(&self, user: UserId) -> Result<(), DomainError> {
-        self.orders.check(&user)
+        self.orders.spend(&user)
     }
 
     /// Drops the state of clients that are back to a full allowance; call it now and then.
@@ -112,11 +122,33 @@ impl RateLimits {
         self.login.forget_idle();
         self.auth.forget_idle();
         self.orders.forget_idle();
+        self.failures.forget_idle();
+    }
+}
+
+fn email_key(email: &str) -> String {
+    email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(MAX_EMAIL_KEY)
+        .collect()
+}
+
+/// What one client is counted as: an IPv4 address, or an IPv6 address's /64 — the block
+/// one subscriber (one home, one server) is given, every address of which they can use.
+fn network_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !(u128::from(u64::MAX));
+            IpAddr::V6(Ipv6Addr::from(prefix))
+        }
     }
 }
 
 /// How often `forget_idle` is worth running: a client idle for a minute is back to its
-/// full allowance under every limit.
+/// full allowance under every per-minute limit.
 pub const FORGET_IDLE_EVERY: Duration = Duration::from_secs(60);
 
 #[cfg(test)]
@@ -128,6 +160,7 @@ mod tests {
             login,
             auth,
             orders,
+            login_failures_per_hour: 0,
         })
     }
 
@@ -136,7 +169,7 @@ mod tests {
     }
 
     #[test]
-    fn login_attempts_are_limited_per_ip_and_email_not_per_account() {
+    fn login_attempts_are_limited_per_network_and_email() {
         let limits = limits(3, 100, 0);
         for _ in 0..3 {
             assert!(limits.check_login(ip("10.0.0.1"), "Jo@x.io").is_ok());
@@ -148,7 +181,7 @@ mod tests {
         assert!(retry_after > Duration::ZERO && retry_after <= Duration::from_secs(20));
         assert!(
             limits.check_login(ip("10.0.0.2"), "jo@x.io").is_ok(),
-            "another IP"
+            "another IPv4 address"
         );
         assert!(
             limits.check_login(ip("10.0.0.1"), "ann@x.io").is_ok(),
@@ -157,7 +190,57 @@ mod tests {
     }
 
     #[test]
-    fn logins_and_registrations_share_the_per_ip_limit() {
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let limits = limits(3, 100, 0);
+        for n in 1..=3 {
+            let address = format!("2001:db8:1:2::{n:x}");
+            assert!(limits.check_login(ip(&address), "jo@x.io").is_ok());
+        }
+        assert!(
+            limits
+                .check_login(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"), "jo@x.io")
+                .is_err(),
+            "another address of the same /64"
+        );
+        assert!(
+            limits.check_login(ip("2001:db8:1:3::1"), "jo@x.io").is_ok(),
+            "the next /64"
+        );
+    }
+
+    #[test]
+    fn failures_count_per_account_from_every_address_and_only_failures_count() {
+        let limits = RateLimits::new(RatesPerMinute {
+            login: 0,
+            auth: 0,
+            orders: 0,
+            login_failures_per_hour: 3,
+        });
+        for n in 1..=10 {
+            // Attempts that do not fail spend nothing.
+            assert!(limits
+                .check_login(ip(&format!("10.0.0.{n}")), "jo@x.io")
+                .is_ok());
+        }
+        for n in 1..=3 {
+            assert!(limits
+                .check_login(ip(&format!("10.1.0.{n}")), "jo@x.io")
+                .is_ok());
+            limits.login_failed("Jo@x.io");
+        }
+        let refused = limits.check_login(ip("192.0.2.9"), "jo@x.io").unwrap_err();
+        let DomainError::RateLimited { retry_after } = refused else {
+            panic!("{refused:?}");
+        };
+        assert!(
+            retry_after <= Duration::from_secs(1200),
+            "never locked for longer than one allowance comes back: {retry_after:?}"
+        );
+        assert!(limits.check_login(ip("192.0.2.9"), "ann@x.io").is_ok());
+    }
+
+    #[test]
+    fn logins_and_registrations_share_the_per_network_limit() {
         let limits = limits(100, 2, 0);
         assert!(limits.check_register(ip("10.0.0.1")).is_ok());
         assert!(limits.check_login(ip("10.0.0.1"), "a@x.io").is_ok());
@@ -171,6 +254,7 @@ mod tests {
         let user = UserId::parse(7).expect("positive");
         for _ in 0..1000 {
             assert!(limits.check_login(ip("10.0.0.1"), "a@x.io").is_ok());
+            limits.login_failed("a@x.io");
             assert!(limits.check_order(user).is_ok());
         }
     }

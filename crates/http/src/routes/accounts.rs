@@ -12,7 +12,7 @@ use crate::json_body::JsonBody;
 use crate::limits::{ClientIp, RateLimits};
 use crate::lists::{CursorKey, ListKind, ListRequest};
 use crate::openapi::{ErrorBody, LogoutQuery, UsersQuery};
-use crate::ApiError;
+use crate::{ApiError, SecurityEvents};
 
 /// Registers a customer account.
 #[utoipa::path(
@@ -46,18 +46,29 @@ pub(crate) async fn register(
         (status = 200, description = "a token for the `Authorization: Bearer` header", body = LoginResponse),
         (status = 401, description = "wrong email or password, or a disabled account", body = ErrorBody,
             headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 429, description = "too many attempts for this client or email", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
+        (status = 429, description = "too many attempts for this client or email, or too many failures for this account", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
     )
 )]
 pub(crate) async fn login(
     accounts: web::Data<AccountService>,
     limits: web::Data<RateLimits>,
+    events: web::Data<SecurityEvents>,
     ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    limits.check_login(ip, &body.email)?;
+    limits
+        .check_login(ip, &body.email)
+        .inspect_err(|_| events.login_refused(ip, &body.email, "rate_limited"))?;
     let password = Password::for_login(&body.password);
-    let outcome = accounts.login(&body.email, &password).await?;
+    let outcome = accounts
+        .login(&body.email, &password)
+        .await
+        .inspect_err(|err| {
+            if matches!(err, DomainError::InvalidCredentials) {
+                limits.login_failed(&body.email);
+                events.login_refused(ip, &body.email, "invalid_credentials");
+            }
+        })?;
     // A token must not be kept by a shared cache or the browser's history.
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -95,16 +106,28 @@ pub(crate) async fn current_user(
 pub(crate) async fn change_password(
     accounts: web::Data<AccountService>,
     limits: web::Data<RateLimits>,
+    events: web::Data<SecurityEvents>,
     ClientIp(ip): ClientIp,
     AuthenticatedSession(session): AuthenticatedSession,
     JsonBody(body): JsonBody<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     // Guessing the current password is a login attempt on the account.
     let user = accounts.current_user(session.caller).await?;
-    limits.check_login(ip, user.email.as_str())?;
+    let email = user.email.as_str();
+    limits
+        .check_login(ip, email)
+        .inspect_err(|_| events.login_refused(ip, email, "rate_limited"))?;
     let new = Password::parse(&body.new_password)?;
     let current = Password::for_login(&body.current_password);
-    accounts.change_password(&session, &current, new).await?;
+    accounts
+        .change_password(&session, &current, new)
+        .await
+        .inspect_err(|err| {
+            if matches!(err, DomainError::InvalidCredentials) {
+                limits.login_failed(email);
+                events.login_refused(ip, email, "wrong_current_password");
+            }
+        })?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -161,6 +161,8 @@ section! {
     LimitSettings {
         /// `POST /login` attempts per client IP and email.
         login_rate_per_minute: u32 = 10, env "LOGIN_RATE_PER_MINUTE";
+        /// Failed logins per account per hour, from every address together.
+        login_failures_per_account_per_hour: u32 = 50, env "LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR";
         /// `POST /login` and `POST /register` per client IP.
         auth_rate_per_minute: u32 = 60, env "AUTH_RATE_PER_MINUTE";
         /// `POST /orders` per user.

@@ -257,7 +257,11 @@ fn sample(variable: &str) -> &'static str {
         "WEBHOOK_ALLOW_PRIVATE" => "true",
         "WEBHOOK_MAX_ATTEMPTS" | "WEBHOOK_RETENTION_HOURS" => "7",
         v if v.ends_with("_PORT") => "4242",
-        v if v.ends_with("_PER_MINUTE") || v.ends_with("_PER_USER") || v.starts_with("HASH_") => {
+        v if v.ends_with("_PER_MINUTE")
+            || v.ends_with("_PER_HOUR")
+            || v.ends_with("_PER_USER")
+            || v.starts_with("HASH_") =>
+        {
             "7"
         }
         v if v.ends_with("_SECONDS") || v.ends_with("_MS") || v.ends_with("_SIZE") => "7",

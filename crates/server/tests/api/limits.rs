@@ -215,3 +215,69 @@ async fn a_body_that_trickles_in_gets_408_and_the_connection_closes() {
         .await;
     assert_eq!(mine, json!([]));
 }
+
+#[tokio::test]
+async fn an_ipv6_client_is_limited_by_its_64_not_by_each_address() {
+    let app = app_with(|s| {
+        s.limits.login_rate_per_minute = 10;
+        s.limits.auth_rate_per_minute = 100;
+        s.limits.trusted_proxies = "127.0.0.1".into();
+    })
+    .await;
+    app.customer("jo@x.io").await;
+    for n in 1..=10 {
+        let res = app
+            .login_from(
+                Some(&format!("2001:db8:7:7::{n:x}")),
+                "jo@x.io",
+                "wrong-password",
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let res = app
+        .login_from(Some("2001:db8:7:7:ffff::b"), "jo@x.io", "wrong-password")
+        .await;
+    assert_limited(res, "the 11th attempt from the same /64").await;
+    let res = app
+        .login_from(Some("2001:db8:7:8::1"), "jo@x.io", "password-123")
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "another /64");
+}
+
+#[tokio::test]
+async fn failed_logins_for_one_account_are_limited_across_every_address() {
+    let app = app_with(|s| {
+        s.limits.login_failures_per_account_per_hour = 3;
+        s.limits.trusted_proxies = "127.0.0.1".into();
+    })
+    .await;
+    app.customer("jo@x.io").await;
+    app.customer("al@x.io").await;
+    for n in 1..=3 {
+        let res = app
+            .login_from(
+                Some(&format!("198.51.100.{n}")),
+                "jo@x.io",
+                "wrong-password",
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "failure {n}");
+    }
+    // The owner, from an address of their own, with the right password: the account is
+    // refused until one failure's allowance comes back (an hour / 3), and no longer.
+    let res = app
+        .login_from(Some("203.0.113.9"), "jo@x.io", "password-123")
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=1200).contains(&wait), "Retry-After {wait}");
+    let res = app
+        .login_from(Some("203.0.113.9"), "al@x.io", "password-123")
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "another account");
+}

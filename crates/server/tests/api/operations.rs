@@ -407,3 +407,68 @@ async fn the_explorer_is_served_from_the_binary_with_no_external_url() {
         "{init}"
     );
 }
+
+#[tokio::test]
+async fn refused_logins_and_tokens_are_logged_with_the_address_and_counted_but_never_the_email() {
+    let database_url = fresh_store().await;
+    let server =
+        ServerProcess::start_with(&database_url.0, "3600", &[("TRUSTED_PROXIES", "127.0.0.1")])
+            .await;
+    let app = TestApp::new(server.base.clone(), &database_url.0);
+    app.customer("secret-person@example.com").await;
+    let res = app
+        .client
+        .post(format!("{}/login", app.base))
+        .header("x-forwarded-for", "198.51.100.23")
+        .json(&json!({"email": "secret-person@example.com", "password": "wrong-password"}))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app
+        .client
+        .get(format!("{}/user", app.base))
+        .header("x-forwarded-for", "198.51.100.24")
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    let text = get(&app.client, &format!("{}/metrics", root(&app.base)))
+        .await
+        .text()
+        .await
+        .expect("metrics text");
+    for labels in [
+        r#"event="login_refused",reason="invalid_credentials""#,
+        r#"event="token_refused",reason="invalid_or_ended""#,
+    ] {
+        assert_eq!(
+            value(&text, "trachios_security_events_total", labels),
+            Some(1.0),
+            "{labels}"
+        );
+    }
+    let logged = eventually(Duration::from_secs(5), || async {
+        let lines = server.log_lines();
+        lines
+            .iter()
+            .any(|l| l.contains("login refused") && l.contains("198.51.100.23"))
+            && lines
+                .iter()
+                .any(|l| l.contains("token refused") && l.contains("198.51.100.24"))
+    })
+    .await;
+    assert!(logged, "both refusals are logged with the client's address");
+    let lines = server.log_lines();
+    let refusal = lines
+        .iter()
+        .find(|l| l.contains("login refused"))
+        .expect("logged");
+    assert!(refusal.contains("email_hash"), "{refusal}");
+    assert!(
+        !lines.iter().any(|l| l.contains("secret-person")),
+        "no log line holds the email"
+    );
+}

@@ -15,6 +15,8 @@ use crate::helpers::JWT_SECRET;
 pub struct ServerProcess {
     child: Child,
     pub base: String,
+    /// Every line the process has written to stdout so far.
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
@@ -73,6 +75,7 @@ impl ServerProcess {
             .env("LOGIN_RATE_PER_MINUTE", "0")
             .env("AUTH_RATE_PER_MINUTE", "0")
             .env("ORDER_RATE_PER_MINUTE", "0")
+            .env("LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR", "0")
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info,actix_server=warn")
             .envs(env.iter().copied())
@@ -84,11 +87,16 @@ impl ServerProcess {
         let pid = child.id().unwrap_or_default();
         let stdout = child.stdout.take().expect("stdout is piped");
         let (listening_tx, listening_rx) = oneshot::channel();
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = kept.clone();
         tokio::spawn(async move {
             let mut listening = Some(listening_tx);
             let mut lines = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 eprintln!("[server {pid}] {line}");
+                keep.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(line.clone());
                 if let Some(port) = listening_port(&line) {
                     if let Some(tx) = listening.take() {
                         // The test may have given up waiting; then nobody needs the port.
@@ -104,7 +112,13 @@ impl ServerProcess {
         Self {
             child,
             base: format!("http://127.0.0.1:{port}/api/v1"),
+            lines: kept,
         }
+    }
+
+    /// The lines the process has logged so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Sends a signal (`TERM`, `INT`, …) to the process.
