@@ -79,7 +79,10 @@ impl TokenService for JwtTokenService {
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(TOKEN_TYPE.to_owned());
         let token = encode(&header, &claims, &self.encoding).map_err(DomainError::internal)?;
-        Ok(IssuedToken { token, expires_at })
+        Ok(IssuedToken {
+            token: trachios_domain::SecretText::new(token),
+            expires_at,
+        })
     }
 
     fn verify(&self, token: &str) -> Result<TokenClaims, DomainError> {
@@ -196,7 +199,7 @@ mod tests {
         let now = Utc::now();
         let issued = svc.issue(&user(), now).unwrap();
         assert_eq!(issued.expires_at, now + Duration::hours(72));
-        let verified = svc.verify(&issued.token).unwrap();
+        let verified = svc.verify(issued.token.expose()).unwrap();
         assert_eq!(
             (
                 verified.user_id,
@@ -209,7 +212,7 @@ mod tests {
                 issued.expires_at.timestamp()
             )
         );
-        let header = jsonwebtoken::decode_header(&issued.token).unwrap();
+        let header = jsonwebtoken::decode_header(issued.token.expose()).unwrap();
         assert_eq!(header.typ.as_deref(), Some(TOKEN_TYPE));
     }
 

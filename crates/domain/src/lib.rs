@@ -14,6 +14,7 @@ pub mod page_cache;
 pub mod ports;
 pub mod rendered_order;
 pub mod rfc3339;
+pub mod secret;
 pub mod services;
 pub mod transfer;
 pub mod user;
@@ -34,6 +35,7 @@ pub use order::{
 };
 pub use page_cache::{CachedPage, ListGeneration, RenderedPage};
 pub use rendered_order::{render_order, RenderedOrder};
+pub use secret::SecretText;
 pub use transfer::{RevokedToken, StoredEvent};
 pub use user::{
     AccountStatus, Caller, NewUser, PasswordHash, Role, Session, TokenClaims, TokenId, User,

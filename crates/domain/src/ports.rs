@@ -1,5 +1,6 @@
 //! The ports: what the domain needs from the outside world.
 
+use crate::SecretText;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -183,7 +184,7 @@ pub trait PasswordHasher: Send + Sync {
 /// A freshly issued access token.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
-    pub token: String,
+    pub token: SecretText,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -292,7 +293,7 @@ pub trait WebhookTransport: Send + Sync {
     /// on a private network.
     async fn vet(&self, url: &WebhookUrl) -> Result<(), DomainError>;
     /// A fresh signing key.
-    fn new_secret(&self) -> String;
+    fn new_secret(&self) -> SecretText;
     /// Makes one attempt; every failure is an outcome, never an error.
     async fn send(&self, delivery: &PendingDelivery) -> SendOutcome;
 }

@@ -6,6 +6,7 @@
 //! announced exactly when its change committed; delivery workers then claim due deliveries,
 //! send them and record each attempt.
 
+use crate::SecretText;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -133,7 +134,7 @@ pub struct NewWebhook {
     pub url: WebhookUrl,
     pub subscription: Subscription,
     /// The key its deliveries are signed with; shown to the admin once, at creation.
-    pub secret: String,
+    pub secret: SecretText,
     pub created_at: DateTime<Utc>,
 }
 
@@ -167,7 +168,7 @@ pub struct PendingDelivery {
     pub delivery_id: i64,
     pub webhook_id: WebhookId,
     pub url: WebhookUrl,
-    pub secret: String,
+    pub secret: SecretText,
     /// 1 for the first attempt.
     pub attempt: u32,
     pub event: WebhookEvent,
@@ -323,7 +324,7 @@ pub struct StoredDelivery {
     pub delivery_id: i64,
     pub webhook_id: i64,
     pub url: String,
-    pub secret: String,
+    pub secret: SecretText,
     pub attempt: i32,
     pub event_id: String,
     pub from: Option<OrderStatus>,

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use trachios_domain::services::{CreatedWebhook, LoginOutcome};
-use trachios_domain::{DeliveryLogEntry, Order, OrderEvent, OrderStatus, Role, User, Webhook};
+use trachios_domain::{
+    DeliveryLogEntry, Order, OrderEvent, OrderStatus, Role, SecretText, User, Webhook,
+};
 use utoipa::ToSchema;
 
 use crate::openapi::schemas::{ActorKind, OrderStatusName, RoleName, WebhookEventName};
@@ -110,7 +112,8 @@ impl From<User> for UserResponse {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoginResponse {
-    pub token: String,
+    #[schema(value_type = String)]
+    pub token: SecretText,
     #[schema(value_type = String, example = "Bearer")]
     pub token_type: &'static str,
     pub expires_at: DateTime<Utc>,
@@ -237,7 +240,8 @@ pub struct CreatedWebhookResponse {
     #[schema(value_type = Vec<WebhookEventName>)]
     pub events: Vec<&'static str>,
     /// The HMAC-SHA256 key of `Trachios-Signature`.
-    pub secret: String,
+    #[schema(value_type = String)]
+    pub secret: SecretText,
     pub created_at: DateTime<Utc>,
 }
 
@@ -282,5 +286,43 @@ impl From<DeliveryLogEntry> for DeliveryResponse {
             error: e.error,
             delivered_at: e.at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_that_hand_over_a_secret_do_not_show_it_when_formatted() {
+        const SECRET: &str = "s3cr3t-value-that-must-not-show";
+        let now = chrono::Utc::now();
+        let login = LoginResponse {
+            token: SECRET.into(),
+            token_type: "Bearer",
+            expires_at: now,
+            user: UserResponse {
+                id: 1,
+                name: "Jo".into(),
+                email: "jo@x.io".into(),
+                role: Role::Customer,
+                disabled: false,
+                created_at: now,
+                updated_at: now,
+            },
+        };
+        let hook = CreatedWebhookResponse {
+            id: 1,
+            url: "https://example.com/hook".into(),
+            events: vec![],
+            secret: SECRET.into(),
+            created_at: now,
+        };
+        for formatted in [format!("{login:?}"), format!("{hook:?}")] {
+            assert!(!formatted.contains(SECRET), "{formatted}");
+        }
+        // Handing it over is what these answers are for.
+        let json = serde_json::to_string(&login).expect("serialises");
+        assert!(json.contains(SECRET));
     }
 }

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::WebhookRepository;
+use trachios_domain::SecretText;
 use trachios_domain::{
     AttemptRecord, DeliveryLogEntry, DomainError, NewWebhook, PendingDelivery, StoredDelivery,
     Webhook, WebhookId,
@@ -245,7 +246,7 @@ impl ClaimedRow {
             delivery_id: self.delivery_id,
             webhook_id: self.webhook_id,
             url: self.url,
-            secret: self.secret,
+            secret: SecretText::new(self.secret),
             attempt: self.attempts,
             event_id: self.event_uuid,
             from: self.from_status.map(|s| s.0),
@@ -267,7 +268,7 @@ impl WebhookRepository for PgWebhookRepository {
         let mut conn = connection(&self.pool).await?;
         let row = statement(INSERT)
             .bind::<Text, _>(webhook.url.as_str())
-            .bind::<Text, _>(&webhook.secret)
+            .bind::<Text, _>(webhook.secret.expose())
             .bind::<Bool, _>(webhook.subscription.order_created)
             .bind::<Bool, _>(webhook.subscription.status_changed)
             .bind::<Timestamptz, _>(webhook.created_at)

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text};
 use trachios_domain::ports::WebhookRepository;
+use trachios_domain::SecretText;
 use trachios_domain::{
     ActorKind, AttemptRecord, DeliveryLogEntry, DomainError, NewWebhook, OrderStatus,
     PendingDelivery, StoredDelivery, Webhook, WebhookId,
@@ -218,7 +219,7 @@ impl DueRow {
             delivery_id: self.delivery_id,
             webhook_id: self.webhook_id,
             url: self.url,
-            secret: self.secret,
+            secret: SecretText::new(self.secret),
             attempt: self.attempts,
             event_id: self.event_uuid,
             from: self
@@ -253,7 +254,7 @@ impl WebhookRepository for SqliteWebhookRepository {
                     }
                     diesel::sql_query(INSERT)
                         .bind::<Text, _>(webhook.url.as_str())
-                        .bind::<Text, _>(&webhook.secret)
+                        .bind::<Text, _>(webhook.secret.expose())
                         .bind::<Bool, _>(webhook.subscription.order_created)
                         .bind::<Bool, _>(webhook.subscription.status_changed)
                         .bind::<BigInt, _>(micros(webhook.created_at))

@@ -48,17 +48,26 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xffc0) == 0xfe80 // link-local, fe80::/10
         || (first & 0xffc0) == 0xfec0 // site-local (deprecated), fec0::/10
         || first == 0x2001 && ip.segments()[1] == 0x0db8 // documentation
-        || first == 0x0100 && ip.segments()[1..4] == [0, 0, 0]; // discard, 100::/64
+        || first == 0x0100 && ip.segments()[1..4] == [0, 0, 0] // discard, 100::/64
+        // Local-use NAT64, 64:ff9b:1::/48 (RFC 8215): translates to IPv4 addresses of the
+        // operator's choosing, wherever in the address they put them.
+        || first == 0x0064 && ip.segments()[1] == 0xff9b && ip.segments()[2] == 0x0001
+        // Teredo, 2001::/32: tunnels to an IPv4 host through a relay; no webhook needs it.
+        || first == 0x2001 && ip.segments()[1] == 0;
     !reserved
 }
 
-/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`),
-/// NAT64 (`64:ff9b::a.b.c.d`) or 6to4 (`2002:AABB:CCDD::`) address.
+/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), IPv4-translated
+/// (`::ffff:0:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`) or 6to4
+/// (`2002:AABB:CCDD::`) address.
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
     let tail = || Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     if let Some(v4) = ip.to_ipv4_mapped() {
         return Some(v4);
+    }
+    if s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return Some(tail());
     }
     if s[..6] == [0, 0, 0, 0, 0, 0] && !ip.is_loopback() && !ip.is_unspecified() {
         return Some(tail());
@@ -170,6 +179,12 @@ mod tests {
             "64:ff9b::10.0.0.1",
             "2002:7f00:0001::",
             "ff02::1",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:169.254.169.254",
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1:ffff::5db8:d822",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001::1",
         ] {
             assert!(!is_public(ip(internal)), "{internal} must be refused");
         }
@@ -183,7 +198,9 @@ mod tests {
             "172.32.0.1",
             "2606:4700:4700::1111",
             "::ffff:93.184.216.34",
+            "::ffff:0:93.184.216.34",
             "64:ff9b::93.184.216.34",
+            "2001:4860:4860::8888",
         ] {
             assert!(is_public(ip(public)), "{public} is public");
         }

@@ -15,7 +15,7 @@ pub(crate) struct GuardedResolver {
 
 #[derive(Debug, thiserror::Error)]
 #[error("destination refused: the host resolves to a non-public address")]
-struct Refused;
+pub(crate) struct Refused;
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {

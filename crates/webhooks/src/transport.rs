@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderValue, CONTENT_TYPE, USER_AGENT};
 use reqwest::redirect::Policy;
 use trachios_domain::ports::WebhookTransport;
-use trachios_domain::{DomainError, PendingDelivery, SendOutcome, WebhookUrl};
+use trachios_domain::{DomainError, PendingDelivery, SecretText, SendOutcome, WebhookUrl};
 use url::Url;
 
 use crate::guard::DestinationGuard;
 use crate::payload::event_body;
-use crate::resolver::GuardedResolver;
+use crate::resolver::{GuardedResolver, Refused};
 use crate::signature::{sign, SIGNATURE_HEADER};
 
 pub const EVENT_ID_HEADER: &str = "Trachios-Event-Id";
@@ -61,26 +61,49 @@ impl HttpTransport {
         })
     }
 
-    /// What went wrong, without the URL reqwest puts in its message: it may carry a token
-    /// of the receiver's.
+    /// What went wrong, as the admins who read the delivery log may know it: never the URL
+    /// reqwest puts in its message (it may carry a token of the receiver's), and for a
+    /// connection that failed only "unreachable" — a refused port, a silent one and a
+    /// missing route told apart would make webhooks a port scanner of the server's
+    /// network. The cause goes to the server's log.
     fn failure(&self, err: &reqwest::Error) -> String {
+        let cause = std::error::Error::source(err);
+        let mut chain = cause.map(trachios_domain::error_chain).unwrap_or_default();
+        if refused_by_resolver(err) {
+            return Refused.to_string();
+        }
+        if err.is_connect() {
+            tracing::info!(cause = %chain, "webhook destination unreachable");
+            return "unreachable".to_owned();
+        }
         if err.is_timeout() {
             return format!("no answer within {} s", self.timeout.as_secs_f64());
         }
-        let mut text = if err.is_connect() {
-            "connection failed"
-        } else if err.is_body() || err.is_decode() {
+        let text = if err.is_body() || err.is_decode() {
             "reading the answer failed"
         } else {
             "request failed"
+        };
+        if chain.is_empty() {
+            text.to_owned()
+        } else {
+            chain.insert_str(0, ": ");
+            chain.insert_str(0, text);
+            chain
         }
-        .to_owned();
-        if let Some(cause) = std::error::Error::source(err) {
-            text.push_str(": ");
-            text.push_str(&trachios_domain::error_chain(cause));
-        }
-        text
     }
+}
+
+/// Whether our own resolver refused the destination (it resolves inside).
+fn refused_by_resolver(err: &reqwest::Error) -> bool {
+    let mut cause = std::error::Error::source(err);
+    while let Some(current) = cause {
+        if current.downcast_ref::<Refused>().is_some() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 #[async_trait]
@@ -89,12 +112,12 @@ impl WebhookTransport for HttpTransport {
         self.guard.vet(url).await
     }
 
-    fn new_secret(&self) -> String {
-        format!(
+    fn new_secret(&self) -> SecretText {
+        SecretText::new(format!(
             "whsec_{}{}",
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
-        )
+        ))
     }
 
     async fn send(&self, delivery: &PendingDelivery) -> SendOutcome {
@@ -112,7 +135,11 @@ impl WebhookTransport for HttpTransport {
             return refused("the event id is not a header value");
         };
         let body = event_body(&delivery.event);
-        let signature = sign(&delivery.secret, chrono::Utc::now().timestamp(), &body);
+        let signature = sign(
+            delivery.secret.expose(),
+            chrono::Utc::now().timestamp(),
+            &body,
+        );
         let sent = self
             .client
             .post(url)

@@ -63,7 +63,10 @@ async fn customers(url: &str, count: usize) -> anyhow::Result<Vec<(i64, String)>
                 created_at: Utc::now(),
                 updated_at: Utc::now(),
             };
-            Ok((id, tokens.issue(&user, Utc::now())?.token))
+            Ok((
+                id,
+                tokens.issue(&user, Utc::now())?.token.expose().to_owned(),
+            ))
         })
         .collect()
 }

@@ -332,7 +332,7 @@ mod tests {
             .login("a@x.io", &Password::for_login("password1"))
             .await
             .unwrap();
-        assert_eq!(out.token.token, "jwt");
+        assert_eq!(out.token.token.expose(), "jwt");
         assert_eq!(out.user.id, uid(7));
     }
 

@@ -1,3 +1,4 @@
+use crate::SecretText;
 use std::sync::Arc;
 
 use crate::ports::{Clock, WebhookRepository, WebhookTransport};
@@ -10,7 +11,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct CreatedWebhook {
     pub webhook: Webhook,
-    pub secret: String,
+    pub secret: SecretText,
 }
 
 /// What admins do with webhook endpoints: add, list, remove, read their delivery log.
@@ -132,10 +133,12 @@ mod tests {
         transport
             .expect_new_secret()
             .times(1)
-            .returning(|| "s3cret".to_owned());
+            .returning(|| "s3cret".into());
         let mut repo = MockWebhookRepository::new();
         repo.expect_insert()
-            .withf(|new, max| new.secret == "s3cret" && new.created_at == T0 && *max == 100)
+            .withf(|new, max| {
+                new.secret.expose() == "s3cret" && new.created_at == T0 && *max == 100
+            })
             .times(1)
             .returning(|new, _| {
                 Ok(Some(Webhook {
@@ -150,7 +153,7 @@ mod tests {
             .create(admin(1), url(), Subscription::ALL)
             .await
             .expect("created");
-        assert_eq!(created.secret, "s3cret");
+        assert_eq!(created.secret.expose(), "s3cret");
         assert_eq!(created.webhook.id.get(), 3);
     }
 
@@ -170,7 +173,9 @@ mod tests {
     async fn only_admins_manage_webhooks_and_the_endpoint_count_is_bounded() {
         let mut transport = MockWebhookTransport::new();
         transport.expect_vet().returning(|_| Ok(()));
-        transport.expect_new_secret().returning(String::new);
+        transport
+            .expect_new_secret()
+            .returning(|| SecretText::new(""));
         let mut repo = MockWebhookRepository::new();
         repo.expect_insert().returning(|_, _| Ok(None));
         repo.expect_delete().returning(|_| Ok(false));

@@ -327,3 +327,22 @@ fn trusted_proxies_are_addresses_or_networks_and_anything_else_is_refused_by_nam
     let err = settings.validated().unwrap_err().to_string();
     assert!(err.starts_with("TRUSTED_PROXIES"), "{err}");
 }
+
+#[test]
+fn formatted_settings_show_no_secret_and_no_password_in_a_url() {
+    const SECRET: &str = "s3cr3t-value-that-must-not-show";
+    let mut settings = base();
+    settings.auth.jwt_secret = SECRET.into();
+    settings.auth.admin_password = Some(SECRET.into());
+    settings.database.password = Some(SECRET.into());
+    settings.database.url = Some(format!("postgres://app:{SECRET}@db/trachios").into());
+    settings.cache.redis_password = Some(SECRET.into());
+    settings.cache.redis_url = Some(format!("redis://:{SECRET}@cache:6379/").into());
+    settings.server.metrics_token = Some(SECRET.into());
+    let formatted = format!("{settings:?}");
+    assert!(!formatted.contains(SECRET), "{formatted}");
+    assert!(
+        formatted.contains("jwt_secret"),
+        "the fields are there: {formatted}"
+    );
+}
