@@ -1,5 +1,6 @@
 //! Project automation: `cargo xtask <command>` (see `cargo xtask help`).
 
+mod audit;
 mod bare;
 mod bench;
 mod db;
@@ -31,6 +32,8 @@ cargo xtask <command>
                         PostgreSQL database at URL, keeping ids; stop the server first
   fuzz [ARGS]           schemathesis against the server and its OpenAPI document (part of
                         `test`); ARGS go to `schemathesis run`, FUZZ_SEED picks other cases
+  audit                 the dependencies against the RustSec advisory database (the snapshot in
+                        ../shared/advisory-db, or ADVISORY_DB); installs cargo-audit if missing
   bench [WHICH]         run the benchmarks (lifecycle, cache, field, tracking, stores, webhooks,
                         paths) and print their figures; `paths` is the headline table
 ";
@@ -58,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         }
         Some("copy-to-postgres") => runtime.block_on(db::copy_to_postgres(&args[1..])),
         Some("fuzz") => runtime.block_on(fuzz::run(&args[1..])),
+        Some("audit") => audit::audit(),
         Some("bench") => bench::run(&runtime, args.get(1).map(String::as_str)),
         // Started by the benchmarks as their reference; not meant to be run by hand.
         Some("bare-actix") => {
