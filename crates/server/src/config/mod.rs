@@ -29,6 +29,7 @@ pub const SAMPLE_SECRETS: &[(&str, &str)] = &[
     ("POSTGRES_PASSWORD", "change-me-postgres-password"),
     ("POSTGRES_PASSWORD", "postgres"),
     ("REDIS_PASSWORD", "change-me-redis-password"),
+    ("METRICS_TOKEN", "change-me-metrics-token"),
 ];
 
 /// Every setting. Its `Debug` shows no secret (they are `SecretString`s).
@@ -107,6 +108,13 @@ impl Settings {
                         .as_ref()
                         .map(|p| p.expose_secret()),
                 ),
+                (
+                    "METRICS_TOKEN",
+                    self.server
+                        .metrics_token
+                        .as_ref()
+                        .map(|t| t.expose_secret()),
+                ),
             ];
             for (key, value) in secrets {
                 if SAMPLE_SECRETS.contains(&(key, value.unwrap_or_default())) {
@@ -116,6 +124,7 @@ impl Settings {
                     ));
                 }
             }
+            self.refuse_unsafe_in_prod()?;
         }
         let step = self.lifecycle.order_step_seconds;
         if !(step.is_finite() && step > 0.0) {
@@ -268,6 +277,23 @@ impl Settings {
     }
 
     /// `REDIS_URL`, or one built from the split `REDIS_*` variables.
+    /// What a development setup may allow and a deployment must not.
+    fn refuse_unsafe_in_prod(&self) -> Result<(), ConfigError> {
+        if self.webhooks.allow_private {
+            return Err(invalid(
+                "WEBHOOK_ALLOW_PRIVATE",
+                "lets webhooks reach the server's own network; it is refused in the prod profile",
+            ));
+        }
+        if self.server.metrics_token.is_none() && !self.server.metrics_public {
+            return Err(invalid(
+                "METRICS_TOKEN",
+                "must be set in the prod profile (or METRICS_PUBLIC=true for a scraper on a private network)",
+            ));
+        }
+        Ok(())
+    }
+
     pub fn password_policy(&self) -> Result<trachios_domain::PasswordPolicy, ConfigError> {
         trachios_domain::PasswordPolicy::new(self.auth.password_min_length)
             .map_err(|e| invalid("PASSWORD_MIN_LENGTH", e.to_string()))

@@ -93,6 +93,9 @@ section! {
         /// When set, `/metrics` requires `Authorization: Bearer <METRICS_TOKEN>`.
         #[serde(deserialize_with = "empty_as_none")]
         metrics_token: Option<SecretString> = None, env "METRICS_TOKEN";
+        /// Lets the prod profile serve `/metrics` without `METRICS_TOKEN`, for a scraper on
+        /// a network nobody else reaches.
+        metrics_public: bool = false, env "METRICS_PUBLIC";
     }
 }
 

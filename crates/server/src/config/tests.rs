@@ -18,6 +18,7 @@ fn base() -> Settings {
 fn prod() -> Settings {
     let mut s = base();
     s.app.profile = Profile::Prod;
+    s.server.metrics_token = Some(SecretString::from("a-real-metrics-token"));
     s
 }
 
@@ -48,6 +49,7 @@ fn prod_refuses_every_sample_secret_and_names_its_key() {
             }
             "POSTGRES_PASSWORD" => s.database.password = Some(SecretString::from(*sample)),
             "REDIS_PASSWORD" => s.cache.redis_password = Some(SecretString::from(*sample)),
+            "METRICS_TOKEN" => s.server.metrics_token = Some(SecretString::from(*sample)),
             other => panic!("no test for sample {other}"),
         }
         let refused = refusal(s);
@@ -79,12 +81,38 @@ fn the_env_example_is_refused_by_the_prod_profile_until_its_samples_are_replaced
             refused_keys.push(key);
         }
     }
-    for key in ["JWT_SECRET", "ADMIN_PASSWORD", "POSTGRES_PASSWORD"] {
+    for key in [
+        "JWT_SECRET",
+        "ADMIN_PASSWORD",
+        "POSTGRES_PASSWORD",
+        "METRICS_TOKEN",
+    ] {
         assert!(
             refused_keys.contains(&key),
             "{key} in .env.example is not a refused sample"
         );
     }
+}
+
+#[test]
+fn prod_refuses_private_webhooks_and_open_metrics_unless_said_so() {
+    assert!(prod().validated().is_ok());
+    let mut s = prod();
+    s.webhooks.allow_private = true;
+    assert!(refusal(s).starts_with("WEBHOOK_ALLOW_PRIVATE:"));
+    let mut s = prod();
+    s.server.metrics_token = None;
+    assert!(refusal(s).starts_with("METRICS_TOKEN:"));
+    let mut s = prod();
+    s.server.metrics_token = None;
+    s.server.metrics_public = true;
+    assert!(
+        s.validated().is_ok(),
+        "a scrape on a private network, said so"
+    );
+    let mut s = base();
+    s.webhooks.allow_private = true;
+    assert!(s.validated().is_ok(), "development may");
 }
 
 #[test]
@@ -254,7 +282,7 @@ fn sample(variable: &str) -> &'static str {
         "REDIS_URL" => "redis://h/",
         "ADMIN_EMAIL" => "a@x.io",
         "TRUSTED_PROXIES" => "10.0.0.0/8, 192.0.2.1",
-        "WEBHOOK_ALLOW_PRIVATE" => "true",
+        "WEBHOOK_ALLOW_PRIVATE" | "METRICS_PUBLIC" => "true",
         "WEBHOOK_MAX_ATTEMPTS" | "WEBHOOK_RETENTION_HOURS" => "7",
         v if v.ends_with("_PORT") => "4242",
         v if v.ends_with("_PER_MINUTE")

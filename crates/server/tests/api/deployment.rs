@@ -29,8 +29,13 @@ fn compose_always_runs_prod_with_an_unprivileged_database_role_and_a_redis_passw
     );
     assert!(compose.contains("init-app-role.sh:/docker-entrypoint-initdb.d/"));
     assert!(
-        compose.contains("- --requirepass\n      - ${REDIS_PASSWORD:?"),
+        compose.contains("requirepass $$REDIS_PASSWORD")
+            && compose.contains("      REDIS_PASSWORD: ${REDIS_PASSWORD:?"),
         "Redis demands a password"
+    );
+    assert!(
+        compose.contains("      METRICS_TOKEN: ${METRICS_TOKEN:?"),
+        "the prod profile refuses open metrics"
     );
     assert!(
         compose.contains("    user: redis\n"),
@@ -153,4 +158,73 @@ async fn the_service_migrates_and_serves_through_the_role_the_init_script_create
     );
     drop(app);
     scratch.drop_all().await;
+}
+
+/// The shell script Compose runs as the Redis container's command.
+fn compose_redis_script() -> String {
+    let compose = repository_file("docker/docker-compose.yml");
+    let start = compose
+        .find("      - |\n        exec redis-server")
+        .expect("the Redis command is a script")
+        + "      - |\n".len();
+    compose[start..]
+        .lines()
+        .take_while(|line| line.starts_with("        "))
+        .map(|line| &line[8..])
+        .collect::<Vec<_>>()
+        .join("\n")
+        // Compose's escape for a literal dollar sign.
+        .replace("$$", "$")
+}
+
+#[tokio::test]
+async fn composes_redis_demands_its_password_and_never_shows_it_on_a_command_line() {
+    let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    // As in the container, on a port of its own.
+    let script = compose_redis_script().replacen(
+        "exec redis-server -",
+        &format!("exec redis-server - --port {port} --bind 127.0.0.1"),
+        1,
+    );
+    let mut server = Command::new("sh")
+        .args(["-c", &script])
+        .env("REDIS_PASSWORD", &password)
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("sh runs the script");
+    let cli = |auth: Option<&str>| {
+        let mut cmd = Command::new("redis-cli");
+        cmd.args(["-p", &port.to_string(), "ping"]);
+        match auth {
+            Some(password) => cmd.env("REDISCLI_AUTH", password),
+            None => cmd.env_remove("REDISCLI_AUTH"),
+        };
+        cmd
+    };
+    let up = eventually(std::time::Duration::from_secs(10), || async {
+        let out = cli(Some(&password)).output().await.expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).contains("PONG")
+    })
+    .await;
+    assert!(up, "Redis answers with the password");
+    let anonymous = cli(None).output().await.expect("redis-cli runs");
+    assert!(
+        String::from_utf8_lossy(&anonymous.stdout).contains("NOAUTH"),
+        "without the password: {}",
+        String::from_utf8_lossy(&anonymous.stdout)
+    );
+    let pid = server.id().expect("running");
+    let args = std::fs::read(format!("/proc/{pid}/cmdline")).expect("its command line");
+    let args = String::from_utf8_lossy(&args);
+    assert!(args.contains("redis-server"), "{args}");
+    assert!(
+        !args.contains(&password),
+        "the password is on the command line: {args}"
+    );
+    server.kill().await.ok();
 }
