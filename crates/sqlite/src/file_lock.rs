@@ -26,15 +26,38 @@ pub enum LockError {
     },
 }
 
-pub(crate) fn lock_path(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
+/// The lock file of a database: beside the file the path leads to, once symbolic links are
+/// followed, so that two names of one file (a link to it, or to its directory) share one
+/// lock.
+pub(crate) fn lock_path(database: &Path) -> std::io::Result<PathBuf> {
+    let mut name = canonical(database)?.into_os_string();
     name.push(".lock");
-    PathBuf::from(name)
+    Ok(PathBuf::from(name))
+}
+
+/// The file's canonical path; for a file not created yet, its directory's canonical path
+/// and its name.
+fn canonical(path: &Path) -> std::io::Result<PathBuf> {
+    match std::fs::canonicalize(path) {
+        Ok(found) => Ok(found),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let name = path.file_name().ok_or(e)?;
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            Ok(std::fs::canonicalize(parent)?.join(name))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 impl FileLock {
     pub(crate) fn acquire(database: &Path) -> Result<Self, LockError> {
-        let lock = lock_path(database);
+        let lock = lock_path(database).map_err(|source| LockError::Io {
+            lock: format!("{}.lock", database.display()),
+            source,
+        })?;
         let io = |source| LockError::Io {
             lock: lock.display().to_string(),
             source,

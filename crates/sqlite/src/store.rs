@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::result::Error;
+use diesel::RunQueryDsl;
 use diesel::SqliteConnection;
 use tokio::sync::Mutex;
 use trachios_domain::ports::ChangePublisher;
@@ -197,6 +198,12 @@ impl SqliteStore {
     }
 }
 
+#[derive(diesel::QueryableByName)]
+struct JournalMode {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    journal_mode: String,
+}
+
 /// Claims the file, opens the writer, turns on WAL and migrates: everything opening does
 /// that blocks.
 fn prepare(
@@ -208,10 +215,18 @@ fn prepare(
         path: settings.path.display().to_string(),
         source,
     };
-    // WAL lets readers run beside the writer; the mode is stored in the file.
-    writer
-        .batch_execute("PRAGMA journal_mode = WAL")
+    // WAL lets readers run beside the writer; the mode is stored in the file. SQLite keeps
+    // the old mode, without an error, where WAL cannot work (a file system without shared
+    // memory), and readers would then block the writer and see its changes half made.
+    let mode: Vec<JournalMode> = diesel::sql_query("PRAGMA journal_mode = WAL")
+        .load(&mut writer)
         .map_err(|e| failed(e.into()))?;
+    let mode = mode.first().map_or("", |m| m.journal_mode.as_str());
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(failed(
+            format!("the file cannot be put in WAL mode (it stays in {mode:?} mode); put it on a local file system").into(),
+        ));
+    }
     let applied = if settings.migrate {
         migrate(&mut writer).map_err(failed)?
     } else {

@@ -205,3 +205,74 @@ async fn the_schemas_checks_list_the_domains_names() {
     let events = table("order_events");
     assert_eq!(in_list_after(&events, "actor "), actors(), "{events}");
 }
+
+#[tokio::test]
+async fn a_symbolic_link_to_the_file_does_not_let_a_second_store_in() {
+    let file = ScratchDatabase::new();
+    let (_first, _) = SqliteStore::open(SqliteSettings::new(file.path()), None)
+        .await
+        .unwrap();
+    let link = file.dir().join("another-name.db");
+    std::os::unix::fs::symlink(file.path(), &link).expect("a link");
+    let Err(refused) = SqliteStore::open(SqliteSettings::new(&link), None).await else {
+        panic!("a second store opened the same file through a link");
+    };
+    assert!(
+        refused
+            .to_string()
+            .contains("in use by another Trachios process"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_damaged_file_is_not_ready_though_it_opens() {
+    let file = ScratchDatabase::new();
+    let store = open(&file, None).await;
+    let users = SqliteUserRepository::new(store.clone());
+    let a = customer(&users, "a@x.io").await;
+    SqliteOrderRepository::new(store.clone())
+        .insert(new_order(a, chrono::Duration::seconds(60)))
+        .await
+        .unwrap();
+    SqliteProbe::new(store.clone())
+        .check()
+        .await
+        .expect("ready");
+    drop(users);
+    drop(store);
+    // Every change is in the file once the last connection closed (WAL checkpointed);
+    // then the orders table's root page is overwritten, as a bad disk would.
+    let root: i64 = {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Root {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            rootpage: i64,
+        }
+        let mut conn =
+            SqliteConnection::establish(&file.path().display().to_string()).expect("opens");
+        diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .expect("checkpoint");
+        diesel::sql_query("SELECT rootpage FROM sqlite_schema WHERE name = 'orders'")
+            .get_result::<Root>(&mut conn)
+            .expect("the orders table")
+            .rootpage
+    };
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut raw = std::fs::OpenOptions::new()
+            .write(true)
+            .open(file.path())
+            .expect("the file");
+        raw.seek(SeekFrom::Start((root as u64 - 1) * 4096))
+            .expect("seek");
+        raw.write_all(&[0xA5; 4096]).expect("overwritten");
+    }
+    let store = open(&file, None).await;
+    assert!(
+        SqliteProbe::new(store).check().await.is_err(),
+        "a file whose orders cannot be read is not ready"
+    );
+}
