@@ -37,20 +37,30 @@ pub(crate) async fn query_failure(conn: &mut PgConn, err: Error) -> DomainError 
     }
 }
 
-/// Failures that say by their kind that the database, not the request, is the problem.
+/// Failures that say by their kind that the database, not the request, is the problem:
+/// retrying the request later can succeed (a 503 with `Retry-After`, never a 500).
 fn is_transient(err: &Error) -> bool {
-    matches!(
-        err,
+    match err {
         Error::DatabaseError(
             DatabaseErrorKind::ClosedConnection
-                | DatabaseErrorKind::UnableToSendCommand
-                // A primary turned read-only: a failover is under way.
-                | DatabaseErrorKind::ReadOnlyTransaction
-                | DatabaseErrorKind::SerializationFailure,
-            _
-        ) | Error::BrokenTransactionManager
-    )
+            | DatabaseErrorKind::UnableToSendCommand
+            // A primary turned read-only: a failover is under way.
+            | DatabaseErrorKind::ReadOnlyTransaction
+            | DatabaseErrorKind::SerializationFailure,
+            _,
+        )
+        | Error::BrokenTransactionManager => true,
+        // diesel-async gives deadlocks (SQLSTATE 40P01) no kind of their own and hides the
+        // code; the server's message is fixed text unless lc_messages translates it.
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            info.message() == DEADLOCK_MESSAGE
+        }
+        _ => false,
+    }
 }
+
+/// PostgreSQL's message for SQLSTATE 40P01 (deadlock_detected) in its own language.
+const DEADLOCK_MESSAGE: &str = "deadlock detected";
 
 async fn connection_lost(conn: &mut PgConn) -> bool {
     for _ in 0..CLOSE_POLLS {

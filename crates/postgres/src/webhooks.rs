@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz};
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use trachios_domain::ports::WebhookRepository;
 use trachios_domain::SecretText;
 use trachios_domain::{
@@ -41,6 +41,13 @@ RETURNING id, url, order_created, status_changed, created_at";
 
 const LIST: &str = "\
 SELECT id, url, order_created, status_changed, created_at FROM webhooks ORDER BY id";
+
+/// The endpoint's deliveries, locked before the endpoint itself: the delivery recorder
+/// locks a delivery, then (through its attempt's foreign key) the endpoint; a deletion
+/// that took the endpoint first and then waited for a delivery the recorder held, while the
+/// recorder waited for the endpoint, was a deadlock.
+const LOCK_DELIVERIES: &str = "\
+SELECT id FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id FOR UPDATE";
 
 /// The endpoint, its deliveries, and the events no other endpoint still needs.
 const DELETE: &str = "\
@@ -293,11 +300,19 @@ impl WebhookRepository for PgWebhookRepository {
 
     async fn delete(&self, id: WebhookId) -> Result<bool, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let deleted = statement(DELETE)
-            .bind::<BigInt, _>(id.get())
-            .load::<Found>(&mut conn)
+        let deleted = conn
+            .transaction::<_, diesel::result::Error, _>(async |conn| {
+                statement(LOCK_DELIVERIES)
+                    .bind::<BigInt, _>(id.get())
+                    .execute(conn)
+                    .await?;
+                statement(DELETE)
+                    .bind::<BigInt, _>(id.get())
+                    .load::<Found>(conn)
+                    .await
+                    .and_then(the_row)
+            })
             .await
-            .and_then(the_row)
             .or_failure_on(&mut conn)
             .await?;
         Ok(deleted.found)

@@ -6,6 +6,7 @@ mod accounts;
 mod background_plans;
 mod batches;
 mod commits;
+mod deadlocks;
 mod fixture;
 mod follower;
 mod lists;
