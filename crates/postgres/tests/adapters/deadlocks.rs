@@ -11,6 +11,21 @@ use trachios_test_support::psql;
 
 use crate::fixture::{fixture, new_order, Fixture};
 
+/// Whether the other session has finished its first statement — and so holds its locks —
+/// and sleeps before its second: seen from its wait, not from a table lock it takes before
+/// its row locks.
+async fn sleeping_after_its_first_statement(url: &str) -> bool {
+    let sql = "SELECT count(*) FROM pg_stat_activity \
+               WHERE datname = current_database() AND wait_event = 'PgSleep'";
+    for _ in 0..250 {
+        if psql(url, sql).await.trim() != "0" {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
 #[tokio::test]
 async fn a_change_that_loses_a_deadlock_is_unavailable_not_internal() {
     let Fixture {
@@ -53,18 +68,10 @@ async fn a_change_that_loses_a_deadlock_is_unavailable_not_internal() {
             .await
         })
     };
-    let held = async {
-        let sql = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
-                   WHERE c.relname = 'webhooks' AND l.mode = 'RowShareLock' AND l.granted";
-        for _ in 0..250 {
-            if psql(&url, sql).await.trim() != "0" {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        false
-    };
-    assert!(held.await, "the other session holds the endpoint");
+    assert!(
+        sleeping_after_its_first_statement(&url).await,
+        "the other session holds the endpoint"
+    );
     // This change locks the order, then waits for the endpoint: the other session waits
     // for the order next, and PostgreSQL ends this one, the first to wait.
     let caller = Caller {
@@ -129,19 +136,10 @@ async fn deleting_an_endpoint_waits_for_a_delivery_being_recorded_instead_of_dea
             .await
         })
     };
-    let held = async {
-        let sql = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
-                   WHERE c.relname = 'webhook_deliveries' AND l.mode = 'RowExclusiveLock' \
-                   AND l.granted";
-        for _ in 0..250 {
-            if psql(&url, sql).await.trim() != "0" {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        false
-    };
-    assert!(held.await, "the recorder holds the delivery");
+    assert!(
+        sleeping_after_its_first_statement(&url).await,
+        "the recorder holds the delivery"
+    );
     let deleted = webhooks.delete(hook.id).await;
     recorder.await.expect("the recorder commits");
     assert!(matches!(deleted, Ok(true)), "{deleted:?}");
