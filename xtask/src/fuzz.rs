@@ -49,6 +49,7 @@ pub async fn run_against(postgres: &str, redis: &str, extra: &[String]) -> anyho
             ("AUTH_RATE_PER_MINUTE", "0"),
             ("ORDER_RATE_PER_MINUTE", "0"),
             ("LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR", "0"),
+            ("OPEN_ORDERS_PER_USER", "0"),
         ],
     )
     .await?;

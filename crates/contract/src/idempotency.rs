@@ -150,3 +150,47 @@ pub async fn an_expired_key_is_free_again_and_purged_keys_are_gone(ports: Ports)
     );
     assert_eq!(stored_orders(orders).await, 3, "orders outlive their keys");
 }
+
+pub async fn a_live_claim_is_found_by_its_key_and_an_expired_or_unknown_one_is_not(ports: Ports) {
+    let a = customer(ports.users.as_ref(), "a@x.io").await;
+    let b = customer(ports.users.as_ref(), "b@x.io").await;
+    let orders = ports.orders.as_ref();
+    let KeyedInsert::Inserted(first) = orders
+        .insert_keyed(
+            new_order(a, Duration::seconds(60)),
+            claim("k", 1, Duration::hours(24)),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("a free key inserts");
+    };
+    let key = |raw: &str| IdempotencyKey::parse(raw).unwrap();
+    assert_eq!(
+        orders.find_claim(a, &key("k"), Utc::now()).await.unwrap(),
+        Some(KeyedInsert::Taken {
+            fingerprint: RequestFingerprint([1; 32]),
+            kept: first,
+        })
+    );
+    assert_eq!(
+        orders
+            .find_claim(a, &key("other"), Utc::now())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        orders.find_claim(b, &key("k"), Utc::now()).await.unwrap(),
+        None,
+        "keys are per customer"
+    );
+    assert_eq!(
+        orders
+            .find_claim(a, &key("k"), Utc::now() + Duration::hours(25))
+            .await
+            .unwrap(),
+        None,
+        "an expired claim holds nothing"
+    );
+}

@@ -148,3 +148,42 @@ pub async fn history_is_oldest_first_and_empty_for_an_unknown_order(ports: Ports
     assert!(orders.history(unknown).await.unwrap().is_empty());
     assert!(orders.find_by_id(unknown).await.unwrap().is_none());
 }
+
+pub async fn open_orders_are_counted_per_customer_up_to_the_bound(ports: Ports) {
+    let a = customer(ports.users.as_ref(), "a@x.io").await;
+    let b = customer(ports.users.as_ref(), "b@x.io").await;
+    let orders = ports.orders.as_ref();
+    let mut placed = Vec::new();
+    for _ in 0..4 {
+        placed.push(
+            orders
+                .insert(new_order(a, chrono::Duration::seconds(600)))
+                .await
+                .unwrap(),
+        );
+    }
+    orders
+        .insert(new_order(b, chrono::Duration::seconds(600)))
+        .await
+        .unwrap();
+    assert_eq!(orders.count_open(a, 100).await.unwrap(), 4);
+    assert_eq!(
+        orders.count_open(a, 3).await.unwrap(),
+        3,
+        "counted up to the bound"
+    );
+    let caller = Caller {
+        user_id: a,
+        role: Role::Customer,
+    };
+    let change = placed[0]
+        .cancel(caller, chrono::Utc::now(), chrono::Duration::seconds(600))
+        .unwrap();
+    orders.transition(change).await.unwrap().expect("cancelled");
+    assert_eq!(
+        orders.count_open(a, 100).await.unwrap(),
+        3,
+        "a cancelled order is finished"
+    );
+    assert_eq!(orders.count_open(b, 100).await.unwrap(), 1);
+}

@@ -31,6 +31,9 @@ pub enum DomainError {
     /// The client has used up a limit; the request had no effect.
     #[error("too many requests; try again in {} s", retry_after_seconds(*.retry_after))]
     RateLimited { retry_after: std::time::Duration },
+    /// The customer has as many unfinished orders as one may (`OPEN_ORDERS_PER_USER`).
+    #[error("too many open orders: at most {limit} may be neither delivered nor cancelled")]
+    TooManyOpenOrders { limit: u32 },
     /// A dependency (the database) cannot be reached now; the caller may retry.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] BoxError),

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     AccountStatus, AdvancedOrder, CachedPage, CommittedVersion, DomainError, DueSteps, Email,
-    FeedEvent, FeedScope, KeyClaim, KeyedInsert, ListGeneration, NewOrder, NewUser, Order,
-    OrderEvent, OrderFilter, OrderId, PageSize, Password, PasswordHash, RenderedOrder,
+    FeedEvent, FeedScope, IdempotencyKey, KeyClaim, KeyedInsert, ListGeneration, NewOrder, NewUser,
+    Order, OrderEvent, OrderFilter, OrderId, PageSize, Password, PasswordHash, RenderedOrder,
     RenderedPage, StatusChange, TokenClaims, TokenId, User, UserChange, UserCredentials,
     UserFilter, UserId,
 };
@@ -60,6 +60,17 @@ pub trait OrderRepository: Send + Sync {
     /// Stores the order and its creation event exactly as `Order::place` decided them.
     async fn insert(&self, order: NewOrder) -> Result<Order, DomainError>;
     async fn find_by_id(&self, id: OrderId) -> Result<Option<Order>, DomainError>;
+    /// How many of the customer's orders are not finished (they still have a next step),
+    /// counted up to `up_to`, through an index of unfinished orders.
+    async fn count_open(&self, customer: UserId, up_to: u32) -> Result<u32, DomainError>;
+    /// The request that holds the customer's idempotency key, if a live one does
+    /// (`KeyedInsert::Taken`); `None` when the key is free.
+    async fn find_claim(
+        &self,
+        customer: UserId,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+    ) -> Result<Option<KeyedInsert>, DomainError>;
     /// Up to `limit` orders that match the filter and have ids below `before`, newest
     /// first, read through an index whatever the table's size.
     async fn list(

@@ -36,7 +36,9 @@ impl ResponseError for ApiError {
             DomainError::Forbidden => StatusCode::FORBIDDEN,
             DomainError::NotFound(_) => StatusCode::NOT_FOUND,
             DomainError::EmailTaken | DomainError::Contended => StatusCode::CONFLICT,
-            DomainError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            DomainError::RateLimited { .. } | DomainError::TooManyOpenOrders { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             DomainError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -8,8 +8,8 @@ use diesel_async::AsyncConnection;
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::OrderRepository;
 use trachios_domain::{
-    AdvancedOrder, DomainError, DueSteps, KeyClaim, KeyedInsert, NewOrder, Order, OrderEvent,
-    OrderFilter, OrderId, RequestFingerprint, StatusChange, UserId,
+    AdvancedOrder, DomainError, DueSteps, IdempotencyKey, KeyClaim, KeyedInsert, NewOrder, Order,
+    OrderEvent, OrderFilter, OrderId, RequestFingerprint, StatusChange, UserId,
 };
 
 use crate::error::{the_row, written, QueryFailure};
@@ -145,6 +145,11 @@ const READ_CLAIM: &str = "\
 SELECT fingerprint, response::text AS response
 FROM idempotency_keys WHERE user_id = $1 AND key = $2";
 
+/// The claim a key holds while it lives.
+const READ_LIVE_CLAIM: &str = "\
+SELECT fingerprint, response::text AS response
+FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND expires_at > $3";
+
 /// A batch of expired keys; each process's housekeeping calls it until it deletes nothing.
 const PURGE_EXPIRED_KEYS: &str = "\
 DELETE FROM idempotency_keys WHERE (user_id, key) IN (
@@ -210,6 +215,42 @@ impl OrderRepository for PgOrderRepository {
             .or_failure_on(&mut conn)
             .await?
             .map(OrderRow::into_order)
+            .transpose()
+    }
+
+    async fn count_open(&self, customer: UserId, up_to: u32) -> Result<u32, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let open: Vec<i64> = orders::table
+            .filter(orders::customer_id.eq(customer.get()))
+            .filter(orders::next_step_at.is_not_null())
+            .select(orders::id)
+            .limit(i64::from(up_to))
+            .load(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        Ok(u32::try_from(open.len()).unwrap_or(u32::MAX))
+    }
+
+    async fn find_claim(
+        &self,
+        customer: UserId,
+        key: &IdempotencyKey,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<KeyedInsert>, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let found = statement(READ_LIVE_CLAIM)
+            .bind::<BigInt, _>(customer.get())
+            .bind::<Text, _>(key.as_str())
+            .bind::<Timestamptz, _>(now)
+            .load::<ClaimRow>(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        found
+            .into_iter()
+            .next()
+            .map(ClaimRow::into_keyed)
             .transpose()
     }
 

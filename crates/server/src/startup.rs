@@ -157,7 +157,8 @@ impl Application {
             settings.webhooks.batch_size,
         );
         let order_service =
-            OrderService::new(orders.clone(), cache.clone(), renderer, clock.clone(), step);
+            OrderService::new(orders.clone(), cache.clone(), renderer, clock.clone(), step)
+                .with_open_orders_limit(Some(settings.limits.open_orders_per_user));
         let lifecycle =
             LifecycleService::new(orders, cache, clock, step, settings.lifecycle.batch_size);
 

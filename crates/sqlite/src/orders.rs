@@ -9,8 +9,8 @@ use diesel::sqlite::Sqlite;
 use diesel::SqliteConnection;
 use trachios_domain::ports::OrderRepository;
 use trachios_domain::{
-    AdvancedOrder, AutomaticStep, DomainError, DueSteps, KeyClaim, KeyedInsert, NewOrder, Order,
-    OrderEvent, OrderFilter, OrderId, RequestFingerprint, StatusChange,
+    AdvancedOrder, AutomaticStep, DomainError, DueSteps, IdempotencyKey, KeyClaim, KeyedInsert,
+    NewOrder, Order, OrderEvent, OrderFilter, OrderId, RequestFingerprint, StatusChange, UserId,
 };
 
 use crate::error::refused;
@@ -182,6 +182,44 @@ impl OrderRepository for SqliteOrderRepository {
             })
             .await?;
         rows.into_iter().map(EventRow::into_event).collect()
+    }
+
+    async fn count_open(&self, customer: UserId, up_to: u32) -> Result<u32, DomainError> {
+        let open: Vec<i64> = self
+            .store
+            .read(move |conn| {
+                orders::table
+                    .filter(orders::customer_id.eq(customer.get()))
+                    .filter(orders::next_step_at.is_not_null())
+                    .select(orders::id)
+                    .limit(i64::from(up_to))
+                    .load(conn)
+            })
+            .await?;
+        Ok(u32::try_from(open.len()).unwrap_or(u32::MAX))
+    }
+
+    async fn find_claim(
+        &self,
+        customer: UserId,
+        key: &IdempotencyKey,
+        now: DateTime<Utc>,
+    ) -> Result<Option<KeyedInsert>, DomainError> {
+        let key = key.as_str().to_owned();
+        let taken: Option<(Vec<u8>, String)> = self
+            .store
+            .read(move |conn| {
+                idempotency_keys::table
+                    .find((customer.get(), key))
+                    .filter(idempotency_keys::expires_at.gt(micros(now)))
+                    .select((idempotency_keys::fingerprint, idempotency_keys::response))
+                    .first(conn)
+                    .optional()
+            })
+            .await?;
+        taken
+            .map(|(fingerprint, response)| kept(&fingerprint, &response))
+            .transpose()
     }
 
     async fn insert_keyed(

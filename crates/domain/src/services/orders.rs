@@ -9,7 +9,8 @@ use crate::render_order;
 use crate::{
     ActorKind, CachedPage, Caller, Creation, DomainError, IdempotencyKey, ItemDescription,
     KeyClaim, KeyedInsert, Order, OrderFilter, OrderId, OrderStatus, Page, PageRequest,
-    RenderedOrder, RenderedPage, RequestFingerprint, StatusChange, IDEMPOTENCY_KEY_LIFETIME,
+    RenderedOrder, RenderedPage, RequestFingerprint, StatusChange, UserId,
+    IDEMPOTENCY_KEY_LIFETIME,
 };
 
 /// A change that keeps losing its compare-and-set is given up after this many tries; the
@@ -26,6 +27,8 @@ pub struct OrderService {
     renderer: Arc<dyn OrderRenderer>,
     clock: Arc<dyn Clock>,
     step: Duration,
+    /// `OPEN_ORDERS_PER_USER`; `None` sets no bound.
+    open_orders_limit: Option<u32>,
 }
 
 impl OrderService {
@@ -42,7 +45,28 @@ impl OrderService {
             renderer,
             clock,
             step,
+            open_orders_limit: None,
         }
+    }
+
+    /// Bounds how many unfinished orders one customer may have (`None` or 0: no bound),
+    /// so that one account cannot fill the table.
+    pub fn with_open_orders_limit(mut self, limit: Option<u32>) -> Self {
+        self.open_orders_limit = limit.filter(|n| *n > 0);
+        self
+    }
+
+    /// Refuses a new order to a customer at the bound. Creations by one customer running
+    /// at the same moment may each pass it (the per-user rate limit bounds how many): it
+    /// keeps one account from filling the table; it is not an exact count.
+    async fn ensure_may_open_another(&self, customer: UserId) -> Result<(), DomainError> {
+        let Some(limit) = self.open_orders_limit else {
+            return Ok(());
+        };
+        if self.orders.count_open(customer, limit).await? >= limit {
+            return Err(DomainError::TooManyOpenOrders { limit });
+        }
+        Ok(())
     }
 
     /// Places an order for the caller.
@@ -51,6 +75,7 @@ impl OrderService {
         caller: Caller,
         item: ItemDescription,
     ) -> Result<Order, DomainError> {
+        self.ensure_may_open_another(caller.user_id).await?;
         let new = Order::place(caller.user_id, item, self.clock.now(), self.step);
         let order = self.orders.insert(new).await?;
         self.created(&order).await;
@@ -68,13 +93,25 @@ impl OrderService {
         fingerprint: RequestFingerprint,
     ) -> Result<Creation, DomainError> {
         let now = self.clock.now();
-        let new = Order::place(caller.user_id, item, now, self.step);
-        let claim = KeyClaim {
-            key,
-            fingerprint,
-            expires_at: now + IDEMPOTENCY_KEY_LIFETIME,
+        let outcome = match self.ensure_may_open_another(caller.user_id).await {
+            Ok(()) => {
+                let new = Order::place(caller.user_id, item, now, self.step);
+                let claim = KeyClaim {
+                    key,
+                    fingerprint,
+                    expires_at: now + IDEMPOTENCY_KEY_LIFETIME,
+                };
+                self.orders.insert_keyed(new, claim).await?
+            }
+            // At the bound a repeat of a request that placed an order still gets its answer:
+            // it places nothing.
+            Err(refused) => self
+                .orders
+                .find_claim(caller.user_id, &key, now)
+                .await?
+                .ok_or(refused)?,
         };
-        match self.orders.insert_keyed(new, claim).await? {
+        match outcome {
             KeyedInsert::Inserted(order) => {
                 self.created(&order).await;
                 Ok(Creation::Created(order))
@@ -380,6 +417,72 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(created, Creation::Created(o) if o.id == oid(1)));
+    }
+
+    #[tokio::test]
+    async fn a_customer_at_the_open_orders_bound_places_nothing_more() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_count_open()
+            .withf(|customer, up_to| *customer == uid(7) && *up_to == 3)
+            .returning(|_, _| Ok(3));
+        repo.expect_insert().never();
+        let err = service(repo, quiet_cache())
+            .with_open_orders_limit(Some(3))
+            .create(customer(7), ItemDescription::parse("Laptop").unwrap())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DomainError::TooManyOpenOrders { limit: 3 }),
+            "{err:?}"
+        );
+
+        let mut repo = MockOrderRepository::new();
+        repo.expect_count_open().returning(|_, _| Ok(2));
+        repo.expect_insert()
+            .times(1)
+            .returning(|_| Ok(order(1, 7, Created, 1)));
+        service(repo, quiet_cache())
+            .with_open_orders_limit(Some(3))
+            .create(customer(7), ItemDescription::parse("Laptop").unwrap())
+            .await
+            .expect("below the bound");
+    }
+
+    #[tokio::test]
+    async fn at_the_bound_a_repeat_still_gets_its_answer_and_a_new_key_is_refused() {
+        let mut repo = MockOrderRepository::new();
+        repo.expect_count_open().returning(|_, _| Ok(5));
+        repo.expect_insert_keyed().never();
+        repo.expect_find_claim().returning(|_, key, _| {
+            Ok((key.as_str() == "k-1").then(|| KeyedInsert::Taken {
+                fingerprint: RequestFingerprint([1; 32]),
+                kept: order(1, 7, Created, 1),
+            }))
+        });
+        let svc = service(repo, quiet_cache()).with_open_orders_limit(Some(5));
+        let replayed = svc
+            .create_once(
+                customer(7),
+                ItemDescription::parse("Laptop").unwrap(),
+                key("k-1"),
+                RequestFingerprint([1; 32]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(replayed, Creation::Replayed(order(1, 7, Created, 1)));
+        let refused = svc
+            .create_once(
+                customer(7),
+                ItemDescription::parse("Laptop").unwrap(),
+                key("k-2"),
+                RequestFingerprint([2; 32]),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, DomainError::TooManyOpenOrders { .. }),
+            "{refused:?}"
+        );
     }
 
     #[tokio::test]

@@ -26,7 +26,7 @@ use crate::ApiError;
             headers(("Idempotent-Replayed" = String, description = "`true` when this is a kept answer"))),
         (status = 409, description = "a request with this key is still being processed", body = ErrorBody),
         (status = 422, description = "this key was used with another body", body = ErrorBody),
-        (status = 429, description = "too many orders from this user", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
+        (status = 429, description = "too many orders from this user in a minute (with `Retry-After`), or as many open orders as one may have (without: one must finish first)", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
     )
 )]
 pub(crate) async fn create(

@@ -168,6 +168,8 @@ section! {
         login_failures_per_account_per_hour: u32 = 50, env "LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR";
         /// `POST /login` and `POST /register` per client IP.
         auth_rate_per_minute: u32 = 60, env "AUTH_RATE_PER_MINUTE";
+        /// Orders one customer may have that are neither delivered nor cancelled.
+        open_orders_per_user: u32 = 1000, env "OPEN_ORDERS_PER_USER";
         /// `POST /orders` per user.
         order_rate_per_minute: u32 = 60, env "ORDER_RATE_PER_MINUTE";
         /// Password hashes computed at once (each holds 19 MiB).

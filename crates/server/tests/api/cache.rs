@@ -68,6 +68,17 @@ impl OrderRepository for StallingOrders {
     async fn insert(&self, order: NewOrder) -> Result<Order, DomainError> {
         self.inner.insert(order).await
     }
+    async fn count_open(&self, customer: UserId, up_to: u32) -> Result<u32, DomainError> {
+        self.inner.count_open(customer, up_to).await
+    }
+    async fn find_claim(
+        &self,
+        customer: UserId,
+        key: &trachios_domain::IdempotencyKey,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<KeyedInsert>, DomainError> {
+        self.inner.find_claim(customer, key, now).await
+    }
     async fn find_by_id(&self, id: OrderId) -> Result<Option<Order>, DomainError> {
         let found = self.inner.find_by_id(id).await?;
         self.stall_if_armed().await;

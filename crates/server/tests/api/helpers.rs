@@ -36,6 +36,7 @@ pub fn settings(database_url: &str, step_seconds: f64) -> Settings {
     s.limits.auth_rate_per_minute = 0;
     s.limits.order_rate_per_minute = 0;
     s.limits.login_failures_per_account_per_hour = 0;
+    s.limits.open_orders_per_user = 0;
     s
 }
 

@@ -281,3 +281,54 @@ async fn failed_logins_for_one_account_are_limited_across_every_address() {
         .await;
     assert_eq!(res.status(), StatusCode::OK, "another account");
 }
+
+#[tokio::test]
+async fn a_customer_with_as_many_open_orders_as_allowed_places_no_more_until_one_finishes() {
+    let app = app_with(|s| s.limits.open_orders_per_user = 2).await;
+    let (jo, _) = app.customer("jo@x.io").await;
+    let (ann, _) = app.customer("ann@x.io").await;
+    let first = app.create_order(&jo, "Desk").await;
+    let keyed = |key: &'static str| {
+        app.client
+            .post(format!("{}/orders", app.base))
+            .bearer_auth(&jo)
+            .header("Idempotency-Key", key)
+            .json(&json!({"item_description": "Lamp"}))
+    };
+    let second = keyed("lamp-1").send().await.expect("answered");
+    assert_eq!(second.status(), StatusCode::CREATED);
+    let second: Value = second.json().await.expect("an order");
+
+    let res = app
+        .request(
+            Method::POST,
+            "/orders",
+            Some(&jo),
+            Some(json!({"item_description": "Chair"})),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(
+        body["error"],
+        "too many open orders: at most 2 may be neither delivered nor cancelled"
+    );
+    let repeat = keyed("lamp-1").send().await.expect("answered");
+    assert_eq!(
+        repeat.status(),
+        StatusCode::CREATED,
+        "a repeat still gets its answer"
+    );
+    let repeat: Value = repeat.json().await.expect("the same order");
+    assert_eq!(repeat["id"], second["id"]);
+    app.create_order(&ann, "Desk").await;
+
+    app.cancel(&jo, first["id"].as_i64().expect("an id")).await;
+    app.create_order(&jo, "Chair").await;
+    let (_, mine) = app.call(Method::GET, "/my-orders", Some(&jo), None).await;
+    assert_eq!(
+        mine.as_array().map(Vec::len),
+        Some(3),
+        "nothing refused was stored"
+    );
+}

@@ -76,6 +76,7 @@ impl ServerProcess {
             .env("AUTH_RATE_PER_MINUTE", "0")
             .env("ORDER_RATE_PER_MINUTE", "0")
             .env("LOGIN_FAILURES_PER_ACCOUNT_PER_HOUR", "0")
+            .env("OPEN_ORDERS_PER_USER", "0")
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info,actix_server=warn")
             .envs(env.iter().copied())
