@@ -5,11 +5,28 @@ use std::time::Duration;
 
 use chrono::Utc;
 use trachios_domain::ports::{OrderRepository, WebhookRepository};
-use trachios_domain::{Caller, DomainError, NewWebhook, Role, Subscription, WebhookUrl};
+use trachios_domain::{Caller, DomainError, NewWebhook, Role, Subscription, Webhook, WebhookUrl};
 use trachios_postgres::PgWebhookRepository;
 use trachios_test_support::psql;
 
 use crate::fixture::{fixture, new_order, Fixture};
+
+/// A webhook endpoint for every event.
+async fn endpoint(webhooks: &PgWebhookRepository) -> Webhook {
+    webhooks
+        .insert(
+            NewWebhook {
+                url: WebhookUrl::parse("https://hooks.example.com/in").unwrap(),
+                subscription: Subscription::ALL,
+                secret: "secret".into(),
+                created_at: Utc::now(),
+            },
+            10,
+        )
+        .await
+        .unwrap()
+        .expect("stored")
+}
 
 /// Whether the other session has finished its first statement — and so holds its locks —
 /// and sleeps before its second: seen from its wait, not from a table lock it takes before
@@ -40,19 +57,7 @@ async fn a_change_that_loses_a_deadlock_is_unavailable_not_internal() {
         .await
         .unwrap();
     // A webhook, so that the change's event writes a delivery, which locks the endpoint.
-    PgWebhookRepository::new(pool)
-        .insert(
-            NewWebhook {
-                url: WebhookUrl::parse("https://hooks.example.com/in").unwrap(),
-                subscription: Subscription::ALL,
-                secret: "secret".into(),
-                created_at: Utc::now(),
-            },
-            10,
-        )
-        .await
-        .unwrap()
-        .expect("stored");
+    endpoint(&PgWebhookRepository::new(pool)).await;
     // Another session takes the endpoint, then (a second later) wants the order.
     let other = {
         let url = url.clone();
@@ -101,19 +106,7 @@ async fn deleting_an_endpoint_waits_for_a_delivery_being_recorded_instead_of_dea
         ..
     } = fixture().await;
     let webhooks = PgWebhookRepository::new(pool);
-    let hook = webhooks
-        .insert(
-            NewWebhook {
-                url: WebhookUrl::parse("https://hooks.example.com/in").unwrap(),
-                subscription: Subscription::ALL,
-                secret: "secret".into(),
-                created_at: Utc::now(),
-            },
-            10,
-        )
-        .await
-        .unwrap()
-        .expect("stored");
+    let hook = endpoint(&webhooks).await;
     orders
         .insert(new_order(a, chrono::Duration::seconds(600)))
         .await

@@ -235,21 +235,6 @@ async fn a_change_whose_writer_never_reached_redis_is_served_within_the_feed_lea
     }
 }
 
-/// Cache hits a server process has counted.
-async fn cache_hits(app: &TestApp, process: &ServerProcess) -> f64 {
-    let text = app
-        .client
-        .get(process.base.replace("/api/v1", "/metrics"))
-        .send()
-        .await
-        .expect("metrics answer")
-        .text()
-        .await
-        .expect("metrics text");
-    crate::operations::value(&text, "trachios_cache_operations_total", r#"result="hit""#)
-        .unwrap_or(0.0)
-}
-
 #[tokio::test]
 async fn a_process_started_after_a_change_redis_missed_does_not_serve_what_it_replaced() {
     if !runs_on_this_store("the change feed between processes is PostgreSQL's") {
@@ -273,7 +258,11 @@ async fn a_process_started_after_a_change_redis_missed_does_not_serve_what_it_re
     // Once the newcomer answers from Redis, it has read the change feed…
     let trusting = eventually(Duration::from_secs(5), || async {
         let (status, _) = through_newcomer.order(&p.token, untouched).await;
-        status == StatusCode::OK && cache_hits(&through_newcomer, &newcomer).await > 0.0
+        status == StatusCode::OK
+            && newcomer
+                .metric("trachios_cache_operations_total", r#"result="hit""#)
+                .await
+                > 0.0
     })
     .await;
     assert!(trusting, "the new process never served from the cache");

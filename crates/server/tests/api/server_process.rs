@@ -117,6 +117,17 @@ impl ServerProcess {
         }
     }
 
+    /// A counter of this process's `/metrics` (0 when it has not counted yet).
+    pub async fn metric(&self, family: &str, labels: &str) -> f64 {
+        let text = reqwest::get(self.base.replace("/api/v1", "/metrics"))
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics text");
+        crate::operations::value(&text, family, labels).unwrap_or(0.0)
+    }
+
     /// The lines the process has logged so far.
     pub fn log_lines(&self) -> Vec<String> {
         self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()

@@ -564,21 +564,9 @@ async fn three_processes_share_deliveries_and_never_make_an_attempt_twice() {
     // The work was shared: each process counts what it delivered itself.
     let mut delivered_by = Vec::new();
     for process in &processes {
-        let text = app
-            .client
-            .get(process.base.replace("/api/v1", "/metrics"))
-            .send()
-            .await
-            .expect("metrics answer")
-            .text()
-            .await
-            .expect("metrics text");
-        let delivered = crate::operations::value(
-            &text,
-            "trachios_webhook_attempts_total",
-            r#"result="delivered""#,
-        )
-        .unwrap_or(0.0);
+        let delivered = process
+            .metric("trachios_webhook_attempts_total", r#"result="delivered""#)
+            .await;
         delivered_by.push(delivered);
     }
     eprintln!("delivered by each process: {delivered_by:?}");
