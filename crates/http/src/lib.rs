@@ -2,6 +2,7 @@
 //! mapping of domain errors to `{"error"}` responses.
 
 mod auth;
+mod derived_key;
 mod dto;
 mod error;
 mod events;

@@ -6,10 +6,10 @@
 
 use std::net::IpAddr;
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use hmac::{KeyInit, Mac};
 
-type HmacSha256 = Hmac<Sha256>;
+use crate::derived_key::{derive_key, HmacSha256};
+use crate::limits::email_key;
 
 /// The key of the email hashes, derived from a server secret; every process of a
 /// deployment derives the same, so their logs can be read together.
@@ -20,10 +20,8 @@ pub struct SecurityEvents {
 
 impl SecurityEvents {
     pub fn derive(secret: &[u8]) -> Self {
-        let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length");
-        mac.update(b"trachios security event email key");
         Self {
-            key: mac.finalize().into_bytes().into(),
+            key: derive_key(secret, b"trachios security event email key"),
         }
     }
 
@@ -55,7 +53,7 @@ impl SecurityEvents {
     fn email_hash(&self, email: &str) -> String {
         let mut mac =
             HmacSha256::new_from_slice(&self.key).expect("HMAC accepts keys of any length");
-        mac.update(email.trim().to_lowercase().as_bytes());
+        mac.update(email_key(email).as_bytes());
         mac.finalize().into_bytes()[..8]
             .iter()
             .map(|b| format!("{b:02x}"))

@@ -119,7 +119,7 @@ impl Application {
             ACCOUNT_STATE_TTL,
             ACCOUNT_STATE_CAPACITY,
         ));
-        let sessions = SessionService::new(tokens.clone(), account_states);
+        let sessions = SessionService::new(tokens.clone(), account_states, clock.clone());
         let tracking = TrackingService::new(
             orders.clone(),
             Arc::new(feed.clone()),

@@ -104,20 +104,22 @@ impl AccountService {
     /// The caller changes their password, proving they know the current one: every other
     /// token of the account stops working, in every process; the caller's own keeps working.
     /// A wrong current password is `InvalidCredentials`, as a failed login.
+    /// `email` is the caller's own (the caller looked it up to apply the login limits).
     pub async fn change_password(
         &self,
         session: &Session,
+        email: &Email,
         current: &Password,
         new: Password,
     ) -> Result<(), DomainError> {
         refuse_nul("current_password", current.expose())?;
         self.policy.check(&new)?;
         let user_id = session.caller.user_id;
-        let credentials = match self.users.find_by_id(user_id).await? {
-            Some(user) => self.users.find_credentials(&user.email).await?,
-            None => None,
-        }
-        .filter(|c| c.user.id == user_id);
+        let credentials = self
+            .users
+            .find_credentials(email)
+            .await?
+            .filter(|c| c.user.id == user_id);
         let matches = self
             .hasher
             .verify(
@@ -244,9 +246,6 @@ mod tests {
     async fn a_password_change_needs_the_current_password_and_keeps_only_the_callers_token() {
         let mut users = MockUserRepository::new();
         users
-            .expect_find_by_id()
-            .returning(|_| Ok(Some(user(7, Role::Customer))));
-        users
             .expect_find_credentials()
             .returning(|_| Ok(Some(credentials())));
         users
@@ -264,9 +263,11 @@ mod tests {
             .expect_hash()
             .returning(|_| Ok(PasswordHash::new("new-phc".into())));
         let svc = service(users, hasher, MockTokenService::new());
+        let email = Email::parse("jo@x.io").unwrap();
         let wrong = svc
             .change_password(
                 &session_of(7),
+                &email,
                 &Password::for_login("password2"),
                 Password::parse("a-new-password").unwrap(),
             )
@@ -278,6 +279,7 @@ mod tests {
         );
         svc.change_password(
             &session_of(7),
+            &email,
             &Password::for_login("password1"),
             Password::parse("a-new-password").unwrap(),
         )

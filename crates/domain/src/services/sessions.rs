@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::ports::{AccountStates, TokenService};
+use crate::ports::{AccountStates, Clock, TokenService};
 use chrono::{DateTime, Utc};
 
 use crate::{DomainError, Session, TokenId, UserId};
@@ -11,11 +11,20 @@ use crate::{DomainError, Session, TokenId, UserId};
 pub struct SessionService {
     tokens: Arc<dyn TokenService>,
     states: Arc<dyn AccountStates>,
+    clock: Arc<dyn Clock>,
 }
 
 impl SessionService {
-    pub fn new(tokens: Arc<dyn TokenService>, states: Arc<dyn AccountStates>) -> Self {
-        Self { tokens, states }
+    pub fn new(
+        tokens: Arc<dyn TokenService>,
+        states: Arc<dyn AccountStates>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            tokens,
+            states,
+            clock,
+        }
     }
 
     /// The session a token opens: a valid signature is not enough — the account must still
@@ -95,13 +104,9 @@ impl SessionService {
 
     /// Ends every token of the caller's account issued until now, this one included, in
     /// every process.
-    pub async fn logout_everywhere(
-        &self,
-        session: &Session,
-        now: DateTime<Utc>,
-    ) -> Result<(), DomainError> {
+    pub async fn logout_everywhere(&self, session: &Session) -> Result<(), DomainError> {
         self.states
-            .end_sessions(session.caller.user_id, now, &session.token_id)
+            .end_sessions(session.caller.user_id, self.clock.now(), &session.token_id)
             .await?;
         tracing::info!(
             user_id = session.caller.user_id.get(),
@@ -115,7 +120,7 @@ impl SessionService {
 mod tests {
     use super::*;
     use crate::ports::{MockAccountStates, MockTokenService};
-    use crate::services::fixtures::{uid, T0};
+    use crate::services::fixtures::{fixed_clock, uid, T0};
     use crate::{AccountStatus, Role, TokenClaims, TokenId};
     use mockall::predicate::*;
 
@@ -157,9 +162,13 @@ mod tests {
         claimed: Role,
         now: Option<AccountStatus>,
     ) -> Result<Session, DomainError> {
-        SessionService::new(Arc::new(tokens_for(claimed)), Arc::new(states_saying(now)))
-            .authenticate("good")
-            .await
+        SessionService::new(
+            Arc::new(tokens_for(claimed)),
+            Arc::new(states_saying(now)),
+            fixed_clock(),
+        )
+        .authenticate("good")
+        .await
     }
 
     #[tokio::test]
@@ -168,6 +177,7 @@ mod tests {
             SessionService::new(
                 Arc::new(MockTokenService::new()),
                 Arc::new(states_saying(now)),
+                fixed_clock(),
             )
         };
         let session = Session {
@@ -270,6 +280,7 @@ mod tests {
         let svc = SessionService::new(
             Arc::new(tokens_for(Role::Admin)),
             Arc::new(MockAccountStates::new()),
+            fixed_clock(),
         );
         let err = svc.authenticate("forged").await.unwrap_err();
         assert!(matches!(err, DomainError::Unauthenticated));
@@ -292,9 +303,13 @@ mod tests {
             issued_at: T0 - chrono::Duration::minutes(5),
             expires_at: T0,
         };
-        SessionService::new(Arc::new(MockTokenService::new()), Arc::new(states))
-            .logout(&session)
-            .await
-            .unwrap();
+        SessionService::new(
+            Arc::new(MockTokenService::new()),
+            Arc::new(states),
+            fixed_clock(),
+        )
+        .logout(&session)
+        .await
+        .unwrap();
     }
 }

@@ -308,7 +308,7 @@ mod tests {
         states
             .expect_status()
             .returning(move |_, _| Ok(Some(*account.lock().unwrap())));
-        SessionService::new(Arc::new(tokens), Arc::new(states))
+        SessionService::new(Arc::new(tokens), Arc::new(states), fixed_clock())
     }
 
     fn account(role: Role) -> Arc<Mutex<AccountStatus>> {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 pub use client_ip::TrustedProxies;
 pub(crate) use client_ip::{client_ip_of, ClientIp};
+pub(crate) use rates::email_key;
 pub use rates::{RateLimits, RatesPerMinute, FORGET_IDLE_EVERY};
 pub use streams::{StreamSlot, StreamSlots};
 

@@ -126,7 +126,8 @@ impl RateLimits {
     }
 }
 
-fn email_key(email: &str) -> String {
+/// An email as the limits (and the security log) key it: trimmed, lower-cased, bounded.
+pub(crate) fn email_key(email: &str) -> String {
     email
         .trim()
         .to_lowercase()

@@ -3,11 +3,10 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use hmac::{KeyInit, Mac};
 use trachios_domain::DomainError;
 
-type HmacSha256 = Hmac<Sha256>;
+use crate::derived_key::{derive_key, HmacSha256};
 
 /// Bytes of the tag kept in a cursor: 128 bits make forging one hopeless and keep the
 /// cursor short enough for a URL.
@@ -32,9 +31,7 @@ impl CursorKey {
     /// Derives the cursor key from a server secret; the secret itself signs nothing else
     /// than what it was made for.
     pub fn derive(secret: &[u8]) -> Self {
-        let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC accepts keys of any length");
-        mac.update(b"trachios list cursor key");
-        Self(mac.finalize().into_bytes().into())
+        Self(derive_key(secret, b"trachios list cursor key"))
     }
 
     /// The cursor of a page that starts below `before`.

@@ -120,7 +120,7 @@ pub(crate) async fn change_password(
     let new = Password::parse(&body.new_password)?;
     let current = Password::for_login(&body.current_password);
     accounts
-        .change_password(&session, &current, new)
+        .change_password(&session, &user.email, &current, new)
         .await
         .inspect_err(|err| {
             if matches!(err, DomainError::InvalidCredentials) {
@@ -148,9 +148,7 @@ pub(crate) async fn logout(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     if logout_everywhere(&req)? {
-        sessions
-            .logout_everywhere(&session, chrono::Utc::now())
-            .await?;
+        sessions.logout_everywhere(&session).await?;
     } else {
         sessions.logout(&session).await?;
     }
