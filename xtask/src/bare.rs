@@ -57,7 +57,7 @@ async fn health() -> HttpResponse {
 pub fn serve(port: u16, order_json: String, redis: Option<(String, String)>) -> anyhow::Result<()> {
     let order_json = web::Data::new(order_json);
     let client = redis
-        .map(|(url, key)| Ok::<_, anyhow::Error>((redis::Client::open(url)?, key)))
+        .map(|(url, key)| Ok::<_, anyhow::Error>((trachios_redis::client(&url)?, key)))
         .transpose()?;
     actix_web::rt::System::new().block_on(async move {
         HttpServer::new(move || {

@@ -8,6 +8,7 @@ mod fuzz;
 mod process;
 mod requirements;
 mod services;
+mod tls_pass;
 
 use anyhow::{bail, Context};
 

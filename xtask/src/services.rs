@@ -10,6 +10,8 @@ use anyhow::{bail, Context};
 use secrecy::ExposeSecret;
 use trachios_server::config::StoreChoice;
 use trachios_server::Settings;
+use trachios_test_support::as_postgres_user as as_pg_user;
+pub use trachios_test_support::{is_root, postgres_bin as find_postgres_bin};
 
 const PRIVATE_PG_PORT: u16 = 54329;
 const PRIVATE_REDIS_PORT: u16 = 63799;
@@ -54,7 +56,6 @@ fn reachable(host: &str, port: u16) -> bool {
 /// Whether a PostgreSQL server answers at `url` and lets its user in: a server that only
 /// accepts the connection (a password asked for, say) is of no use to the tests.
 fn postgres_usable(url: &str) -> bool {
-    use diesel_async::AsyncConnection;
     let (host, port) = host_port(url, 5432);
     if !reachable(&host, port) {
         return false;
@@ -66,7 +67,7 @@ fn postgres_usable(url: &str) -> bool {
         return false;
     };
     runtime.block_on(async {
-        let connect = diesel_async::AsyncPgConnection::establish(url);
+        let connect = trachios_postgres::connect(url);
         matches!(
             tokio::time::timeout(Duration::from_secs(5), connect).await,
             Ok(Ok(_))
@@ -93,41 +94,6 @@ fn target_dir() -> PathBuf {
     std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from("target"))
-}
-
-pub fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-pub fn find_postgres_bin(name: &str) -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin").join(name))
-        .filter(|p| p.exists())
-        .collect();
-    candidates.sort();
-    candidates.pop().or_else(|| {
-        let out = Command::new("which").arg(name).output().ok()?;
-        let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        (!path.is_empty()).then(|| PathBuf::from(path))
-    })
-}
-
-/// `initdb`/`pg_ctl` refuse to run as root: run them as the `postgres` user then.
-fn as_pg_user(bin: &Path) -> Command {
-    if is_root() {
-        let mut cmd = Command::new("runuser");
-        cmd.args(["-u", "postgres", "--"]).arg(bin);
-        cmd
-    } else {
-        Command::new(bin)
-    }
 }
 
 fn wait_until(what: &str, limit: Duration, check: impl Fn() -> bool) -> anyhow::Result<()> {
@@ -377,6 +343,18 @@ fn test_with(extra: &[String], install: bool, screenshot_dir: Option<&str>) -> a
         let mut embedded = cargo_test(&["--workspace", "--test", "api"]);
         embedded.env("TEST_STORE", "sqlite");
         run(embedded)?;
+    }
+    if everything {
+        eprintln!(
+            "xtask: the end-to-end suite and the PostgreSQL adapters over TLS (sslmode=verify-full, rediss://)"
+        );
+        let tls = crate::tls_pass::TlsStack::start()?;
+        let mut over_tls = cargo_test(&["--workspace", "--test", "api", "--test", "adapters"]);
+        over_tls
+            .env("TEST_STORE", "postgres")
+            .env("TEST_DATABASE_URL", &tls.postgres_url)
+            .env("TEST_REDIS_URL", &tls.redis_url);
+        run(over_tls)?;
     }
     report_skips(&skips)?;
     if everything {

@@ -1,4 +1,4 @@
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 
 /// A connection URL with its database name replaced by `database`.
 pub fn with_database(url: &str, database: &str) -> String {
@@ -39,7 +39,7 @@ fn failed(action: impl Into<String>) -> impl FnOnce(diesel::result::Error) -> Ad
 }
 
 async fn maintenance(url: &str) -> Result<AsyncPgConnection, AdminError> {
-    Ok(AsyncPgConnection::establish(&with_database(url, "postgres")).await?)
+    Ok(crate::endpoint::connect(&with_database(url, "postgres")).await?)
 }
 
 /// Creates the database named in `url` unless it exists; returns whether it was created.

@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use trachios_domain::{Order, RevokedToken, StoredEvent, UserCredentials, UserId};
 
 use crate::rows::{DbActor, DbRole, DbStatus};
@@ -58,7 +58,7 @@ struct Held {
 impl Import {
     /// Starts the transaction on a migrated database, and refuses one that holds data.
     pub async fn begin(url: &str) -> Result<Self, ImportError> {
-        let mut conn = AsyncPgConnection::establish(url).await?;
+        let mut conn = crate::endpoint::connect(url).await?;
         // No server may write while the rows, and the sequences after them, go in.
         conn.batch_execute(
             "BEGIN; LOCK TABLE users, orders, order_events, revoked_tokens IN EXCLUSIVE MODE",

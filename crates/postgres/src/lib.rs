@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod endpoint;
 mod epoch;
 mod error;
 mod explain;
@@ -17,6 +18,7 @@ mod probe;
 mod rows;
 pub mod schema;
 mod statement;
+mod tls;
 mod users;
 mod webhooks;
 
@@ -25,13 +27,14 @@ pub use admin::{
     create_database_from_template, create_database_if_missing, databases_with_prefix,
     drop_database, with_database, AdminError,
 };
+pub use endpoint::{connect, EndpointError, PgEndpoint};
 pub use epoch::cache_epoch;
 pub use follower::{ChangeFollower, FollowerSettings, MAX_ORDERS_PER_PUBLISH};
 pub use history::{order_history, orders_with_event_counts};
 pub use import::{Import, ImportCounts, ImportError};
 pub use migrations::{migrate, migration_status, revert_last, MigrationError, MigrationState};
 pub use orders::PgOrderRepository;
-pub use pool::{build_pool, BuildError, PgPool, PoolSettings};
+pub use pool::{build_pool, BuildError, PgPool, PoolSettings, PoolSetupError};
 pub use probe::PgProbe;
 pub use users::PgUserRepository;
 pub use webhooks::PgWebhookRepository;

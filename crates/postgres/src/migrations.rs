@@ -1,6 +1,5 @@
 use diesel::migration::MigrationSource;
 use diesel::pg::Pg;
-use diesel::Connection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -38,9 +37,13 @@ async fn with_locked_connection<T: Send + 'static>(
 ) -> Result<T, MigrationError> {
     let url = database_url.to_owned();
     tokio::task::spawn_blocking(move || {
-        let mut conn = SyncConn::establish(&url).map_err(fail)?;
-        let lock = format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})");
         let runtime = tokio::runtime::Handle::current();
+        let mut conn = SyncConn::from(
+            runtime
+                .block_on(crate::endpoint::connect(&url))
+                .map_err(fail)?,
+        );
+        let lock = format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})");
         runtime.block_on(conn.batch_execute(&lock)).map_err(fail)?;
         let result = work(&mut conn);
         // Closing the connection below releases the lock as well; unlocking first only

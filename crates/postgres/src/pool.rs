@@ -1,11 +1,25 @@
 use std::time::Duration;
 
 use deadpool::managed::{Manager, Metrics, Object, Pool, RecycleError, RecycleResult};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, PoolableConnection};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, PoolableConnection,
+};
 use diesel_async::AsyncPgConnection;
+use futures_util::FutureExt;
 use trachios_domain::DomainError;
 
+use crate::endpoint::{EndpointError, PgEndpoint};
+
 pub use deadpool::managed::BuildError;
+
+/// Why the pool could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum PoolSetupError {
+    #[error("DATABASE_URL: {0}")]
+    Endpoint(#[from] EndpointError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+}
 
 /// The shared PostgreSQL connection pool.
 pub type PgPool = Pool<PgConnections>;
@@ -67,9 +81,15 @@ impl Default for PoolSettings {
 
 /// Builds the pool lazily: no connection is made until the first query, so the service
 /// starts (and recovers) while PostgreSQL is still coming up.
-pub fn build_pool(database_url: &str, settings: &PoolSettings) -> Result<PgPool, BuildError> {
+pub fn build_pool(database_url: &str, settings: &PoolSettings) -> Result<PgPool, PoolSetupError> {
+    let endpoint = PgEndpoint::parse(database_url)?;
+    let mut config = ManagerConfig::default();
+    config.custom_setup = Box::new(move |_| {
+        let endpoint = endpoint.clone();
+        async move { endpoint.connect().await }.boxed()
+    });
     let manager = PgConnections {
-        inner: AsyncDieselConnectionManager::new(database_url),
+        inner: AsyncDieselConnectionManager::new_with_config(database_url, config),
     };
     Pool::builder(manager)
         .max_size(settings.max_size)
@@ -78,6 +98,7 @@ pub fn build_pool(database_url: &str, settings: &PoolSettings) -> Result<PgPool,
         .create_timeout(Some(settings.timeout))
         .recycle_timeout(Some(settings.timeout))
         .build()
+        .map_err(PoolSetupError::from)
 }
 
 pub(crate) async fn connection(pool: &PgPool) -> Result<PgConn, DomainError> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use deadpool_redis::{Config, Connection, Pool, Runtime};
+use deadpool_redis::{Connection, Manager, Pool, Runtime};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncCommands, Script};
 use trachios_domain::ports::{ChangeWitness, DependencyProbe, OrderCache, OrderRenderer};
@@ -91,8 +91,10 @@ pub struct RedisOrderCache {
 /// Why the cache could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheSetupError {
+    #[error(transparent)]
+    Endpoint(#[from] crate::endpoint::RedisEndpointError),
     #[error("invalid Redis configuration")]
-    Config(#[from] deadpool_redis::ConfigError),
+    Client(#[from] redis::RedisError),
     #[error("cannot build the Redis pool")]
     Pool(#[from] deadpool_redis::BuildError),
 }
@@ -118,8 +120,8 @@ impl RedisOrderCache {
         settings: CacheSettings,
         renderer: Arc<dyn OrderRenderer>,
     ) -> Result<Self, CacheSetupError> {
-        let pool = Config::from_url(url)
-            .builder()?
+        let manager = Manager::new(crate::endpoint::connection_info(url)?)?;
+        let pool = Pool::builder(manager)
             .max_size(settings.pool_size)
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(settings.timeout))

@@ -4,6 +4,7 @@
 
 mod breaker;
 mod cache;
+mod endpoint;
 mod entry;
 mod fence;
 mod page_entry;
@@ -13,4 +14,5 @@ mod thread_slots;
 
 pub use breaker::CircuitBreaker;
 pub use cache::{CacheSettings, CacheSetupError, RedisOrderCache};
+pub use endpoint::{client, connection_info, RedisEndpointError};
 pub use stats::CacheStats;

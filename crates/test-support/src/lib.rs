@@ -7,6 +7,7 @@ mod logging;
 mod redis_server;
 mod rendering;
 mod scratch;
+mod tls_servers;
 mod tools;
 
 pub use databases::{base_database_url, fresh_database};
@@ -14,4 +15,7 @@ pub use logging::init_test_logging;
 pub use redis_server::{redis_cli, shared_redis_url, PrivateRedis};
 pub use rendering::{rendered_by_domain_json, DomainJson};
 pub use scratch::ScratchDatabase;
+pub use tls_servers::{
+    as_postgres_user, free_port, is_root, postgres_bin, TestCertificates, TlsPostgres, TlsRedis,
+};
 pub use tools::{psql, sqlite_exec};

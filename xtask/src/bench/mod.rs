@@ -18,7 +18,7 @@ mod wrk;
 use std::process::Command;
 
 use anyhow::{bail, Context};
-use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::SimpleAsyncConnection;
 use tokio::runtime::Runtime;
 
 const BENCH_DB: &str = "trachios_bench";
@@ -84,7 +84,7 @@ async fn scratch_database() -> anyhow::Result<String> {
 }
 
 async fn sql(url: &str, statements: &str) -> anyhow::Result<()> {
-    let mut conn = AsyncPgConnection::establish(url)
+    let mut conn = trachios_postgres::connect(url)
         .await
         .context("connecting to PostgreSQL")?;
     conn.batch_execute(statements)

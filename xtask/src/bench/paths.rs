@@ -154,7 +154,7 @@ async fn get_order(setup: &Setup, origin: &str) -> anyhow::Result<Row> {
     // costs by itself, so that the table shows how much of the gap is the service's own.
     let redis_url = crate::services::test_redis_url();
     let key = format!("bench-paths-{}:bare-order", std::process::id());
-    let mut redis = redis::Client::open(redis_url.as_str())?
+    let mut redis = trachios_redis::client(redis_url.as_str())?
         .get_multiplexed_async_connection()
         .await?;
     redis::cmd("SET")

@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::sql_types::BigInt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use trachios_domain::ports::{OrderRepository, WebhookRepository};
 use trachios_domain::{DueSteps, OrderId};
 use trachios_postgres::*;
@@ -50,7 +50,7 @@ impl Bench {
             },
         )
         .unwrap();
-        let observer = AsyncPgConnection::establish(&f.url).await.unwrap();
+        let observer = trachios_postgres::connect(&f.url).await.unwrap();
         Self { pool, observer }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use tokio::sync::watch;
 use trachios_domain::ports::{ChangeFeed, ChangeSubscription, OrderRepository};
 use trachios_domain::{Caller, FeedEvent, FeedScope, Order, Role, UserId};
@@ -78,7 +78,7 @@ async fn a_change_that_commits_after_a_later_one_is_still_published() {
     let (hub, _stop) = followed_hub(&f).await;
     let mut all = hub.subscribe(FeedScope::All);
     // A transaction takes the next event id and holds it uncommitted...
-    let mut slow = AsyncPgConnection::establish(&f.url).await.unwrap();
+    let mut slow = trachios_postgres::connect(&f.url).await.unwrap();
     slow.batch_execute(&format!(
         "BEGIN;
          INSERT INTO orders (id, customer_id, item_description, next_step_at)
@@ -104,7 +104,7 @@ async fn changes_committed_while_the_follower_cannot_read_are_published_after() 
     let (hub, _stop) = followed_hub(&f).await;
     let mut all = hub.subscribe(FeedScope::All);
     // Every session of the database goes, the follower's pooled connection included.
-    let mut admin = AsyncPgConnection::establish(&f.url).await.unwrap();
+    let mut admin = trachios_postgres::connect(&f.url).await.unwrap();
     diesel::sql_query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE datname = current_database() AND pid <> pg_backend_pid()",
@@ -168,7 +168,7 @@ async fn the_feed_keeps_up_after_the_table_grew_past_its_first_plans() {
     for _ in 0..3 {
         f.orders.insert(new_order(f.a, STEP)).await.unwrap();
     }
-    let mut conn = AsyncPgConnection::establish(&f.url).await.unwrap();
+    let mut conn = trachios_postgres::connect(&f.url).await.unwrap();
     conn.batch_execute("ANALYZE order_events").await.unwrap();
     let generic = format!(
         "{}?options=-c%20plan_cache_mode%3Dforce_generic_plan",

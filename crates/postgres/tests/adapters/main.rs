@@ -11,6 +11,7 @@ mod fixture;
 mod follower;
 mod lists;
 mod schema;
+mod tls;
 mod unreachable;
 
 use std::sync::Arc;

@@ -22,12 +22,21 @@ struct CuttableProxy {
 
 impl CuttableProxy {
     async fn to(redis_url: &str) -> Self {
-        let upstream = redis_url
-            .trim_start_matches("redis://")
-            .trim_end_matches('/')
-            .to_owned();
+        let (scheme, rest) = redis_url.split_once("://").expect("a Redis URL");
+        let (authority, query) = rest.split_once('/').unwrap_or((rest, ""));
+        let (credentials, upstream) = match authority.rsplit_once('@') {
+            Some((credentials, address)) => (format!("{credentials}@"), address.to_owned()),
+            None => (String::new(), authority.to_owned()),
+        };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
-        let url = format!("redis://{}/", listener.local_addr().expect("bound address"));
+        let port = listener.local_addr().expect("bound address").port();
+        // Over TLS the certificate is for `localhost`, so the proxy is reached by that name.
+        let host = if scheme == "rediss" {
+            "localhost"
+        } else {
+            "127.0.0.1"
+        };
+        let url = format!("{scheme}://{credentials}{host}:{port}/{query}");
         let (cut, _) = watch::channel(false);
         let cut_seen = cut.subscribe();
         tokio::spawn(async move {
