@@ -88,6 +88,7 @@ macro_rules! port_contract {
             webhooks::concurrent_workers_never_claim_the_same_attempt,
             webhooks::deleting_an_endpoint_drops_its_deliveries_and_the_bound_holds,
             webhooks::finished_deliveries_and_old_attempts_are_purged,
+            webhooks::a_stored_key_is_replaced_only_while_it_is_still_the_one_stored,
         );
         #[test]
         fn every_accepted_name_and_item_description_is_stored_unchanged() {

@@ -8,7 +8,8 @@ use chrono::{DateTime, Duration, Utc};
 use trachios_domain::ports::WebhookRepository;
 use trachios_domain::{
     Actor, AttemptRecord, DueSteps, NewWebhook, NextStep, Order, OrderStatus, PendingDelivery,
-    StatusChange, Subscription, UserId, Webhook, WebhookEventType, WebhookId, WebhookUrl,
+    SealedSecret, StatusChange, Subscription, UserId, Webhook, WebhookEventType, WebhookId,
+    WebhookUrl,
 };
 
 use crate::{customer, new_order, Ports};
@@ -17,7 +18,7 @@ fn new_webhook(subscription: Subscription) -> NewWebhook {
     NewWebhook {
         url: WebhookUrl::parse("https://hooks.example.com/in").expect("valid url"),
         subscription,
-        secret: "secret".into(),
+        secret: SealedSecret::new("secret"),
         created_at: Utc::now(),
     }
 }
@@ -113,7 +114,7 @@ pub async fn every_change_is_delivered_in_order_once_per_endpoint(ports: Ports) 
         for d in &batch {
             assert_eq!(d.webhook_id, hook.id);
             assert_eq!(d.attempt, 1);
-            assert_eq!(d.secret.expose(), "secret");
+            assert_eq!(d.secret.as_stored(), "secret");
             assert!(ids.insert(d.event.id.clone()), "event ids are unique");
             seen.push((d.event.order.id, d.event.kind, d.event.from, d.event.to));
         }
@@ -427,4 +428,46 @@ pub async fn finished_deliveries_and_old_attempts_are_purged(ports: Ports) {
     let retried = claim(webhooks, now + Duration::days(30)).await;
     assert_eq!(retried.len(), 1, "a pending delivery is never purged");
     assert_eq!(retried[0].delivery_id, due[2].delivery_id);
+}
+
+pub async fn a_stored_key_is_replaced_only_while_it_is_still_the_one_stored(ports: Ports) {
+    let webhooks = ports.webhooks.as_ref();
+    let first = endpoint(webhooks, Subscription::ALL).await;
+    let second = endpoint(webhooks, Subscription::ALL).await;
+    let stored = |n: &str| SealedSecret::new(n);
+    assert_eq!(
+        webhooks.sealed_secrets().await.expect("keys"),
+        vec![(first.id, stored("secret")), (second.id, stored("secret"))]
+    );
+    assert!(webhooks
+        .replace_secret(first.id, &stored("secret"), &stored("sealed-1"))
+        .await
+        .expect("replace"));
+    // A second process that read the same key loses: the first one's key stays.
+    assert!(!webhooks
+        .replace_secret(first.id, &stored("secret"), &stored("sealed-2"))
+        .await
+        .expect("replace"));
+    assert_eq!(
+        webhooks.sealed_secrets().await.expect("keys"),
+        vec![
+            (first.id, stored("sealed-1")),
+            (second.id, stored("secret"))
+        ]
+    );
+    // Deliveries carry the key as stored now.
+    let a = customer(ports.users.as_ref(), "k@x.io").await;
+    place(&ports, a, Duration::hours(1)).await;
+    let claimed = claim(webhooks, Utc::now()).await;
+    let keys: HashSet<(WebhookId, String)> = claimed
+        .iter()
+        .map(|d| (d.webhook_id, d.secret.as_stored().to_owned()))
+        .collect();
+    assert_eq!(
+        keys,
+        HashSet::from([
+            (first.id, "sealed-1".to_owned()),
+            (second.id, "secret".to_owned())
+        ])
+    );
 }

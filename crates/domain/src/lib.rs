@@ -35,7 +35,7 @@ pub use order::{
 };
 pub use page_cache::{CachedPage, ListGeneration, RenderedPage};
 pub use rendered_order::{render_order, RenderedOrder};
-pub use secret::SecretText;
+pub use secret::{SealedSecret, SecretText};
 pub use transfer::{RevokedToken, StoredEvent};
 pub use user::{
     AccountStatus, Caller, NewUser, PasswordHash, Role, Session, TokenClaims, TokenId, User,

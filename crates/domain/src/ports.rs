@@ -1,6 +1,6 @@
 //! The ports: what the domain needs from the outside world.
 
-use crate::SecretText;
+use crate::{SealedSecret, SecretText};
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -294,6 +294,28 @@ pub trait WebhookRepository: Send + Sync {
     /// Forgets up to `limit` deliveries and log entries finished before `before`; returns
     /// how many rows went.
     async fn purge_finished(&self, before: DateTime<Utc>, limit: i64) -> Result<u64, DomainError>;
+    /// Every endpoint's signing key as stored (at most the `max` that `insert` allows).
+    async fn sealed_secrets(&self) -> Result<Vec<(WebhookId, SealedSecret)>, DomainError>;
+    /// Stores `new` as the endpoint's key if `current` is still the stored one; whether it
+    /// did (another process may have sealed it again first).
+    async fn replace_secret(
+        &self,
+        id: WebhookId,
+        current: &SealedSecret,
+        new: &SealedSecret,
+    ) -> Result<bool, DomainError>;
+}
+
+/// Seals the secrets the store keeps (webhook signing keys), so that a copy of the
+/// database, a backup or a replica does not hand them over.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait SecretSealer: Send + Sync {
+    fn seal(&self, secret: &SecretText) -> SealedSecret;
+    /// `Unavailable` when it was sealed under a key this process does not hold (another
+    /// process may), `Internal` when it was tampered with.
+    fn open(&self, sealed: &SealedSecret) -> Result<SecretText, DomainError>;
+    /// Whether it should be sealed again: under an older key, or not sealed at all.
+    fn is_stale(&self, sealed: &SealedSecret) -> bool;
 }
 
 /// The way out to webhook endpoints.
@@ -305,6 +327,6 @@ pub trait WebhookTransport: Send + Sync {
     async fn vet(&self, url: &WebhookUrl) -> Result<(), DomainError>;
     /// A fresh signing key.
     fn new_secret(&self) -> SecretText;
-    /// Makes one attempt; every failure is an outcome, never an error.
-    async fn send(&self, delivery: &PendingDelivery) -> SendOutcome;
+    /// Makes one attempt, signed with `secret`; every failure is an outcome, never an error.
+    async fn send(&self, delivery: &PendingDelivery, secret: &SecretText) -> SendOutcome;
 }

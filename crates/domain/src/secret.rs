@@ -35,6 +35,27 @@ impl fmt::Debug for SecretText {
     }
 }
 
+/// A secret as the store keeps it: sealed by a [`crate::ports::SecretSealer`], or, in a row
+/// written before secrets were sealed, the text itself until it is sealed again.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedSecret(String);
+
+impl SealedSecret {
+    pub fn new(stored: impl Into<String>) -> Self {
+        Self(stored.into())
+    }
+
+    pub fn as_stored(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealedSecret(<redacted>)")
+    }
+}
+
 /// Serialises as the text itself: only the answer that hands a secret over (a login's token,
 /// a new webhook's key) is built with one.
 impl serde::Serialize for SecretText {
@@ -52,7 +73,8 @@ mod tests {
     use crate::services::{CreatedWebhook, LoginOutcome};
     use crate::{
         ActorKind, Email, Name, NewUser, NewWebhook, OrderStatus, Password, PasswordHash, Role,
-        SecretText, StoredDelivery, Subscription, UserCredentials, Webhook, WebhookId, WebhookUrl,
+        SealedSecret, SecretText, StoredDelivery, Subscription, UserCredentials, Webhook,
+        WebhookId, WebhookUrl,
     };
 
     const SECRET: &str = "s3cr3t-value-that-must-not-show";
@@ -71,7 +93,7 @@ mod tests {
             delivery_id: 1,
             webhook_id: 1,
             url: url.as_str().to_owned(),
-            secret: SECRET.into(),
+            secret: SealedSecret::new(SECRET),
             attempt: 1,
             event_id: "e1".into(),
             from: None,
@@ -84,6 +106,7 @@ mod tests {
             expires_at: T0,
         };
         shows_nothing("SecretText", format!("{:?}", SecretText::new(SECRET)));
+        shows_nothing("SealedSecret", format!("{:?}", SealedSecret::new(SECRET)));
         shows_nothing(
             "Password",
             format!("{:?}", Password::parse(SECRET).unwrap()),
@@ -132,7 +155,7 @@ mod tests {
                 NewWebhook {
                     url: url.clone(),
                     subscription: Subscription::ALL,
-                    secret: SECRET.into(),
+                    secret: SealedSecret::new(SECRET),
                     created_at: T0,
                 }
             ),

@@ -6,7 +6,7 @@
 //! announced exactly when its change committed; delivery workers then claim due deliveries,
 //! send them and record each attempt.
 
-use crate::SecretText;
+use crate::SealedSecret;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -133,8 +133,8 @@ impl WebhookUrl {
 pub struct NewWebhook {
     pub url: WebhookUrl,
     pub subscription: Subscription,
-    /// The key its deliveries are signed with; shown to the admin once, at creation.
-    pub secret: SecretText,
+    /// The key its deliveries are signed with, sealed; shown to the admin once, at creation.
+    pub secret: SealedSecret,
     pub created_at: DateTime<Utc>,
 }
 
@@ -168,7 +168,8 @@ pub struct PendingDelivery {
     pub delivery_id: i64,
     pub webhook_id: WebhookId,
     pub url: WebhookUrl,
-    pub secret: SecretText,
+    /// Opened only to sign, by the delivery service.
+    pub secret: SealedSecret,
     /// 1 for the first attempt.
     pub attempt: u32,
     pub event: WebhookEvent,
@@ -324,7 +325,7 @@ pub struct StoredDelivery {
     pub delivery_id: i64,
     pub webhook_id: i64,
     pub url: String,
-    pub secret: SecretText,
+    pub secret: SealedSecret,
     pub attempt: i32,
     pub event_id: String,
     pub from: Option<OrderStatus>,

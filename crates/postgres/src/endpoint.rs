@@ -4,7 +4,7 @@
 use diesel::ConnectionError;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use tokio_postgres_rustls::MakeRustlsConnect;
-use url::form_urlencoded;
+use trachios_domain::error_chain;
 
 use crate::tls::{client_config, RootsFrom, Verification};
 
@@ -86,18 +86,19 @@ impl PgEndpoint {
         let (base, query) = database_url.split_once('?').unwrap_or((database_url, ""));
         let mut mode = SslMode::Prefer;
         let mut root_cert = None;
-        let mut kept = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            match &*key {
-                "sslmode" => mode = SslMode::parse(&value)?,
-                "sslrootcert" => root_cert = Some(value.into_owned()),
-                _ => {
-                    kept.append_pair(&key, &value);
-                }
+        // Every other parameter goes to tokio-postgres exactly as written.
+        let mut kept: Vec<&str> = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "sslmode" => mode = SslMode::parse(&decoded(value))?,
+                "sslrootcert" => root_cert = Some(decoded(value)),
+                _ => kept.push(pair),
             }
         }
-        kept.append_pair("sslmode", mode.negotiated());
-        let url = format!("{base}?{}", kept.finish());
+        let negotiated = format!("sslmode={}", mode.negotiated());
+        kept.push(&negotiated);
+        let url = format!("{base}?{}", kept.join("&"));
         let tls = match mode {
             SslMode::Disable => None,
             _ => {
@@ -122,24 +123,19 @@ impl PgEndpoint {
         let Some(tls) = &self.tls else {
             return AsyncPgConnection::establish(&self.url).await;
         };
+        // tokio-postgres says only "error performing TLS handshake"; what failed (an unknown
+        // issuer, a name that does not match) is in the sources, and is what operators need.
         let (client, connection) = tokio_postgres::connect(&self.url, tls.clone())
             .await
-            .map_err(|e| ConnectionError::BadConnection(with_causes(&e)))?;
+            .map_err(|e| ConnectionError::BadConnection(error_chain(&e)))?;
         AsyncPgConnection::try_from_client_and_connection(client, connection).await
     }
 }
 
-/// tokio-postgres says only "error performing TLS handshake"; what failed (an unknown
-/// issuer, a name that does not match) is in the sources, and is what an operator needs.
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
+fn decoded(value: &str) -> String {
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// One connection to `database_url`, with its TLS settings honoured.
@@ -168,12 +164,12 @@ mod tests {
     #[test]
     fn the_url_keeps_its_other_parameters_and_tells_tokio_postgres_only_what_it_knows() {
         let e = PgEndpoint::parse(
-            "postgres://u:p@h1:5432,h2:5433/db?application_name=a%20b&sslmode=verify-ca&sslrootcert=system",
+            "postgres://u:p@h1:5432,h2:5433/db?options=-c%20a%3Db+c&sslmode=verify-ca&sslrootcert=system",
         )
         .unwrap();
         assert_eq!(
             e.url,
-            "postgres://u:p@h1:5432,h2:5433/db?application_name=a+b&sslmode=require"
+            "postgres://u:p@h1:5432,h2:5433/db?options=-c%20a%3Db+c&sslmode=require"
         );
         assert!(e.uses_tls());
     }

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use trachios_domain::ports::WebhookRepository;
-use trachios_domain::SecretText;
+use trachios_domain::SealedSecret;
 use trachios_domain::{
     AttemptRecord, DeliveryLogEntry, DomainError, NewWebhook, PendingDelivery, StoredDelivery,
     Webhook, WebhookId,
@@ -41,6 +41,10 @@ RETURNING id, url, order_created, status_changed, created_at";
 
 const LIST: &str = "\
 SELECT id, url, order_created, status_changed, created_at FROM webhooks ORDER BY id";
+
+const SEALED_SECRETS: &str = "SELECT id, secret FROM webhooks ORDER BY id";
+
+const REPLACE_SECRET: &str = "UPDATE webhooks SET secret = $3 WHERE id = $1 AND secret = $2";
 
 /// The endpoint's deliveries, locked before the endpoint itself: the delivery recorder
 /// locks a delivery, then (through its attempt's foreign key) the endpoint; a deletion
@@ -253,7 +257,7 @@ impl ClaimedRow {
             delivery_id: self.delivery_id,
             webhook_id: self.webhook_id,
             url: self.url,
-            secret: SecretText::new(self.secret),
+            secret: SealedSecret::new(self.secret),
             attempt: self.attempts,
             event_id: self.event_uuid,
             from: self.from_status.map(|s| s.0),
@@ -275,7 +279,7 @@ impl WebhookRepository for PgWebhookRepository {
         let mut conn = connection(&self.pool).await?;
         let row = statement(INSERT)
             .bind::<Text, _>(webhook.url.as_str())
-            .bind::<Text, _>(webhook.secret.expose())
+            .bind::<Text, _>(webhook.secret.as_stored())
             .bind::<Bool, _>(webhook.subscription.order_created)
             .bind::<Bool, _>(webhook.subscription.status_changed)
             .bind::<Timestamptz, _>(webhook.created_at)
@@ -427,4 +431,45 @@ impl WebhookRepository for PgWebhookRepository {
             .await?;
         Ok(u64::try_from(purged.purged).unwrap_or_default())
     }
+
+    async fn sealed_secrets(&self) -> Result<Vec<(WebhookId, SealedSecret)>, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let rows = statement(SEALED_SECRETS)
+            .load::<SecretRow>(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let id = WebhookId::parse(row.id).map_err(DomainError::corrupt_row)?;
+                Ok((id, SealedSecret::new(row.secret)))
+            })
+            .collect()
+    }
+
+    async fn replace_secret(
+        &self,
+        id: WebhookId,
+        current: &SealedSecret,
+        new: &SealedSecret,
+    ) -> Result<bool, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let replaced = statement(REPLACE_SECRET)
+            .bind::<BigInt, _>(id.get())
+            .bind::<Text, _>(current.as_stored())
+            .bind::<Text, _>(new.as_stored())
+            .execute(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        Ok(replaced == 1)
+    }
+}
+
+#[derive(QueryableByName)]
+struct SecretRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    secret: String,
 }

@@ -3,7 +3,6 @@
 //! same setting, so one deployment writes both URLs alike).
 
 use redis::{ConnectionInfo, IntoConnectionInfo, TlsCertificates};
-use url::form_urlencoded;
 
 /// Why a Redis URL cannot be connected to as written.
 #[derive(Debug, thiserror::Error)]
@@ -28,19 +27,24 @@ pub fn connection_info(url: &str) -> Result<ConnectionInfo, RedisEndpointError> 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut root_cert = None;
-    let mut kept = form_urlencoded::Serializer::new(String::new());
-    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-        if key == "sslrootcert" {
-            root_cert = Some(value.into_owned());
-        } else {
-            kept.append_pair(&key, &value);
+    // Every other parameter goes to the redis crate exactly as written.
+    let mut kept: Vec<&str> = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("sslrootcert", value)) => {
+                root_cert = Some(
+                    percent_encoding::percent_decode_str(value)
+                        .decode_utf8_lossy()
+                        .into_owned(),
+                );
+            }
+            _ => kept.push(pair),
         }
     }
-    let kept = kept.finish();
     let url = if kept.is_empty() {
         base.to_owned()
     } else {
-        format!("{base}?{kept}")
+        format!("{base}?{}", kept.join("&"))
     };
     let Some(path) = root_cert else {
         return url

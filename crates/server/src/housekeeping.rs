@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
-use trachios_domain::services::{DeliveryService, OrderService};
+use trachios_domain::services::{DeliveryService, OrderService, WebhookService};
 use trachios_http::limits::{RateLimits, FORGET_IDLE_EVERY};
 
 /// Expired idempotency keys deleted per statement: short statements, so that the purge
@@ -15,13 +15,15 @@ pub struct Chores {
     pub rate_limits: Arc<RateLimits>,
     pub orders: OrderService,
     pub deliveries: DeliveryService,
+    pub webhooks: WebhookService,
     /// How long finished webhook deliveries and their log entries are kept.
     pub webhook_retention: Duration,
 }
 
-/// Every `FORGET_IDLE_EVERY`: drops the rate-limit state of clients back at their full
-/// allowance, and purges expired idempotency keys and finished webhook deliveries (any
-/// process may; they share the work).
+/// At start and every `FORGET_IDLE_EVERY`: drops the rate-limit state of clients back at
+/// their full allowance, purges expired idempotency keys and finished webhook deliveries
+/// (any process may; they share the work), and seals webhook keys that are not sealed under
+/// the current key (after a rotation, or from before keys were sealed).
 pub async fn run(chores: Chores) {
     let mut every = tokio::time::interval(FORGET_IDLE_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -30,6 +32,22 @@ pub async fn run(chores: Chores) {
         chores.rate_limits.forget_idle();
         purge_expired_keys(&chores.orders).await;
         purge_finished_deliveries(&chores.deliveries, chores.webhook_retention).await;
+        reseal_webhook_keys(&chores.webhooks).await;
+    }
+}
+
+async fn reseal_webhook_keys(webhooks: &WebhookService) {
+    match webhooks.reseal_secrets().await {
+        Ok(report) if report.resealed > 0 => {
+            tracing::info!(
+                count = report.resealed,
+                "webhook keys sealed under the current key"
+            );
+        }
+        Ok(_) => {}
+        Err(err) => {
+            tracing::warn!(error = %err.chain(), "sealing webhook keys failed; retrying later")
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use trachios_auth::{Argon2Hasher, HashLimits, JwtTokenService};
 use trachios_domain::ports::{
-    ChangeWitness, Clock, OrderCache, OrderRenderer, SystemClock, TokenService,
+    ChangeWitness, Clock, OrderCache, OrderRenderer, SecretSealer, SystemClock, TokenService,
 };
 use trachios_domain::services::{
     AccountService, CacheBackend, DeliveryService, LifecycleService, NoCache, OrderService,
@@ -147,10 +147,17 @@ impl Application {
             })
             .context("setting up webhook delivery")?,
         );
-        let webhook_admin = WebhookService::new(webhooks.clone(), transport.clone(), clock.clone());
+        let sealer: Arc<dyn SecretSealer> = Arc::new(settings.secret_box());
+        let webhook_admin = WebhookService::new(
+            webhooks.clone(),
+            transport.clone(),
+            sealer.clone(),
+            clock.clone(),
+        );
         let deliveries = DeliveryService::new(
             webhooks,
             transport,
+            sealer,
             clock.clone(),
             settings.webhook_retries(),
             settings.webhook_timeout() + DELIVERY_LEASE_MARGIN,
@@ -180,6 +187,7 @@ impl Application {
             rate_limits: rate_limits.clone(),
             orders: order_service.clone(),
             deliveries: deliveries.clone(),
+            webhooks: webhook_admin.clone(),
             webhook_retention: settings.webhook_retention(),
         };
         let readiness = ReadinessService::new(probe, cache_backend);

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text};
 use trachios_domain::ports::WebhookRepository;
-use trachios_domain::SecretText;
+use trachios_domain::SealedSecret;
 use trachios_domain::{
     ActorKind, AttemptRecord, DeliveryLogEntry, DomainError, NewWebhook, OrderStatus,
     PendingDelivery, StoredDelivery, Webhook, WebhookId,
@@ -48,6 +48,10 @@ DELETE FROM webhook_events WHERE event_id IN (
           WHERE x.event_id = d.event_id AND x.webhook_id <> d.webhook_id))";
 
 const DELETE: &str = "DELETE FROM webhooks WHERE id = ?";
+
+const SEALED_SECRETS: &str = "SELECT id, secret FROM webhooks ORDER BY id";
+
+const REPLACE_SECRET: &str = "UPDATE webhooks SET secret = ? WHERE id = ? AND secret = ?";
 
 const EXISTS: &str = "SELECT count(*) AS n FROM webhooks WHERE id = ?";
 
@@ -219,7 +223,7 @@ impl DueRow {
             delivery_id: self.delivery_id,
             webhook_id: self.webhook_id,
             url: self.url,
-            secret: SecretText::new(self.secret),
+            secret: SealedSecret::new(self.secret),
             attempt: self.attempts,
             event_id: self.event_uuid,
             from: self
@@ -254,7 +258,7 @@ impl WebhookRepository for SqliteWebhookRepository {
                     }
                     diesel::sql_query(INSERT)
                         .bind::<Text, _>(webhook.url.as_str())
-                        .bind::<Text, _>(webhook.secret.expose())
+                        .bind::<Text, _>(webhook.secret.as_stored())
                         .bind::<Bool, _>(webhook.subscription.order_created)
                         .bind::<Bool, _>(webhook.subscription.status_changed)
                         .bind::<BigInt, _>(micros(webhook.created_at))
@@ -425,4 +429,47 @@ impl WebhookRepository for SqliteWebhookRepository {
             )
             .await
     }
+
+    async fn sealed_secrets(&self) -> Result<Vec<(WebhookId, SealedSecret)>, DomainError> {
+        let rows = self
+            .store
+            .read(|conn| diesel::sql_query(SEALED_SECRETS).load::<SecretRow>(conn))
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let id = WebhookId::parse(row.id).map_err(DomainError::corrupt_row)?;
+                Ok((id, SealedSecret::new(row.secret)))
+            })
+            .collect()
+    }
+
+    async fn replace_secret(
+        &self,
+        id: WebhookId,
+        current: &SealedSecret,
+        new: &SealedSecret,
+    ) -> Result<bool, DomainError> {
+        let (current, new) = (current.as_stored().to_owned(), new.as_stored().to_owned());
+        self.store
+            .write(
+                move |conn| {
+                    let replaced = diesel::sql_query(REPLACE_SECRET)
+                        .bind::<Text, _>(&new)
+                        .bind::<BigInt, _>(id.get())
+                        .bind::<Text, _>(&current)
+                        .execute(conn)?;
+                    Ok(replaced == 1)
+                },
+                |_, _| {},
+            )
+            .await
+    }
+}
+
+#[derive(QueryableByName)]
+struct SecretRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    secret: String,
 }

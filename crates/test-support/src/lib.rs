@@ -18,4 +18,4 @@ pub use scratch::ScratchDatabase;
 pub use tls_servers::{
     as_postgres_user, free_port, is_root, postgres_bin, TestCertificates, TlsPostgres, TlsRedis,
 };
-pub use tools::{psql, sqlite_exec};
+pub use tools::{psql, sqlite_exec, sqlite_value};

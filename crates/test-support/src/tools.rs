@@ -40,3 +40,25 @@ pub fn sqlite_exec(path: &std::path::Path, sql: &str) {
         .and_then(|()| conn.batch_execute(sql))
         .unwrap_or_else(|e| panic!("{sql} on {url}: {e}"));
 }
+
+#[derive(diesel::QueryableByName)]
+struct TextValue {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+/// The one text value `sql` (`SELECT … AS value`) reads straight from an embedded store's
+/// file, as `psql` does for PostgreSQL.
+pub fn sqlite_value(path: &std::path::Path, sql: &str) -> String {
+    use diesel::{Connection, RunQueryDsl};
+    let url = path.to_string_lossy();
+    let mut conn =
+        diesel::SqliteConnection::establish(&url).unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    let rows: Vec<TextValue> = diesel::sql_query(sql)
+        .load(&mut conn)
+        .unwrap_or_else(|e| panic!("{sql} on {url}: {e}"));
+    rows.into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("{sql} on {url} read no row"))
+        .value
+}

@@ -120,7 +120,7 @@ impl WebhookTransport for HttpTransport {
         ))
     }
 
-    async fn send(&self, delivery: &PendingDelivery) -> SendOutcome {
+    async fn send(&self, delivery: &PendingDelivery, secret: &SecretText) -> SendOutcome {
         let refused = |why: &str| SendOutcome {
             status_code: None,
             error: Some(why.to_owned()),
@@ -135,11 +135,7 @@ impl WebhookTransport for HttpTransport {
             return refused("the event id is not a header value");
         };
         let body = event_body(&delivery.event);
-        let signature = sign(
-            delivery.secret.expose(),
-            chrono::Utc::now().timestamp(),
-            &body,
-        );
+        let signature = sign(secret.expose(), chrono::Utc::now().timestamp(), &body);
         let sent = self
             .client
             .post(url)

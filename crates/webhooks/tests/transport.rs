@@ -7,8 +7,8 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use chrono::Utc;
 use trachios_domain::ports::WebhookTransport;
 use trachios_domain::{
-    ActorKind, ItemDescription, Order, OrderId, OrderStatus, PendingDelivery, UserId, WebhookEvent,
-    WebhookEventType, WebhookId, WebhookUrl,
+    ActorKind, ItemDescription, Order, OrderId, OrderStatus, PendingDelivery, SealedSecret,
+    SecretText, UserId, WebhookEvent, WebhookEventType, WebhookId, WebhookUrl,
 };
 use trachios_webhooks::{sign, HttpTransport, TransportSettings};
 
@@ -55,13 +55,18 @@ fn receiver() -> (String, Seen) {
     (format!("http://127.0.0.1:{port}"), seen)
 }
 
+fn key() -> SecretText {
+    SecretText::new("whsec_test")
+}
+
 fn delivery(url: &str) -> PendingDelivery {
     let at = Utc::now();
     PendingDelivery {
         delivery_id: 1,
         webhook_id: WebhookId::parse(1).unwrap(),
         url: WebhookUrl::parse(url).unwrap(),
-        secret: "whsec_test".into(),
+        // Opened by the delivery service before the transport signs.
+        secret: SealedSecret::new("sealed"),
         attempt: 1,
         event: WebhookEvent {
             id: "6f1c0e8e-8d0e-4c55-9a53-2f6f0b2f9a11".into(),
@@ -105,7 +110,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
 async fn a_delivery_is_a_signed_json_post_with_the_event_id() {
     let (base, seen) = receiver();
     let sent = transport(true, Duration::from_secs(5))
-        .send(&delivery(&format!("{base}/in")))
+        .send(&delivery(&format!("{base}/in")), &key())
         .await;
     assert_eq!(sent.status_code, Some(204));
     assert!(sent.delivered());
@@ -143,19 +148,25 @@ async fn a_delivery_is_a_signed_json_post_with_the_event_id() {
 async fn redirects_are_not_followed_and_errors_are_outcomes() {
     let (base, seen) = receiver();
     let transport = transport(true, Duration::from_millis(500));
-    let redirected = transport.send(&delivery(&format!("{base}/redirect"))).await;
+    let redirected = transport
+        .send(&delivery(&format!("{base}/redirect")), &key())
+        .await;
     assert_eq!(redirected.status_code, Some(302));
     assert!(!redirected.delivered());
-    let failed = transport.send(&delivery(&format!("{base}/fail"))).await;
+    let failed = transport
+        .send(&delivery(&format!("{base}/fail")), &key())
+        .await;
     assert_eq!(failed.status_code, Some(500));
-    let slow = transport.send(&delivery(&format!("{base}/slow"))).await;
+    let slow = transport
+        .send(&delivery(&format!("{base}/slow")), &key())
+        .await;
     assert_eq!(slow.status_code, None);
     assert_eq!(slow.error.as_deref(), Some("no answer within 0.5 s"));
     let paths = seen.0.lock().unwrap().len();
     assert_eq!(paths, 3, "the redirect's target was never asked");
 
     let closed = transport
-        .send(&delivery("http://127.0.0.1:9/closed?token=s3cret"))
+        .send(&delivery("http://127.0.0.1:9/closed?token=s3cret"), &key())
         .await;
     let error = closed.error.unwrap_or_default();
     assert_eq!(
@@ -172,7 +183,7 @@ async fn redirects_are_not_followed_and_errors_are_outcomes() {
 async fn private_destinations_are_refused_at_delivery_unless_allowed() {
     let (base, seen) = receiver();
     let guarded = transport(false, Duration::from_secs(2));
-    let literal = guarded.send(&delivery(&format!("{base}/in"))).await;
+    let literal = guarded.send(&delivery(&format!("{base}/in")), &key()).await;
     assert_eq!(literal.status_code, None);
     assert!(literal
         .error
@@ -180,7 +191,7 @@ async fn private_destinations_are_refused_at_delivery_unless_allowed() {
         .contains("not a public address"));
     let port = base.rsplit(':').next().unwrap();
     let named = guarded
-        .send(&delivery(&format!("http://localhost:{port}/in")))
+        .send(&delivery(&format!("http://localhost:{port}/in")), &key())
         .await;
     assert_eq!(named.status_code, None);
     assert!(

@@ -4,8 +4,8 @@ use std::time::Duration;
 use futures_util::future::join_all;
 
 use super::telemetry;
-use crate::ports::{Clock, WebhookRepository, WebhookTransport};
-use crate::{AttemptRecord, DomainError, NextStep, RetryPolicy};
+use crate::ports::{Clock, SecretSealer, WebhookRepository, WebhookTransport};
+use crate::{AttemptRecord, DomainError, NextStep, PendingDelivery, RetryPolicy, SendOutcome};
 
 /// Sends due webhook deliveries, one claimed batch at a time, and records every attempt.
 /// Holds nothing between batches: what is due is read from the store, so any number of
@@ -14,6 +14,7 @@ use crate::{AttemptRecord, DomainError, NextStep, RetryPolicy};
 pub struct DeliveryService {
     webhooks: Arc<dyn WebhookRepository>,
     transport: Arc<dyn WebhookTransport>,
+    sealer: Arc<dyn SecretSealer>,
     clock: Arc<dyn Clock>,
     policy: RetryPolicy,
     /// How long a claimed delivery is reserved for its attempt: longer than an attempt may
@@ -26,6 +27,7 @@ impl DeliveryService {
     pub fn new(
         webhooks: Arc<dyn WebhookRepository>,
         transport: Arc<dyn WebhookTransport>,
+        sealer: Arc<dyn SecretSealer>,
         clock: Arc<dyn Clock>,
         policy: RetryPolicy,
         lease: Duration,
@@ -34,6 +36,7 @@ impl DeliveryService {
         Self {
             webhooks,
             transport,
+            sealer,
             clock,
             policy,
             lease,
@@ -66,7 +69,7 @@ impl DeliveryService {
         if claimed.is_empty() {
             return Ok(0);
         }
-        let outcomes = join_all(claimed.iter().map(|d| self.transport.send(d))).await;
+        let outcomes = join_all(claimed.iter().map(|d| self.attempt(d))).await;
         let finished_at = self.clock.now();
         let records: Vec<AttemptRecord> = claimed
             .iter()
@@ -117,16 +120,31 @@ impl DeliveryService {
         self.webhooks.record(records).await?;
         Ok(attempted)
     }
+
+    /// Sends the delivery signed with its endpoint's key; a key this process cannot open
+    /// fails the attempt like an unreachable endpoint, to be retried (by a process that
+    /// holds the key, in a rotation half rolled out).
+    async fn attempt(&self, delivery: &PendingDelivery) -> SendOutcome {
+        match self.sealer.open(&delivery.secret) {
+            Ok(secret) => self.transport.send(delivery, &secret).await,
+            Err(err) => SendOutcome {
+                status_code: None,
+                error: Some(format!(
+                    "the endpoint's signing key cannot be opened: {err}"
+                )),
+            },
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ports::{MockWebhookRepository, MockWebhookTransport};
-    use crate::services::fixtures::{fixed_clock, order, T0};
+    use crate::services::fixtures::{fixed_clock, order, sealer, T0};
     use crate::{
-        ActorKind, OrderStatus, PendingDelivery, SendOutcome, WebhookEvent, WebhookEventType,
-        WebhookId, WebhookUrl,
+        ActorKind, OrderStatus, PendingDelivery, SealedSecret, SendOutcome, WebhookEvent,
+        WebhookEventType, WebhookId, WebhookUrl,
     };
 
     fn pending(delivery_id: i64, attempt: u32) -> PendingDelivery {
@@ -134,7 +152,7 @@ mod tests {
             delivery_id,
             webhook_id: WebhookId::parse(1).expect("id"),
             url: WebhookUrl::parse("https://example.com/hook").expect("url"),
-            secret: "k".into(),
+            secret: SealedSecret::new("v2:k"),
             attempt,
             event: WebhookEvent {
                 id: format!("event-{delivery_id}"),
@@ -153,6 +171,7 @@ mod tests {
         DeliveryService::new(
             Arc::new(repo),
             Arc::new(transport),
+            sealer(),
             fixed_clock(),
             RetryPolicy {
                 base: Duration::from_secs(10),
@@ -187,8 +206,9 @@ mod tests {
         let mut transport = MockWebhookTransport::new();
         transport
             .expect_send()
+            .withf(|_, secret| secret.expose() == "k")
             .times(3)
-            .returning(|d| match d.delivery_id {
+            .returning(|d, _| match d.delivery_id {
                 1 => SendOutcome {
                     status_code: Some(200),
                     error: None,
@@ -203,6 +223,31 @@ mod tests {
                 },
             });
         assert_eq!(service(repo, transport).tick().await.expect("tick"), 3);
+    }
+
+    #[tokio::test]
+    async fn a_key_this_process_cannot_open_fails_the_attempt_unsent_to_be_retried() {
+        let mut repo = MockWebhookRepository::new();
+        repo.expect_claim_due().returning(|_, _, _| {
+            let mut unreadable = pending(1, 1);
+            unreadable.secret = SealedSecret::new("v9:sealed-elsewhere");
+            Ok(vec![unreadable])
+        });
+        repo.expect_record()
+            .withf(|records| {
+                records.len() == 1
+                    && records[0].next == NextStep::RetryAt(T0 + chrono::Duration::seconds(10))
+                    && records[0].status_code.is_none()
+                    && records[0]
+                        .error
+                        .as_deref()
+                        .is_some_and(|e| e.contains("signing key cannot be opened"))
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let mut transport = MockWebhookTransport::new();
+        transport.expect_send().never();
+        assert_eq!(service(repo, transport).tick().await.expect("tick"), 1);
     }
 
     #[tokio::test]

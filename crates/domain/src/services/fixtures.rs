@@ -81,3 +81,34 @@ impl OrderRenderer for StatusLine {
         Ok(Bytes::from(format!("order {} {}", order.id, order.status)))
     }
 }
+
+/// A sealer whose current key is "v2": `v2:TEXT` is current, `v1:TEXT` was sealed under a
+/// key rotated out, `v9:…` under one this process does not hold, anything else is a row
+/// from before sealing.
+pub struct VersionedSealer;
+
+impl crate::ports::SecretSealer for VersionedSealer {
+    fn seal(&self, secret: &crate::SecretText) -> crate::SealedSecret {
+        crate::SealedSecret::new(format!("v2:{}", secret.expose()))
+    }
+
+    fn open(&self, sealed: &crate::SealedSecret) -> Result<crate::SecretText, DomainError> {
+        let stored = sealed.as_stored();
+        if stored.starts_with("v9:") {
+            return Err(DomainError::unavailable("sealed under key v9"));
+        }
+        let text = stored
+            .strip_prefix("v2:")
+            .or_else(|| stored.strip_prefix("v1:"))
+            .unwrap_or(stored);
+        Ok(crate::SecretText::new(text))
+    }
+
+    fn is_stale(&self, sealed: &crate::SealedSecret) -> bool {
+        !sealed.as_stored().starts_with("v2:")
+    }
+}
+
+pub fn sealer() -> Arc<dyn crate::ports::SecretSealer> {
+    Arc::new(VersionedSealer)
+}

@@ -21,7 +21,7 @@ pub use readiness::{CacheBackend, CacheState, Readiness, ReadinessService, Ready
 pub use sessions::SessionService;
 pub use tracking::{OrderWatch, TrackingService, WatchItem, WatchTiming};
 pub use user_admin::UserAdminService;
-pub use webhooks::{CreatedWebhook, WebhookService};
+pub use webhooks::{CreatedWebhook, ResealReport, WebhookService};
 
 #[cfg(test)]
 pub(crate) mod fixtures;

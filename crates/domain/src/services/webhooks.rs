@@ -1,7 +1,7 @@
 use crate::SecretText;
 use std::sync::Arc;
 
-use crate::ports::{Clock, WebhookRepository, WebhookTransport};
+use crate::ports::{Clock, SecretSealer, WebhookRepository, WebhookTransport};
 use crate::{
     Caller, DeliveryLogEntry, DomainError, NewWebhook, Page, PageRequest, Subscription, Webhook,
     WebhookId, WebhookUrl,
@@ -14,11 +14,21 @@ pub struct CreatedWebhook {
     pub secret: SecretText,
 }
 
+/// What sealing the stored keys again found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResealReport {
+    /// Keys now sealed under the current key that were not.
+    pub resealed: usize,
+    /// Keys sealed under a key this process does not hold; left as they are.
+    pub unreadable: usize,
+}
+
 /// What admins do with webhook endpoints: add, list, remove, read their delivery log.
 #[derive(Clone)]
 pub struct WebhookService {
     webhooks: Arc<dyn WebhookRepository>,
     transport: Arc<dyn WebhookTransport>,
+    sealer: Arc<dyn SecretSealer>,
     clock: Arc<dyn Clock>,
     max_endpoints: usize,
 }
@@ -30,11 +40,13 @@ impl WebhookService {
     pub fn new(
         webhooks: Arc<dyn WebhookRepository>,
         transport: Arc<dyn WebhookTransport>,
+        sealer: Arc<dyn SecretSealer>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             webhooks,
             transport,
+            sealer,
             clock,
             max_endpoints: Self::MAX_ENDPOINTS,
         }
@@ -59,7 +71,7 @@ impl WebhookService {
         let new = NewWebhook {
             url,
             subscription,
-            secret: secret.clone(),
+            secret: self.sealer.seal(&secret),
             created_at: self.clock.now(),
         };
         let webhook = self
@@ -78,6 +90,31 @@ impl WebhookService {
             "webhook created"
         );
         Ok(CreatedWebhook { webhook, secret })
+    }
+
+    /// Seals every stored key that is not sealed under the current key (a key rotated out,
+    /// a row from before keys were sealed), one compare-and-set each, so that any number of
+    /// processes may do it at once.
+    pub async fn reseal_secrets(&self) -> Result<ResealReport, DomainError> {
+        let mut report = ResealReport::default();
+        for (id, stored) in self.webhooks.sealed_secrets().await? {
+            if !self.sealer.is_stale(&stored) {
+                continue;
+            }
+            let secret = match self.sealer.open(&stored) {
+                Ok(secret) => secret,
+                Err(err) => {
+                    tracing::warn!(webhook_id = id.get(), error = %err, "webhook key cannot be opened to seal it again");
+                    report.unreadable += 1;
+                    continue;
+                }
+            };
+            let resealed = self.sealer.seal(&secret);
+            if self.webhooks.replace_secret(id, &stored, &resealed).await? {
+                report.resealed += 1;
+            }
+        }
+        Ok(report)
     }
 
     pub async fn list(&self, caller: Caller) -> Result<Vec<Webhook>, DomainError> {
@@ -120,7 +157,8 @@ impl WebhookService {
 mod tests {
     use super::*;
     use crate::ports::{MockWebhookRepository, MockWebhookTransport};
-    use crate::services::fixtures::{admin, customer, fixed_clock, T0};
+    use crate::services::fixtures::{admin, customer, fixed_clock, sealer, T0};
+    use crate::SealedSecret;
 
     fn url() -> WebhookUrl {
         WebhookUrl::parse("https://hooks.example.com/in").expect("valid url")
@@ -137,7 +175,7 @@ mod tests {
         let mut repo = MockWebhookRepository::new();
         repo.expect_insert()
             .withf(|new, max| {
-                new.secret.expose() == "s3cret" && new.created_at == T0 && *max == 100
+                new.secret.as_stored() == "v2:s3cret" && new.created_at == T0 && *max == 100
             })
             .times(1)
             .returning(|new, _| {
@@ -148,7 +186,7 @@ mod tests {
                     created_at: new.created_at,
                 }))
             });
-        let svc = WebhookService::new(Arc::new(repo), Arc::new(transport), fixed_clock());
+        let svc = WebhookService::new(Arc::new(repo), Arc::new(transport), sealer(), fixed_clock());
         let created = svc
             .create(admin(1), url(), Subscription::ALL)
             .await
@@ -164,7 +202,7 @@ mod tests {
             .expect_vet()
             .returning(|_| Err(DomainError::Validation("url is private".into())));
         let repo = MockWebhookRepository::new();
-        let svc = WebhookService::new(Arc::new(repo), Arc::new(transport), fixed_clock());
+        let svc = WebhookService::new(Arc::new(repo), Arc::new(transport), sealer(), fixed_clock());
         let refused = svc.create(admin(1), url(), Subscription::ALL).await;
         assert!(matches!(refused, Err(DomainError::Validation(_))));
     }
@@ -179,7 +217,7 @@ mod tests {
         let mut repo = MockWebhookRepository::new();
         repo.expect_insert().returning(|_, _| Ok(None));
         repo.expect_delete().returning(|_| Ok(false));
-        let svc = WebhookService::new(Arc::new(repo), Arc::new(transport), fixed_clock());
+        let svc = WebhookService::new(Arc::new(repo), Arc::new(transport), sealer(), fixed_clock());
         assert!(matches!(
             svc.create(customer(2), url(), Subscription::ALL).await,
             Err(DomainError::Forbidden)
@@ -192,5 +230,45 @@ mod tests {
         assert!(matches!(full, Err(DomainError::Validation(m)) if m.contains("at most 100")));
         let missing = svc.delete(admin(1), WebhookId::parse(9).expect("id")).await;
         assert!(matches!(missing, Err(DomainError::NotFound("webhook"))));
+    }
+
+    #[tokio::test]
+    async fn stale_keys_are_sealed_again_once_each_and_unreadable_ones_left_alone() {
+        let mut repo = MockWebhookRepository::new();
+        repo.expect_sealed_secrets().times(1).returning(|| {
+            let id = |n| WebhookId::parse(n).expect("id");
+            Ok(vec![
+                (id(1), SealedSecret::new("v2:current")),
+                (id(2), SealedSecret::new("v1:rotated-out")),
+                (id(3), SealedSecret::new("whsec_from_before_sealing")),
+                (id(4), SealedSecret::new("v9:held-elsewhere")),
+            ])
+        });
+        repo.expect_replace_secret()
+            .withf(|id, current, new| {
+                (id.get() == 2
+                    && current.as_stored() == "v1:rotated-out"
+                    && new.as_stored() == "v2:rotated-out")
+                    || (id.get() == 3
+                        && current.as_stored() == "whsec_from_before_sealing"
+                        && new.as_stored() == "v2:whsec_from_before_sealing")
+            })
+            .times(2)
+            // The second lost its race to another process: not counted twice.
+            .returning(|id, _, _| Ok(id.get() == 2));
+        let svc = WebhookService::new(
+            Arc::new(repo),
+            Arc::new(MockWebhookTransport::new()),
+            sealer(),
+            fixed_clock(),
+        );
+        let report = svc.reseal_secrets().await.expect("resealed");
+        assert_eq!(
+            report,
+            ResealReport {
+                resealed: 1,
+                unreadable: 1
+            }
+        );
     }
 }

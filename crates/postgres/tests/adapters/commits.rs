@@ -22,7 +22,7 @@ fn new_webhook() -> NewWebhook {
     NewWebhook {
         url: WebhookUrl::parse("https://hooks.example.com/in").expect("valid url"),
         subscription: Subscription::ALL,
-        secret: "secret".into(),
+        secret: trachios_domain::SealedSecret::new("secret"),
         created_at: Utc::now(),
     }
 }

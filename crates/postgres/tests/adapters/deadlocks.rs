@@ -18,7 +18,7 @@ async fn endpoint(webhooks: &PgWebhookRepository) -> Webhook {
             NewWebhook {
                 url: WebhookUrl::parse("https://hooks.example.com/in").unwrap(),
                 subscription: Subscription::ALL,
-                secret: "secret".into(),
+                secret: trachios_domain::SealedSecret::new("secret"),
                 created_at: Utc::now(),
             },
             10,

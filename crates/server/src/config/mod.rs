@@ -84,6 +84,14 @@ impl Settings {
         if secret.is_empty() {
             return Err(invalid("JWT_SECRET", "must be set"));
         }
+        if self
+            .auth
+            .secrets_key
+            .as_ref()
+            .is_some_and(|k| k.expose_secret().len() < 32)
+        {
+            return Err(invalid("SECRETS_KEY", "must be at least 32 bytes"));
+        }
         if self.app.profile == Profile::Prod {
             if secret.len() < 32 {
                 return Err(invalid(
@@ -297,6 +305,31 @@ impl Settings {
     pub fn password_policy(&self) -> Result<trachios_domain::PasswordPolicy, ConfigError> {
         trachios_domain::PasswordPolicy::new(self.auth.password_min_length)
             .map_err(|e| invalid("PASSWORD_MIN_LENGTH", e.to_string()))
+    }
+
+    /// What seals the secrets the store keeps: `SECRETS_KEY`, or `JWT_SECRET` where none is
+    /// set. `JWT_SECRET` and `SECRETS_KEY_PREVIOUS` open what they sealed, so that setting
+    /// or rotating `SECRETS_KEY` needs no other step.
+    pub fn secret_box(&self) -> trachios_auth::SecretBox {
+        let jwt = self.auth.jwt_secret.expose_secret().as_bytes();
+        let mut previous: Vec<&[u8]> = self
+            .auth
+            .secrets_key_previous
+            .as_ref()
+            .map(|keys| keys.expose_secret().split(','))
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(str::as_bytes)
+            .collect();
+        match &self.auth.secrets_key {
+            Some(key) => {
+                previous.push(jwt);
+                trachios_auth::SecretBox::new(key.expose_secret().as_bytes(), &previous)
+            }
+            None => trachios_auth::SecretBox::new(jwt, &previous),
+        }
     }
 
     pub fn redis_url(&self) -> Result<SecretString, ConfigError> {

@@ -108,6 +108,12 @@ section! {
         #[serde(deserialize_with = "empty_as_none")]
         password: Option<SecretString> = None, env "POSTGRES_PASSWORD";
         name: String = "trachios".into(), env "POSTGRES_DB";
+        /// libpq's `sslmode` for the split variables (a `DATABASE_URL` says it itself).
+        #[serde(deserialize_with = "empty_as_none")]
+        sslmode: Option<String> = None, env "POSTGRES_SSLMODE";
+        /// The CA certificates (PEM) the server's certificate is checked against.
+        #[serde(deserialize_with = "empty_as_none")]
+        sslrootcert: Option<String> = None, env "POSTGRES_SSLROOTCERT";
         /// Overrides the split variables when set.
         #[serde(deserialize_with = "empty_as_none")]
         url: Option<SecretString> = None, env "DATABASE_URL";
@@ -145,6 +151,13 @@ section! {
         admin_password: Option<SecretString> = None, env "ADMIN_PASSWORD";
         /// The fewest characters a new password may have (8–64).
         password_min_length: usize = 8, env "PASSWORD_MIN_LENGTH";
+        /// Seals webhook signing keys in the store; without it, a key derived from
+        /// `JWT_SECRET` does.
+        #[serde(deserialize_with = "empty_as_none")]
+        secrets_key: Option<SecretString> = None, env "SECRETS_KEY";
+        /// Keys rotated out, comma-separated: they open what they sealed, and seal nothing.
+        #[serde(deserialize_with = "empty_as_none")]
+        secrets_key_previous: Option<SecretString> = None, env "SECRETS_KEY_PREVIOUS";
     }
 }
 

@@ -22,6 +22,11 @@ pub(super) fn database_url(db: &DatabaseSettings) -> Result<SecretString, String
         .map_err(|()| "POSTGRES_HOST does not make a URL with a path".to_owned())?
         .pop_if_empty()
         .push(&db.name);
+    for (key, value) in [("sslmode", &db.sslmode), ("sslrootcert", &db.sslrootcert)] {
+        if let Some(value) = value {
+            url.query_pairs_mut().append_pair(key, value);
+        }
+    }
     Ok(SecretString::from(String::from(url)))
 }
 

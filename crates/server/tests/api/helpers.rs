@@ -232,6 +232,15 @@ impl TestApp {
         }
     }
 
+    /// The one value `sql` (`SELECT … AS value`) reads from this server's store, behind its
+    /// back, to show what the store holds.
+    pub async fn sql_value_behind_the_service(&self, sql: &str) -> String {
+        match self.database_url.strip_prefix("sqlite://") {
+            Some(path) => trachios_test_support::sqlite_value(std::path::Path::new(path), sql),
+            None => psql(&self.database_url, sql).await,
+        }
+    }
+
     pub async fn call(
         &self,
         method: Method,

@@ -23,6 +23,7 @@ mod outages;
 mod pages;
 mod partition;
 mod receiver;
+mod sealed_keys;
 mod server_process;
 mod shutdown;
 mod sse;

@@ -18,7 +18,7 @@ fn quick_retries(s: &mut trachios_server::Settings) {
 }
 
 /// Subscribes `url`; returns (id, secret).
-async fn subscribe(
+pub(crate) async fn subscribe(
     app: &TestApp,
     admin: &str,
     url: &str,
@@ -39,7 +39,7 @@ async fn subscribe(
 }
 
 /// The signature's `t` and whether `v1` is the HMAC of `t.body` under `secret`.
-fn signed_by(secret: &str, signature: &str, body: &[u8]) -> bool {
+pub(crate) fn signed_by(secret: &str, signature: &str, body: &[u8]) -> bool {
     let t = signature
         .strip_prefix("t=")
         .and_then(|rest| rest.split(',').next())
@@ -412,7 +412,7 @@ async fn the_delivery_log_is_paged_newest_first() {
 }
 
 /// Environment for a real server process delivering to local receivers.
-const PROCESS_ENV: &[(&str, &str)] = &[
+pub(crate) const PROCESS_ENV: &[(&str, &str)] = &[
     ("ADMIN_EMAIL", ADMIN_EMAIL),
     ("ADMIN_PASSWORD", ADMIN_PASSWORD),
     ("WEBHOOK_ALLOW_PRIVATE", "true"),
