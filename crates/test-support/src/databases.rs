@@ -123,6 +123,12 @@ fn owner_is_alive(name: &str, prefix: &str) -> bool {
         .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
 }
 
+/// The database a `postgres://…/NAME?PARAMS` URL names.
+pub fn database_name(url: &str) -> String {
+    let path = url.split_once('?').map_or(url, |(path, _)| path);
+    path.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ mod scratch;
 mod tls_servers;
 mod tools;
 
-pub use databases::{base_database_url, fresh_database};
+pub use databases::{base_database_url, database_name, fresh_database};
 pub use logging::init_test_logging;
 pub use redis_server::{redis_cli, shared_redis_url, PrivateRedis};
 pub use rendering::{rendered_by_domain_json, DomainJson};

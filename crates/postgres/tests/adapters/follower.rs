@@ -170,8 +170,9 @@ async fn the_feed_keeps_up_after_the_table_grew_past_its_first_plans() {
     }
     let mut conn = trachios_postgres::connect(&f.url).await.unwrap();
     conn.batch_execute("ANALYZE order_events").await.unwrap();
+    let separator = if f.url.contains('?') { '&' } else { '?' };
     let generic = format!(
-        "{}?options=-c%20plan_cache_mode%3Dforce_generic_plan",
+        "{}{separator}options=-c%20plan_cache_mode%3Dforce_generic_plan",
         f.url
     );
     let pool = build_pool(&generic, &PoolSettings::default()).unwrap();

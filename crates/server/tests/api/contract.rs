@@ -203,7 +203,7 @@ async fn a_database_outage_is_503_and_the_service_recovers() {
     let database_url = fresh_database().await;
     let app = spawn_on(&database_url, 3600.0).await;
     let (token, _) = app.customer("jo@x.io").await;
-    let name = database_url.rsplit('/').next().unwrap().to_owned();
+    let name = trachios_test_support::database_name(&database_url);
     // Renaming the database away makes every new connection fail, as an outage would.
     let admin_url =
         trachios_postgres::with_database(&trachios_test_support::base_database_url(), "postgres");

@@ -23,7 +23,7 @@ struct Database {
 impl Database {
     fn of(url: &str) -> Self {
         Self {
-            name: url.rsplit('/').next().expect("a database name").to_owned(),
+            name: trachios_test_support::database_name(url),
             url: url.to_owned(),
             admin_url: trachios_postgres::with_database(&base_database_url(), "postgres"),
         }
