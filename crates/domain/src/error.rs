@@ -34,6 +34,9 @@ pub enum DomainError {
     /// The customer has as many unfinished orders as one may (`OPEN_ORDERS_PER_USER`).
     #[error("too many open orders: at most {limit} may be neither delivered nor cancelled")]
     TooManyOpenOrders { limit: u32 },
+    /// A product has fewer units than asked for; nothing was changed.
+    #[error("not enough stock for {sku}: {left} left")]
+    OutOfStock { sku: String, left: i64 },
     /// A dependency (the database) cannot be reached now; the caller may retry.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] BoxError),

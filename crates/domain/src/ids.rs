@@ -67,6 +67,11 @@ id_type!(
     WebhookId,
     "webhook"
 );
+id_type!(
+    /// A catalog product's id.
+    ProductId,
+    "product"
+);
 
 #[cfg(test)]
 mod tests {

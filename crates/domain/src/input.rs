@@ -20,7 +20,7 @@ pub(crate) fn refuse_nul(field: &str, raw: &str) -> Result<(), DomainError> {
 /// Free text that is stored and shown to people: trimmed, 1–`max` characters, and no
 /// control characters but tab and line breaks. PostgreSQL cannot store NUL at all, and the
 /// other controls only ever hide or garble what an admin reads.
-fn checked_text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
+pub(crate) fn checked_text(field: &str, raw: &str, max: usize) -> Result<String, DomainError> {
     let trimmed = raw.trim();
     if trimmed
         .chars()

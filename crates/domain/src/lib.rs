@@ -1,13 +1,17 @@
 //! Trachios' business core: users, orders, the order state machine, the ports the
 //! adapters implement and the use-case services written against them.
 
+pub mod address;
+pub mod catalog;
 pub mod error;
 pub mod feed;
 pub mod history;
 pub mod idempotency;
 pub mod ids;
 pub mod input;
+pub mod lines;
 pub mod listing;
+pub mod money;
 pub mod names;
 pub mod order;
 pub mod page_cache;
@@ -20,15 +24,22 @@ pub mod transfer;
 pub mod user;
 pub mod webhook;
 
+pub use address::{AddressInput, CountryCode, OrderNote, Phone, ShippingAddress};
+pub use catalog::{
+    MovementReason, NewProduct, Product, ProductDescription, ProductName, Sku, Stock,
+    StockAdjustment, StockDelta, StockMovement,
+};
 pub use error::{error_chain, retry_after_seconds, BoxError, DomainError};
 pub use feed::{CommittedVersion, FeedEvent, FeedScope};
 pub use history::OrderEvent;
 pub use idempotency::{
     Creation, IdempotencyKey, KeyClaim, KeyedInsert, RequestFingerprint, IDEMPOTENCY_KEY_LIFETIME,
 };
-pub use ids::{OrderId, UserId, WebhookId};
+pub use ids::{OrderId, ProductId, UserId, WebhookId};
 pub use input::{Email, ItemDescription, Name, Password, PasswordPolicy};
+pub use lines::{LineRequest, LineRequests, OrderLine, PricedLines, ProductRef, Quantity};
 pub use listing::{OrderFilter, Page, PageRequest, PageSize, UserFilter};
+pub use money::{Currency, Money, MoneyError};
 pub use order::{
     Actor, ActorKind, AdvancedOrder, AutomaticStep, DueSteps, NewOrder, Order, OrderStatus,
     StatusChange,

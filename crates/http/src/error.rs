@@ -35,7 +35,9 @@ impl ResponseError for ApiError {
             }
             DomainError::Forbidden => StatusCode::FORBIDDEN,
             DomainError::NotFound(_) => StatusCode::NOT_FOUND,
-            DomainError::EmailTaken | DomainError::Contended => StatusCode::CONFLICT,
+            DomainError::EmailTaken | DomainError::Contended | DomainError::OutOfStock { .. } => {
+                StatusCode::CONFLICT
+            }
             DomainError::RateLimited { .. } | DomainError::TooManyOpenOrders { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
