@@ -7,12 +7,15 @@ use std::any::Any;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use trachios_domain::ports::{AccountStates, OrderRepository, UserRepository, WebhookRepository};
+use trachios_domain::ports::{
+    AccountStates, OrderRepository, ProductRepository, UserRepository, WebhookRepository,
+};
 use trachios_domain::{
     Email, ItemDescription, Name, NewOrder, NewUser, Order, PasswordHash, Role, UserId,
 };
 
 pub mod accounts;
+pub mod catalog;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod lists;
@@ -28,6 +31,7 @@ pub struct Ports {
     pub orders: Arc<dyn OrderRepository>,
     pub accounts: Arc<dyn AccountStates>,
     pub webhooks: Arc<dyn WebhookRepository>,
+    pub products: Arc<dyn ProductRepository>,
     /// Whatever must live as long as the test (a temporary file, a pool).
     pub keep: Box<dyn Any + Send + Sync>,
 }
@@ -89,6 +93,11 @@ macro_rules! port_contract {
             webhooks::deleting_an_endpoint_drops_its_deliveries_and_the_bound_holds,
             webhooks::finished_deliveries_and_old_attempts_are_purged,
             webhooks::a_stored_key_is_replaced_only_while_it_is_still_the_one_stored,
+            catalog::products_round_trip_and_skus_are_unique_without_regard_to_case,
+            catalog::searches_match_what_the_domains_rule_says_and_pages_hold_every_product_once,
+            catalog::a_product_update_changes_only_the_named_fields,
+            catalog::a_stock_adjustment_never_takes_stock_below_zero_and_is_in_the_ledger,
+            catalog::concurrent_takes_sell_exactly_the_stock_and_the_ledger_balances,
         );
         #[test]
         fn every_accepted_name_and_item_description_is_stored_unchanged() {

@@ -2,7 +2,7 @@
 //! schema itself: the names of the enums it stores, and the statuses in which an order
 //! has no due time. A migration that forgets a status fails them.
 
-use trachios_domain::{names, ActorKind, OrderStatus, Role};
+use trachios_domain::{names, ActorKind, MovementReason, OrderStatus, Role};
 
 pub fn order_statuses() -> Vec<&'static str> {
     names::of(OrderStatus::ALL, OrderStatus::as_str)
@@ -20,6 +20,10 @@ pub fn statuses_without_due_time() -> Vec<&'static str> {
 
 pub fn roles() -> Vec<&'static str> {
     names::of(Role::ALL, Role::as_str)
+}
+
+pub fn movement_reasons() -> Vec<&'static str> {
+    names::of(MovementReason::ALL, MovementReason::as_str)
 }
 
 pub fn actors() -> Vec<&'static str> {

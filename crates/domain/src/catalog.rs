@@ -212,6 +212,95 @@ impl StockAdjustment {
     }
 }
 
+/// Which products a list holds by their `active` flag; customers see only active ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ActiveFilter {
+    #[default]
+    Active,
+    Inactive,
+    Any,
+}
+
+impl ActiveFilter {
+    /// `true`, `false` or `any`, as the `active` parameter says it.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        match raw {
+            "true" => Ok(Self::Active),
+            "false" => Ok(Self::Inactive),
+            "any" => Ok(Self::Any),
+            _ => Err(invalid("active must be true, false or any")),
+        }
+    }
+
+    pub fn keeps(self, active: bool) -> bool {
+        match self {
+            Self::Active => active,
+            Self::Inactive => !active,
+            Self::Any => true,
+        }
+    }
+}
+
+/// A search of the catalog: a case-insensitive substring (3+ characters) of a name or a
+/// sku, or, shorter, a prefix of a sku. Kept lower case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductQuery(String);
+
+impl ProductQuery {
+    pub const MAX_LENGTH: usize = 100;
+    /// The shortest query matched anywhere in a name or sku (trigram indexes need three).
+    pub const SUBSTRING_FROM: usize = 3;
+
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let q = raw.trim();
+        crate::input::refuse_nul("q", q)?;
+        match q.chars().count() {
+            0 => Err(invalid("q must not be empty")),
+            n if n > Self::MAX_LENGTH => Err(invalid(format!(
+                "q must be at most {} characters",
+                Self::MAX_LENGTH
+            ))),
+            _ => Ok(Self(q.to_lowercase())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it matches anywhere in a name or sku, not only at the start of a sku.
+    pub fn is_substring(&self) -> bool {
+        self.0.chars().count() >= Self::SUBSTRING_FROM
+    }
+
+    /// The rule both stores' indexes serve, for tests to hold them to.
+    pub fn matches(&self, product: &Product) -> bool {
+        let sku = product.sku.key();
+        if self.is_substring() {
+            product.name.as_str().to_lowercase().contains(&self.0) || sku.contains(&self.0)
+        } else {
+            sku.starts_with(&self.0)
+        }
+    }
+}
+
+/// Which products a page of the catalog holds.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProductFilter {
+    pub active: ActiveFilter,
+    pub q: Option<ProductQuery>,
+}
+
+/// What a `PATCH /products/{id}` changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProductChanges {
+    pub name: Option<ProductName>,
+    pub description: Option<ProductDescription>,
+    /// In the product's own currency, which never changes.
+    pub price: Option<i64>,
+    pub active: Option<bool>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,9 @@ pub enum DomainError {
     NotFound(&'static str),
     #[error("email already registered")]
     EmailTaken,
+    /// Another product has the sku, written with any case.
+    #[error("a product with this sku exists already")]
+    SkuTaken,
     /// A change kept losing its compare-and-set to concurrent changes.
     #[error("the order is changing too fast; try again")]
     Contended,

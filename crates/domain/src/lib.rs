@@ -26,8 +26,9 @@ pub mod webhook;
 
 pub use address::{AddressInput, CountryCode, OrderNote, Phone, ShippingAddress};
 pub use catalog::{
-    MovementReason, NewProduct, Product, ProductDescription, ProductName, Sku, Stock,
-    StockAdjustment, StockDelta, StockMovement,
+    ActiveFilter, MovementReason, NewProduct, Product, ProductChanges, ProductDescription,
+    ProductFilter, ProductName, ProductQuery, Sku, Stock, StockAdjustment, StockDelta,
+    StockMovement,
 };
 pub use error::{error_chain, retry_after_seconds, BoxError, DomainError};
 pub use feed::{CommittedVersion, FeedEvent, FeedScope};

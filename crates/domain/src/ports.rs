@@ -13,6 +13,10 @@ use crate::{
     UserFilter, UserId,
 };
 use crate::{
+    Actor, NewProduct, Product, ProductChanges, ProductFilter, ProductId, StockAdjustment,
+    StockMovement,
+};
+use crate::{
     AttemptRecord, DeliveryLogEntry, NewWebhook, PendingDelivery, SendOutcome, Webhook, WebhookId,
     WebhookUrl,
 };
@@ -304,6 +308,53 @@ pub trait WebhookRepository: Send + Sync {
         current: &SealedSecret,
         new: &SealedSecret,
     ) -> Result<bool, DomainError>;
+}
+
+/// The catalog and its stock ledger. Every change of stock writes its movement in the same
+/// transaction, so that a product's stock is always the sum of its movements.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ProductRepository: Send + Sync {
+    /// Stores the product and, when it comes with stock, one `adjustment` movement by
+    /// `actor`; `None` when another product has its sku (without regard to case).
+    async fn insert(
+        &self,
+        product: NewProduct,
+        actor: Actor,
+    ) -> Result<Option<Product>, DomainError>;
+    async fn find(&self, id: ProductId) -> Result<Option<Product>, DomainError>;
+    /// Up to `limit` products the filter keeps, with ids below `before`, newest first.
+    async fn list(
+        &self,
+        filter: &ProductFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Product>, DomainError>;
+    /// Applies the changes; `None` when there is no such product.
+    async fn update(
+        &self,
+        id: ProductId,
+        changes: &ProductChanges,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Product>, DomainError>;
+    /// Moves the stock by the adjustment's delta, with its movement; `OutOfStock` (nothing
+    /// changed) when fewer units are left than it takes, whatever runs at the same time;
+    /// `None` when there is no such product.
+    async fn adjust_stock(
+        &self,
+        id: ProductId,
+        adjustment: &StockAdjustment,
+        actor: Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Product>, DomainError>;
+    /// Up to `limit` of the product's movements with ids below `before`, newest first;
+    /// `None` when there is no such product.
+    async fn movements(
+        &self,
+        id: ProductId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Option<Vec<StockMovement>>, DomainError>;
 }
 
 /// Seals the secrets the store keeps (webhook signing keys), so that a copy of the

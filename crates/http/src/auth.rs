@@ -13,6 +13,11 @@ use crate::{json_error, ApiError, SecurityEvents};
 #[derive(Debug, Clone, Copy)]
 pub struct Authenticated(pub Caller);
 
+/// The caller when the request carries a token, for what anyone may read and some see more
+/// of; a token that is sent but not valid is still a 401, never read as "anonymous".
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeAuthenticated(pub Option<Caller>);
+
 /// The whole session, for handlers that act on the token itself (logout).
 #[derive(Debug, Clone)]
 pub struct AuthenticatedSession(pub Session);
@@ -24,6 +29,19 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
         let session = authenticate(req);
         Box::pin(async move { Ok(Authenticated(session.await?.caller)) })
+    }
+}
+
+impl FromRequest for MaybeAuthenticated {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
+        if req.headers().get(header::AUTHORIZATION).is_none() {
+            return Box::pin(async { Ok(MaybeAuthenticated(None)) });
+        }
+        let session = authenticate(req);
+        Box::pin(async move { Ok(MaybeAuthenticated(Some(session.await?.caller))) })
     }
 }
 

@@ -35,9 +35,10 @@ impl ResponseError for ApiError {
             }
             DomainError::Forbidden => StatusCode::FORBIDDEN,
             DomainError::NotFound(_) => StatusCode::NOT_FOUND,
-            DomainError::EmailTaken | DomainError::Contended | DomainError::OutOfStock { .. } => {
-                StatusCode::CONFLICT
-            }
+            DomainError::EmailTaken
+            | DomainError::SkuTaken
+            | DomainError::Contended
+            | DomainError::OutOfStock { .. } => StatusCode::CONFLICT,
             DomainError::RateLimited { .. } | DomainError::TooManyOpenOrders { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 use trachios_domain::services::{
-    AccountService, OrderService, ReadinessService, SessionService, TrackingService,
-    UserAdminService, WebhookService,
+    AccountService, CatalogService, OrderService, ReadinessService, SessionService,
+    TrackingService, UserAdminService, WebhookService,
 };
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
@@ -46,6 +46,7 @@ pub struct ApiState {
     pub orders: OrderService,
     pub tracking: TrackingService,
     pub webhooks: WebhookService,
+    pub catalog: CatalogService,
     /// Signs list cursors; every process sharing a deployment must use the same key.
     pub cursors: CursorKey,
     /// Keys the email hashes of refused logins in the log.
@@ -74,6 +75,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::Data::new(state.sessions))
             .app_data(web::Data::new(state.user_admin))
             .app_data(web::Data::new(state.webhooks))
+            .app_data(web::Data::new(state.catalog))
             .app_data(web::Data::new(state.cursors))
             .app_data(web::Data::new(state.security_events))
             .app_data(web::Data::from(state.rate_limits))

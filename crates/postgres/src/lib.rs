@@ -15,6 +15,7 @@ mod order_batches;
 mod orders;
 mod pool;
 mod probe;
+mod products;
 mod rows;
 pub mod schema;
 mod statement;
@@ -36,6 +37,7 @@ pub use migrations::{migrate, migration_status, revert_last, MigrationError, Mig
 pub use orders::PgOrderRepository;
 pub use pool::{build_pool, BuildError, PgPool, PoolSettings, PoolSetupError};
 pub use probe::PgProbe;
+pub use products::PgProductRepository;
 pub use users::PgUserRepository;
 pub use webhooks::PgWebhookRepository;
 

@@ -15,8 +15,8 @@ use trachios_domain::ports::{
     ChangeWitness, Clock, OrderCache, OrderRenderer, SecretSealer, SystemClock, TokenService,
 };
 use trachios_domain::services::{
-    AccountService, CacheBackend, DeliveryService, LifecycleService, NoCache, OrderService,
-    ReadinessService, SessionService, TrackingService, UserAdminService, WatchTiming,
+    AccountService, CacheBackend, CatalogService, DeliveryService, LifecycleService, NoCache,
+    OrderService, ReadinessService, SessionService, TrackingService, UserAdminService, WatchTiming,
     WebhookService,
 };
 use trachios_http::limits::{BodyTimeout, RateLimits, RatesPerMinute, StreamSlots, TrustedProxies};
@@ -88,6 +88,7 @@ impl Application {
             orders,
             account_states,
             webhooks,
+            products,
             probe,
             backend,
             follower,
@@ -166,8 +167,14 @@ impl Application {
         let order_service =
             OrderService::new(orders.clone(), cache.clone(), renderer, clock.clone(), step)
                 .with_open_orders_limit(Some(settings.limits.open_orders_per_user));
-        let lifecycle =
-            LifecycleService::new(orders, cache, clock, step, settings.lifecycle.batch_size);
+        let lifecycle = LifecycleService::new(
+            orders,
+            cache,
+            clock.clone(),
+            step,
+            settings.lifecycle.batch_size,
+        );
+        let catalog = CatalogService::new(products, clock, settings.currency()?);
 
         if let (Some(email), Some(password)) =
             (&settings.auth.admin_email, &settings.auth.admin_password)
@@ -206,6 +213,7 @@ impl Application {
             orders: order_service,
             tracking,
             webhooks: webhook_admin,
+            catalog,
             stream_slots: Arc::new(StreamSlots::new(limit(settings.limits.streams_per_user))),
             cursors: CursorKey::derive(settings.auth.jwt_secret.expose_secret().as_bytes()),
             security_events: SecurityEvents::derive(

@@ -7,18 +7,18 @@ use std::sync::Arc;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use trachios_domain::ports::{
-    AccountStates, ChangePublisher, DependencyProbe, OrderRepository, UserRepository,
-    WebhookRepository,
+    AccountStates, ChangePublisher, DependencyProbe, OrderRepository, ProductRepository,
+    UserRepository, WebhookRepository,
 };
 use trachios_domain::DomainError;
 use trachios_memory::ChangeHub;
 use trachios_postgres::{
     build_pool, ChangeFollower, FollowerSettings, PgAccountStates, PgOrderRepository, PgPool,
-    PgProbe, PgUserRepository, PgWebhookRepository, PoolSettings,
+    PgProbe, PgProductRepository, PgUserRepository, PgWebhookRepository, PoolSettings,
 };
 use trachios_sqlite::{
-    SqliteAccountStates, SqliteOrderRepository, SqliteProbe, SqliteSettings, SqliteStore,
-    SqliteUserRepository, SqliteWebhookRepository,
+    SqliteAccountStates, SqliteOrderRepository, SqliteProbe, SqliteProductRepository,
+    SqliteSettings, SqliteStore, SqliteUserRepository, SqliteWebhookRepository,
 };
 
 use crate::config::StoreChoice;
@@ -30,6 +30,7 @@ pub struct Store {
     pub orders: Arc<dyn OrderRepository>,
     pub account_states: Arc<dyn AccountStates>,
     pub webhooks: Arc<dyn WebhookRepository>,
+    pub products: Arc<dyn ProductRepository>,
     pub probe: Arc<dyn DependencyProbe>,
     pub backend: Backend,
     /// Reads PostgreSQL's events into the feed; the embedded store needs none.
@@ -112,6 +113,7 @@ async fn open_postgres(settings: &Settings, url: &str, feed: &ChangeHub) -> anyh
         orders: Arc::new(PgOrderRepository::new(pool.clone())),
         account_states: Arc::new(PgAccountStates::new(pool.clone())),
         webhooks: Arc::new(PgWebhookRepository::new(pool.clone())),
+        products: Arc::new(PgProductRepository::new(pool.clone())),
         probe: Arc::new(PgProbe::new(pool.clone())),
         follower: Some(ChangeFollower::new(
             pool.clone(),
@@ -143,6 +145,7 @@ async fn open_sqlite(settings: &Settings, path: &Path, feed: &ChangeHub) -> anyh
         orders: Arc::new(SqliteOrderRepository::new(store.clone())),
         account_states: Arc::new(SqliteAccountStates::new(store.clone())),
         webhooks: Arc::new(SqliteWebhookRepository::new(store.clone())),
+        products: Arc::new(SqliteProductRepository::new(store.clone())),
         probe: Arc::new(SqliteProbe::new(store.clone())),
         follower: None,
         backend: Backend::Sqlite(store),

@@ -29,6 +29,7 @@ async fn fresh_ports() -> Ports {
         orders: Arc::new(SqliteOrderRepository::new(store.clone())),
         accounts: Arc::new(SqliteAccountStates::new(store.clone())),
         webhooks: Arc::new(SqliteWebhookRepository::new(store.clone())),
+        products: Arc::new(SqliteProductRepository::new(store.clone())),
         keep: Box::new((store, file)),
     }
 }
@@ -166,7 +167,7 @@ async fn the_schemas_checks_list_the_domains_names() {
     use diesel::connection::SimpleConnection;
     use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
     use trachios_contract::schema::{
-        actors, in_list_after, order_statuses, roles, statuses_without_due_time,
+        actors, in_list_after, movement_reasons, order_statuses, roles, statuses_without_due_time,
     };
 
     #[derive(QueryableByName)]
@@ -204,6 +205,13 @@ async fn the_schemas_checks_list_the_domains_names() {
     assert_eq!(in_list_after(&users, "role "), roles(), "{users}");
     let events = table("order_events");
     assert_eq!(in_list_after(&events, "actor "), actors(), "{events}");
+    let movements = table("stock_movements");
+    assert_eq!(
+        in_list_after(&movements, "reason "),
+        movement_reasons(),
+        "{movements}"
+    );
+    assert_eq!(in_list_after(&movements, "actor "), actors(), "{movements}");
 }
 
 #[tokio::test]

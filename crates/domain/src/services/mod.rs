@@ -1,6 +1,7 @@
 //! Use cases, written against the ports.
 
 mod accounts;
+mod catalog;
 mod deliveries;
 mod lifecycle;
 mod no_cache;
@@ -13,6 +14,7 @@ mod user_admin;
 mod webhooks;
 
 pub use accounts::{AccountService, LoginOutcome};
+pub use catalog::{CatalogService, ProductDraft};
 pub use deliveries::DeliveryService;
 pub use lifecycle::LifecycleService;
 pub use no_cache::NoCache;

@@ -20,6 +20,8 @@ pub(crate) enum ListKind {
     Orders = 1,
     Users = 2,
     Deliveries = 3,
+    Products = 4,
+    StockMovements = 5,
 }
 
 /// The key cursors are signed with. Every process that shares the JWT secret derives the

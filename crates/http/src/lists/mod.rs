@@ -7,7 +7,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder};
 use bytes::Bytes;
 use serde::Serialize;
-use trachios_domain::{DomainError, OrderFilter, Page, PageRequest, RenderedPage, UserFilter};
+use trachios_domain::{
+    DomainError, OrderFilter, Page, PageRequest, ProductFilter, RenderedPage, UserFilter,
+};
 
 pub use cursor::CursorKey;
 pub(crate) use cursor::ListKind;
@@ -44,6 +46,10 @@ impl ListRequest {
 
     pub(crate) fn user_filter(&self) -> Result<UserFilter, DomainError> {
         params::user_filter(&self.params)
+    }
+
+    pub(crate) fn product_filter(&self) -> Result<ProductFilter, DomainError> {
+        params::product_filter(&self.params)
     }
 
     /// 200 with the page's items, and a link to the next page unless this is the last.

@@ -4,7 +4,8 @@
 use actix_web::HttpRequest;
 use chrono::{DateTime, Utc};
 use trachios_domain::{
-    DomainError, Email, OrderFilter, OrderStatus, PageRequest, PageSize, Role, UserFilter, UserId,
+    ActiveFilter, DomainError, Email, OrderFilter, OrderStatus, PageRequest, PageSize,
+    ProductFilter, ProductQuery, Role, UserFilter, UserId,
 };
 
 use super::cursor::{CursorKey, ListKind};
@@ -124,6 +125,18 @@ pub(crate) fn user_filter(params: &QueryParams) -> Result<UserFilter, DomainErro
     Ok(UserFilter {
         role: params.single("role")?.map(Role::parse).transpose()?,
         email: params.single("email")?.map(Email::parse).transpose()?,
+    })
+}
+
+/// `active` and `q`.
+pub(crate) fn product_filter(params: &QueryParams) -> Result<ProductFilter, DomainError> {
+    Ok(ProductFilter {
+        active: params
+            .single("active")?
+            .map(ActiveFilter::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        q: params.single("q")?.map(ProductQuery::parse).transpose()?,
     })
 }
 

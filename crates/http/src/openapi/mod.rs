@@ -10,9 +10,11 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto;
-use crate::routes::{accounts, health, operations, orders, tracking, webhooks};
+use crate::routes::{accounts, health, operations, orders, products, tracking, webhooks};
 
-pub(crate) use params::{DeliveriesQuery, LogoutQuery, OrderListQuery, UsersQuery};
+pub(crate) use params::{
+    DeliveriesQuery, LogoutQuery, OrderListQuery, ProductListQuery, UsersQuery,
+};
 pub(crate) use schemas::ErrorBody;
 
 /// Paths answered both at the root and under `/api/v1`, documented once under `/api/v1`.
@@ -53,6 +55,12 @@ const ALSO_AT_ROOT: &[&str] = &["/health", "/ready"];
         webhooks::list,
         webhooks::delete,
         webhooks::deliveries,
+        products::list,
+        products::get,
+        products::create,
+        products::update,
+        products::adjust_stock,
+        products::movements,
     ),
     components(schemas(ErrorBody, dto::OrderResponse, dto::UserResponse)),
     modifiers(&Finishing),
@@ -62,6 +70,7 @@ const ALSO_AT_ROOT: &[&str] = &["/health", "/ready"];
         (name = "orders", description = "Placing, reading, cancelling and overriding orders"),
         (name = "tracking", description = "Order history and live Server-Sent Events streams"),
         (name = "webhooks", description = "Signed order events POSTed to other systems (admin)"),
+        (name = "catalog", description = "Products, prices and stock with its ledger"),
         (name = "operations", description = "Probes, metrics and this document"),
     )
 )]

@@ -51,6 +51,24 @@ pub(crate) struct DeliveriesQuery {
     cursor: Option<String>,
 }
 
+/// `GET /products`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ProductListQuery {
+    /// Items per page, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// Where the previous page ended: copied from its `Link: rel="next"`, never built.
+    cursor: Option<String>,
+    /// A substring (3+ characters) of a name or sku, or a shorter prefix of a sku;
+    /// case-insensitive.
+    #[param(min_length = 1, max_length = 100)]
+    q: Option<String>,
+    /// `true` (default); `false` and `any` for admins only.
+    #[param(pattern = "^(true|false|any)$")]
+    active: Option<String>,
+}
+
 /// `POST /logout`.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -74,6 +74,13 @@ domain_enum_schema!(
     "Who made a change."
 );
 
+domain_enum_schema!(
+    MovementReasonName,
+    "StockMovementReason",
+    trachios_domain::MovementReason,
+    "Why a product's stock moved."
+);
+
 /// `GET /health`.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct HealthBody {

@@ -2,6 +2,7 @@ pub(crate) mod accounts;
 pub(crate) mod health;
 pub(crate) mod operations;
 pub(crate) mod orders;
+pub(crate) mod products;
 pub(crate) mod tracking;
 pub(crate) mod webhooks;
 
@@ -66,6 +67,10 @@ routes! { API_ROUTES, register, "/api/v1":
     "/webhooks" => { post: webhooks::create, get: webhooks::list },
     "/webhooks/{id}" => { delete: webhooks::delete },
     "/webhooks/{id}/deliveries" => { get: webhooks::deliveries },
+    "/products" => { get: products::list, post: products::create },
+    "/products/{id}" => { get: products::get, patch: products::update },
+    "/products/{id}/stock" => { post: products::adjust_stock },
+    "/products/{id}/stock-movements" => { get: products::movements },
 }
 
 // At the root, for probes and scrapers that expect them there.

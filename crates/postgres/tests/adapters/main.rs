@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use trachios_contract::Ports;
 use trachios_postgres::{
-    PgAccountStates, PgOrderRepository, PgUserRepository, PgWebhookRepository,
+    PgAccountStates, PgOrderRepository, PgProductRepository, PgUserRepository, PgWebhookRepository,
 };
 
 async fn fresh_ports() -> Ports {
@@ -28,6 +28,7 @@ async fn fresh_ports() -> Ports {
         orders: Arc::new(PgOrderRepository::new(pool.clone())),
         accounts: Arc::new(PgAccountStates::new(pool.clone())),
         webhooks: Arc::new(PgWebhookRepository::new(pool.clone())),
+        products: Arc::new(PgProductRepository::new(pool.clone())),
         keep: Box::new(pool),
     }
 }

@@ -2,7 +2,9 @@
 //! the domain's order, and an order has no due time exactly in the statuses the lifecycle
 //! never moves on from.
 
-use trachios_contract::schema::{actors, order_statuses, quoted, roles, statuses_without_due_time};
+use trachios_contract::schema::{
+    actors, movement_reasons, order_statuses, quoted, roles, statuses_without_due_time,
+};
 use trachios_test_support::psql;
 
 use crate::fixture::fresh_pool_and_url;
@@ -43,4 +45,17 @@ async fn an_order_has_no_due_time_exactly_in_the_statuses_that_do_not_advance() 
     stored.sort();
     domain.sort();
     assert_eq!(stored, domain, "{check}");
+}
+
+#[tokio::test]
+async fn a_stock_movements_reasons_are_the_domains() {
+    let (_pool, url) = fresh_pool_and_url().await;
+    let check = psql(
+        &url,
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid = 'stock_movements'::regclass AND contype = 'c' \
+           AND pg_get_constraintdef(oid) LIKE '%reason%'",
+    )
+    .await;
+    assert_eq!(quoted(&check), movement_reasons(), "{check}");
 }

@@ -13,8 +13,8 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 pub use sections::{
-    AppSettings, AuthSettings, CacheConfig, DatabaseSettings, LifecycleSettings, LimitSettings,
-    LogFormat, Profile, ServerSettings, StreamSettings, WebhookSettings,
+    AppSettings, AuthSettings, CacheConfig, CatalogSettings, DatabaseSettings, LifecycleSettings,
+    LimitSettings, LogFormat, Profile, ServerSettings, StreamSettings, WebhookSettings,
 };
 pub use sources::ENVIRONMENT;
 pub use stores::{CacheChoice, StoreChoice, VariablesSeen, DEFAULT_SQLITE_FILE};
@@ -41,6 +41,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub cache: CacheConfig,
     pub auth: AuthSettings,
+    pub catalog: CatalogSettings,
     pub lifecycle: LifecycleSettings,
     pub limits: LimitSettings,
     pub streams: StreamSettings,
@@ -134,6 +135,7 @@ impl Settings {
             }
             self.refuse_unsafe_in_prod()?;
         }
+        self.currency()?;
         let step = self.lifecycle.order_step_seconds;
         if !(step.is_finite() && step > 0.0) {
             return Err(invalid(
@@ -300,6 +302,12 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// The currency of a product created without one (`CURRENCY`).
+    pub fn currency(&self) -> Result<trachios_domain::Currency, ConfigError> {
+        trachios_domain::Currency::parse(&self.catalog.currency)
+            .map_err(|e| invalid("CURRENCY", e.to_string()))
     }
 
     pub fn password_policy(&self) -> Result<trachios_domain::PasswordPolicy, ConfigError> {

@@ -162,6 +162,14 @@ section! {
 }
 
 section! {
+    /// The catalog.
+    CatalogSettings {
+        /// The ISO 4217 currency of a product created without one.
+        currency: String = "EUR".into(), env "CURRENCY";
+    }
+}
+
+section! {
     /// The automatic order progression.
     LifecycleSettings {
         /// How long each non-terminal status lasts; fractions allowed.

@@ -9,20 +9,21 @@ use figment::value::Dict;
 use figment::Figment;
 
 use super::{
-    AppSettings, AuthSettings, CacheConfig, ConfigError, DatabaseSettings, LifecycleSettings,
-    LimitSettings, Profile, ServerSettings, Settings, StreamSettings, VariablesSeen,
-    WebhookSettings,
+    AppSettings, AuthSettings, CacheConfig, CatalogSettings, ConfigError, DatabaseSettings,
+    LifecycleSettings, LimitSettings, Profile, ServerSettings, Settings, StreamSettings,
+    VariablesSeen, WebhookSettings,
 };
 
 /// Every environment variable the service reads, as `(VARIABLE, section, field)`.
 pub static ENVIRONMENT: std::sync::LazyLock<Vec<(&'static str, &'static str, &'static str)>> =
     std::sync::LazyLock::new(|| {
-        let sections: [(&str, &[(&str, &str)]); 9] = [
+        let sections: [(&str, &[(&str, &str)]); 10] = [
             ("app", AppSettings::ENV),
             ("server", ServerSettings::ENV),
             ("database", DatabaseSettings::ENV),
             ("cache", CacheConfig::ENV),
             ("auth", AuthSettings::ENV),
+            ("catalog", CatalogSettings::ENV),
             ("lifecycle", LifecycleSettings::ENV),
             ("limits", LimitSettings::ENV),
             ("streams", StreamSettings::ENV),

@@ -281,6 +281,7 @@ fn sample(variable: &str) -> &'static str {
         "DATABASE_URL" => "postgres://u@h/d",
         "REDIS_URL" => "redis://h/",
         "ADMIN_EMAIL" => "a@x.io",
+        "CURRENCY" => "JPY",
         "TRUSTED_PROXIES" => "10.0.0.0/8, 192.0.2.1",
         "WEBHOOK_ALLOW_PRIVATE" | "METRICS_PUBLIC" => "true",
         "WEBHOOK_MAX_ATTEMPTS" | "WEBHOOK_RETENTION_HOURS" => "7",

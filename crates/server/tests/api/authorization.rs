@@ -59,6 +59,16 @@ async fn every_endpoint_answers_each_kind_of_caller_as_the_contract_and_the_docu
         .await;
     assert_eq!(created, StatusCode::CREATED, "{endpoint}");
     let hook_id = endpoint["id"].as_i64().unwrap();
+    let (created, product) = app
+        .call(
+            Method::POST,
+            "/products",
+            Some(&admin),
+            Some(json!({"sku": "AUTH-1", "name": "Matrix", "price": 100})),
+        )
+        .await;
+    assert_eq!(created, StatusCode::CREATED, "{product}");
+    let product_id = product["id"].as_i64().unwrap();
     let (_, document) = app.call(Method::GET, "/openapi.json", None, None).await;
 
     use Method as M;
@@ -178,6 +188,34 @@ async fn every_endpoint_answers_each_kind_of_caller_as_the_contract_and_the_docu
             format!("/webhooks/{hook_id}"),
             None,
             unauthorized_forbidden_ok(S::NO_CONTENT),
+        ),
+        row(
+            M::POST,
+            "/products",
+            "/products",
+            Some(json!({"sku": "AUTH-2", "name": "Matrix two", "price": 100, "stock": 3})),
+            unauthorized_forbidden_ok(S::CREATED),
+        ),
+        row(
+            M::PATCH,
+            "/products/{id}",
+            format!("/products/{product_id}"),
+            Some(json!({"price": 120})),
+            unauthorized_forbidden_ok(S::OK),
+        ),
+        row(
+            M::POST,
+            "/products/{id}/stock",
+            format!("/products/{product_id}/stock"),
+            Some(json!({"delta": 5, "reason": "counted"})),
+            unauthorized_forbidden_ok(S::OK),
+        ),
+        row(
+            M::GET,
+            "/products/{id}/stock-movements",
+            format!("/products/{product_id}/stock-movements"),
+            None,
+            unauthorized_forbidden_ok(S::OK),
         ),
         row(
             M::PUT,

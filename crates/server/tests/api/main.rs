@@ -6,6 +6,7 @@ mod accounts;
 mod authorization;
 mod browser;
 mod cache;
+mod catalog;
 mod contract;
 mod deployment;
 mod embedded;

@@ -11,6 +11,13 @@ use utoipa::ToSchema;
 
 use crate::openapi::schemas::{ActorKind, OrderStatusName, RoleName, WebhookEventName};
 
+mod catalog;
+
+pub use catalog::{
+    CreateProductRequest, ProductResponse, StockAdjustmentRequest, StockMovementResponse,
+    UpdateProductRequest,
+};
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
     /// 1–255 characters after trimming; no control characters but tab and line breaks.

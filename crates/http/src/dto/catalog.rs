@@ -1,0 +1,151 @@
+//! The catalog's JSON: products, their stock adjustments and their ledger. Amounts are
+//! integers of the currency's minor unit, never floats.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use trachios_domain::{Product, StockMovement};
+use utoipa::ToSchema;
+
+use crate::openapi::schemas::{ActorKind, MovementReasonName};
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Product)]
+pub struct ProductResponse {
+    pub id: i64,
+    #[schema(example = "MUG-01")]
+    pub sku: String,
+    #[schema(example = "Enamel mug")]
+    pub name: String,
+    pub description: String,
+    /// In the currency's minor unit (cents for EUR).
+    #[schema(example = 1250)]
+    pub price: i64,
+    /// ISO 4217.
+    #[schema(example = "EUR")]
+    pub currency: &'static str,
+    /// Units that can still be ordered.
+    pub stock: i64,
+    pub active: bool,
+    #[serde(serialize_with = "trachios_domain::rfc3339::serialize")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "trachios_domain::rfc3339::serialize")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Product> for ProductResponse {
+    fn from(p: Product) -> Self {
+        Self {
+            id: p.id.get(),
+            sku: p.sku.as_str().to_owned(),
+            name: p.name.as_str().to_owned(),
+            description: p.description.as_str().to_owned(),
+            price: p.price.minor(),
+            currency: p.price.currency().code(),
+            stock: p.stock.get(),
+            active: p.active,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// `POST /products`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProductRequest {
+    /// 1–64 of `A–Z a–z 0–9 . _ -`, unique without regard to case.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9._-]+$",
+        example = "MUG-01"
+    )]
+    pub sku: String,
+    /// 1–255 characters after trimming.
+    #[schema(min_length = 1, max_length = 255, example = "Enamel mug")]
+    pub name: String,
+    /// 0–5000 characters.
+    #[schema(max_length = 5000)]
+    pub description: Option<String>,
+    /// 0–10^12, in the currency's minor unit.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64, example = 1250)]
+    pub price: i64,
+    /// ISO 4217; the server's `CURRENCY` when left out.
+    #[schema(
+        min_length = 3,
+        max_length = 3,
+        pattern = "^[A-Z]{3}$",
+        example = "EUR"
+    )]
+    pub currency: Option<String>,
+    /// 0–10^9 (default 0).
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub stock: Option<i64>,
+}
+
+/// `PATCH /products/{id}`: only the fields given change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProductRequest {
+    #[schema(min_length = 1, max_length = 255)]
+    pub name: Option<String>,
+    #[schema(max_length = 5000)]
+    pub description: Option<String>,
+    /// 0–10^12, in the product's currency (which never changes).
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    pub price: Option<i64>,
+    pub active: Option<bool>,
+}
+
+/// `POST /products/{id}/stock`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StockAdjustmentRequest {
+    /// Units in (positive) or out (negative); never zero.
+    #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000, example = 12)]
+    pub delta: i64,
+    /// Why, 1–255 characters; kept as the movement's `note`.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        example = "delivery from the supplier"
+    )]
+    pub reason: String,
+}
+
+/// One row of a product's stock ledger.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = StockMovement)]
+pub struct StockMovementResponse {
+    pub id: i64,
+    pub product_id: i64,
+    pub delta: i64,
+    /// The stock this movement left.
+    pub stock_after: i64,
+    #[schema(value_type = MovementReasonName)]
+    pub reason: &'static str,
+    pub order_id: Option<i64>,
+    pub note: Option<String>,
+    #[schema(value_type = ActorKind)]
+    pub actor: &'static str,
+    pub actor_id: Option<i64>,
+    #[serde(serialize_with = "trachios_domain::rfc3339::serialize")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<StockMovement> for StockMovementResponse {
+    fn from(m: StockMovement) -> Self {
+        Self {
+            id: m.id,
+            product_id: m.product_id.get(),
+            delta: m.delta,
+            stock_after: m.stock_after.get(),
+            reason: m.reason.as_str(),
+            order_id: m.order_id.map(|id| id.get()),
+            note: m.note,
+            actor: m.actor.as_str(),
+            actor_id: m.actor_id.map(|id| id.get()),
+            created_at: m.created_at,
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The catalog and its stock ledger in PostgreSQL. A stock change is one statement: a
+//! guarded `UPDATE` (the row lock orders concurrent changes, and the guard is evaluated
+//! again on the row each one finds) with its movement written from what it returned.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel_async::RunQueryDsl;
+use trachios_domain::ports::ProductRepository;
+use trachios_domain::{
+    ActiveFilter, Actor, Currency, DomainError, Money, MovementReason, NewProduct, OrderId,
+    Product, ProductChanges, ProductDescription, ProductFilter, ProductId, ProductName, Sku, Stock,
+    StockAdjustment, StockMovement, UserId,
+};
+
+use crate::error::{the_row, written, QueryFailure};
+use crate::pool::{connection, sql_limit, PgPool};
+use crate::rows::DbActor;
+use crate::schema::sql_types;
+use crate::statement::statement;
+
+/// The catalog in PostgreSQL.
+#[derive(Clone)]
+pub struct PgProductRepository {
+    pool: PgPool,
+}
+
+impl PgProductRepository {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+/// A sku taken in any case is a conflict with the unique index: no row, nothing written.
+const INSERT: &str = "\
+WITH product AS (
+    INSERT INTO products (sku, name, description, price, currency, stock, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+    ON CONFLICT DO NOTHING
+    RETURNING id, sku, name, description, price, currency, stock, active, created_at, updated_at
+), opening AS (
+    INSERT INTO stock_movements (product_id, delta, stock_after, reason, actor, actor_id, created_at)
+    SELECT id, stock, stock, 'adjustment', $8, $9, created_at FROM product WHERE stock > 0
+)
+SELECT id, sku, name, description, price, currency, stock, active, created_at, updated_at FROM product";
+
+const FIND: &str = "\
+SELECT id, sku, name, description, price, currency, stock, active, created_at, updated_at
+FROM products WHERE id = $1";
+
+/// Planned with its values each time, so that the conditions not asked for fold away and
+/// a search uses the trigram or the sku index.
+const LIST: &str = "\
+SELECT id, sku, name, description, price, currency, stock, active, created_at, updated_at
+FROM products
+WHERE ($1::boolean IS NULL OR active = $1)
+  AND ($2::text IS NULL OR lower(name) LIKE $2 ESCAPE '\\' OR lower(sku) LIKE $2 ESCAPE '\\')
+  AND ($3::text IS NULL OR lower(sku) LIKE $3 ESCAPE '\\')
+  AND ($4::bigint IS NULL OR id < $4)
+ORDER BY id DESC
+LIMIT $5";
+
+const UPDATE: &str = "\
+UPDATE products SET
+    name = COALESCE($2, name),
+    description = COALESCE($3, description),
+    price = COALESCE($4, price),
+    active = COALESCE($5, active),
+    updated_at = $6
+WHERE id = $1
+RETURNING id, sku, name, description, price, currency, stock, active, created_at, updated_at";
+
+const ADJUST: &str = "\
+WITH moved AS (
+    UPDATE products SET stock = stock + $2, updated_at = $5
+    WHERE id = $1 AND stock + $2 BETWEEN 0 AND 1000000000
+    RETURNING id, sku, name, description, price, currency, stock, active, created_at, updated_at
+), ledger AS (
+    INSERT INTO stock_movements (product_id, delta, stock_after, reason, note, actor, actor_id, created_at)
+    SELECT id, $2, stock, 'adjustment', $3, $4, $6, $5 FROM moved
+)
+SELECT id, sku, name, description, price, currency, stock, active, created_at, updated_at FROM moved";
+
+const MOVEMENTS: &str = "\
+SELECT id, product_id, delta, stock_after, reason, order_id, note, actor, actor_id, created_at
+FROM stock_movements
+WHERE product_id = $1 AND ($2::bigint IS NULL OR id < $2)
+ORDER BY id DESC
+LIMIT $3";
+
+const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM products WHERE id = $1) AS found";
+
+#[derive(QueryableByName)]
+struct ProductRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    sku: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    description: String,
+    #[diesel(sql_type = BigInt)]
+    price: i64,
+    #[diesel(sql_type = Text)]
+    currency: String,
+    #[diesel(sql_type = BigInt)]
+    stock: i64,
+    #[diesel(sql_type = Bool)]
+    active: bool,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    updated_at: DateTime<Utc>,
+}
+
+/// A stored value that breaks a rule is a corrupt row, never trusted.
+fn corrupt<T>(parsed: Result<T, DomainError>) -> Result<T, DomainError> {
+    parsed.map_err(DomainError::corrupt_row)
+}
+
+impl ProductRow {
+    fn into_product(self) -> Result<Product, DomainError> {
+        let currency = corrupt(Currency::parse(&self.currency))?;
+        Ok(Product {
+            id: corrupt(ProductId::parse(self.id))?,
+            sku: corrupt(Sku::parse(&self.sku))?,
+            name: corrupt(ProductName::parse(&self.name))?,
+            description: corrupt(ProductDescription::parse(&self.description))?,
+            price: Money::new(self.price, currency),
+            stock: corrupt(Stock::parse(self.stock))?,
+            active: self.active,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+struct MovementRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    product_id: i64,
+    #[diesel(sql_type = BigInt)]
+    delta: i64,
+    #[diesel(sql_type = BigInt)]
+    stock_after: i64,
+    #[diesel(sql_type = Text)]
+    reason: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    order_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    note: Option<String>,
+    #[diesel(sql_type = sql_types::OrderActor)]
+    actor: DbActor,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    actor_id: Option<i64>,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+}
+
+impl MovementRow {
+    fn into_movement(self) -> Result<StockMovement, DomainError> {
+        Ok(StockMovement {
+            id: self.id,
+            product_id: corrupt(ProductId::parse(self.product_id))?,
+            delta: self.delta,
+            stock_after: corrupt(Stock::parse(self.stock_after))?,
+            reason: corrupt(MovementReason::parse(&self.reason))?,
+            order_id: self
+                .order_id
+                .map(OrderId::parse)
+                .transpose()
+                .map_err(DomainError::corrupt_row)?,
+            note: self.note,
+            actor: self.actor.0,
+            actor_id: self
+                .actor_id
+                .map(UserId::parse)
+                .transpose()
+                .map_err(DomainError::corrupt_row)?,
+            created_at: self.created_at,
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = Bool)]
+    found: bool,
+}
+
+/// `%text%` or `text%` for LIKE, with its wildcards taken literally.
+fn like_pattern(text: &str, anywhere: bool) -> String {
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    if anywhere {
+        format!("%{escaped}%")
+    } else {
+        format!("{escaped}%")
+    }
+}
+
+fn products(rows: Vec<ProductRow>) -> Result<Vec<Product>, DomainError> {
+    rows.into_iter().map(ProductRow::into_product).collect()
+}
+
+#[async_trait]
+impl ProductRepository for PgProductRepository {
+    async fn insert(
+        &self,
+        product: NewProduct,
+        actor: Actor,
+    ) -> Result<Option<Product>, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let row = statement(INSERT)
+            .bind::<Text, _>(product.sku.as_str())
+            .bind::<Text, _>(product.name.as_str())
+            .bind::<Text, _>(product.description.as_str())
+            .bind::<BigInt, _>(product.price.minor())
+            .bind::<Text, _>(product.price.currency().code())
+            .bind::<BigInt, _>(product.stock.get())
+            .bind::<Timestamptz, _>(product.created_at)
+            .bind::<sql_types::OrderActor, _>(DbActor(actor.kind()))
+            .bind::<Nullable<BigInt>, _>(actor.user_id().map(UserId::get))
+            .load::<ProductRow>(&mut conn)
+            .await
+            .map(written)
+            .or_failure_on(&mut conn)
+            .await?;
+        row.map(ProductRow::into_product).transpose()
+    }
+
+    async fn find(&self, id: ProductId) -> Result<Option<Product>, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let rows = statement(FIND)
+            .bind::<BigInt, _>(id.get())
+            .load::<ProductRow>(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        Ok(products(rows)?.into_iter().next())
+    }
+
+    async fn list(
+        &self,
+        filter: &ProductFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Product>, DomainError> {
+        let active = match filter.active {
+            ActiveFilter::Active => Some(true),
+            ActiveFilter::Inactive => Some(false),
+            ActiveFilter::Any => None,
+        };
+        let (anywhere, sku_prefix) = match &filter.q {
+            Some(q) if q.is_substring() => (Some(like_pattern(q.as_str(), true)), None),
+            Some(q) => (None, Some(like_pattern(q.as_str(), false))),
+            None => (None, None),
+        };
+        let mut conn = connection(&self.pool).await?;
+        let rows = statement(LIST)
+            .planned_each_time()
+            .bind::<Nullable<Bool>, _>(active)
+            .bind::<Nullable<Text>, _>(anywhere)
+            .bind::<Nullable<Text>, _>(sku_prefix)
+            .bind::<Nullable<BigInt>, _>(before)
+            .bind::<BigInt, _>(sql_limit(limit))
+            .load::<ProductRow>(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        products(rows)
+    }
+
+    async fn update(
+        &self,
+        id: ProductId,
+        changes: &ProductChanges,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Product>, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let rows = statement(UPDATE)
+            .bind::<BigInt, _>(id.get())
+            .bind::<Nullable<Text>, _>(changes.name.as_ref().map(ProductName::as_str))
+            .bind::<Nullable<Text>, _>(changes.description.as_ref().map(ProductDescription::as_str))
+            .bind::<Nullable<BigInt>, _>(changes.price)
+            .bind::<Nullable<Bool>, _>(changes.active)
+            .bind::<Timestamptz, _>(at)
+            .load::<ProductRow>(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        Ok(products(rows)?.into_iter().next())
+    }
+
+    async fn adjust_stock(
+        &self,
+        id: ProductId,
+        adjustment: &StockAdjustment,
+        actor: Actor,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Product>, DomainError> {
+        // A refusal is judged on the row as read after the guarded update found nothing to
+        // change; should the stock have moved back in between, the update is tried again.
+        for _ in 0..3 {
+            let mut conn = connection(&self.pool).await?;
+            let moved = statement(ADJUST)
+                .bind::<BigInt, _>(id.get())
+                .bind::<BigInt, _>(adjustment.delta)
+                .bind::<Text, _>(adjustment.reason.as_str())
+                .bind::<sql_types::OrderActor, _>(DbActor(actor.kind()))
+                .bind::<Timestamptz, _>(at)
+                .bind::<Nullable<BigInt>, _>(actor.user_id().map(UserId::get))
+                .load::<ProductRow>(&mut conn)
+                .await
+                .or_failure_on(&mut conn)
+                .await?;
+            if let Some(product) = products(moved)?.into_iter().next() {
+                return Ok(Some(product));
+            }
+            drop(conn);
+            let Some(current) = self.find(id).await? else {
+                return Ok(None);
+            };
+            current.stock.moved(adjustment.delta, &current.sku)?;
+        }
+        Err(DomainError::Contended)
+    }
+
+    async fn movements(
+        &self,
+        id: ProductId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Option<Vec<StockMovement>>, DomainError> {
+        let mut conn = connection(&self.pool).await?;
+        let rows = statement(MOVEMENTS)
+            .bind::<BigInt, _>(id.get())
+            .bind::<Nullable<BigInt>, _>(before)
+            .bind::<BigInt, _>(sql_limit(limit))
+            .load::<MovementRow>(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        if rows.is_empty() {
+            let exists = statement(EXISTS)
+                .bind::<BigInt, _>(id.get())
+                .load::<Found>(&mut conn)
+                .await
+                .and_then(the_row)
+                .or_failure_on(&mut conn)
+                .await?;
+            if !exists.found {
+                return Ok(None);
+            }
+        }
+        rows.into_iter()
+            .map(MovementRow::into_movement)
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+}
