@@ -301,6 +301,75 @@ pub struct ProductChanges {
     pub active: Option<bool>,
 }
 
+/// A stored value that breaks a rule is a corrupt row, never trusted.
+fn corrupt<T>(parsed: Result<T, DomainError>) -> Result<T, DomainError> {
+    parsed.map_err(DomainError::corrupt_row)
+}
+
+/// A product as either store reads it, checked again on the way in.
+#[derive(Debug, Clone)]
+pub struct StoredProduct {
+    pub id: i64,
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    pub price: i64,
+    pub currency: String,
+    pub stock: i64,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StoredProduct {
+    pub fn into_product(self) -> Result<Product, DomainError> {
+        let currency = corrupt(crate::Currency::parse(&self.currency))?;
+        Ok(Product {
+            id: corrupt(ProductId::parse(self.id))?,
+            sku: corrupt(Sku::parse(&self.sku))?,
+            name: corrupt(ProductName::parse(&self.name))?,
+            description: corrupt(ProductDescription::parse(&self.description))?,
+            price: Money::new(self.price, currency),
+            stock: corrupt(Stock::parse(self.stock))?,
+            active: self.active,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// A ledger row as either store reads it.
+#[derive(Debug, Clone)]
+pub struct StoredMovement {
+    pub id: i64,
+    pub product_id: i64,
+    pub delta: i64,
+    pub stock_after: i64,
+    pub reason: String,
+    pub order_id: Option<i64>,
+    pub note: Option<String>,
+    pub actor: ActorKind,
+    pub actor_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl StoredMovement {
+    pub fn into_movement(self) -> Result<StockMovement, DomainError> {
+        Ok(StockMovement {
+            id: self.id,
+            product_id: corrupt(ProductId::parse(self.product_id))?,
+            delta: self.delta,
+            stock_after: corrupt(Stock::parse(self.stock_after))?,
+            reason: corrupt(MovementReason::parse(&self.reason))?,
+            order_id: corrupt(self.order_id.map(OrderId::parse).transpose())?,
+            note: self.note,
+            actor: self.actor,
+            actor_id: corrupt(self.actor_id.map(UserId::parse).transpose())?,
+            created_at: self.created_at,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

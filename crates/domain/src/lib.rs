@@ -28,7 +28,7 @@ pub use address::{AddressInput, CountryCode, OrderNote, Phone, ShippingAddress};
 pub use catalog::{
     ActiveFilter, MovementReason, NewProduct, Product, ProductChanges, ProductDescription,
     ProductFilter, ProductName, ProductQuery, Sku, Stock, StockAdjustment, StockDelta,
-    StockMovement,
+    StockMovement, StoredMovement, StoredProduct,
 };
 pub use error::{error_chain, retry_after_seconds, BoxError, DomainError};
 pub use feed::{CommittedVersion, FeedEvent, FeedScope};

@@ -9,9 +9,9 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::ProductRepository;
 use trachios_domain::{
-    ActiveFilter, Actor, Currency, DomainError, Money, MovementReason, NewProduct, OrderId,
-    Product, ProductChanges, ProductDescription, ProductFilter, ProductId, ProductName, Sku, Stock,
-    StockAdjustment, StockMovement, UserId,
+    ActiveFilter, Actor, DomainError, NewProduct, Product, ProductChanges, ProductDescription,
+    ProductFilter, ProductId, ProductName, StockAdjustment, StockMovement, StoredMovement,
+    StoredProduct, UserId,
 };
 
 use crate::error::{the_row, written, QueryFailure};
@@ -115,25 +115,21 @@ struct ProductRow {
     updated_at: DateTime<Utc>,
 }
 
-/// A stored value that breaks a rule is a corrupt row, never trusted.
-fn corrupt<T>(parsed: Result<T, DomainError>) -> Result<T, DomainError> {
-    parsed.map_err(DomainError::corrupt_row)
-}
-
 impl ProductRow {
     fn into_product(self) -> Result<Product, DomainError> {
-        let currency = corrupt(Currency::parse(&self.currency))?;
-        Ok(Product {
-            id: corrupt(ProductId::parse(self.id))?,
-            sku: corrupt(Sku::parse(&self.sku))?,
-            name: corrupt(ProductName::parse(&self.name))?,
-            description: corrupt(ProductDescription::parse(&self.description))?,
-            price: Money::new(self.price, currency),
-            stock: corrupt(Stock::parse(self.stock))?,
+        StoredProduct {
+            id: self.id,
+            sku: self.sku,
+            name: self.name,
+            description: self.description,
+            price: self.price,
+            currency: self.currency,
+            stock: self.stock,
             active: self.active,
             created_at: self.created_at,
             updated_at: self.updated_at,
-        })
+        }
+        .into_product()
     }
 }
 
@@ -163,26 +159,19 @@ struct MovementRow {
 
 impl MovementRow {
     fn into_movement(self) -> Result<StockMovement, DomainError> {
-        Ok(StockMovement {
+        StoredMovement {
             id: self.id,
-            product_id: corrupt(ProductId::parse(self.product_id))?,
+            product_id: self.product_id,
             delta: self.delta,
-            stock_after: corrupt(Stock::parse(self.stock_after))?,
-            reason: corrupt(MovementReason::parse(&self.reason))?,
-            order_id: self
-                .order_id
-                .map(OrderId::parse)
-                .transpose()
-                .map_err(DomainError::corrupt_row)?,
+            stock_after: self.stock_after,
+            reason: self.reason,
+            order_id: self.order_id,
             note: self.note,
             actor: self.actor.0,
-            actor_id: self
-                .actor_id
-                .map(UserId::parse)
-                .transpose()
-                .map_err(DomainError::corrupt_row)?,
+            actor_id: self.actor_id,
             created_at: self.created_at,
-        })
+        }
+        .into_movement()
     }
 }
 

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use trachios_domain::ports::ProductRepository;
 use trachios_domain::{
-    ActiveFilter, Actor, ActorKind, Currency, DomainError, Money, MovementReason, NewProduct,
-    OrderId, Product, ProductChanges, ProductDescription, ProductFilter, ProductId, ProductName,
-    Sku, Stock, StockAdjustment, StockMovement, UserId,
+    ActiveFilter, Actor, ActorKind, DomainError, NewProduct, Product, ProductChanges,
+    ProductFilter, ProductId, StockAdjustment, StockMovement, StoredMovement, StoredProduct,
+    UserId,
 };
 
 use crate::rows::{instant, micros};
@@ -85,25 +85,21 @@ struct ProductRow {
     updated_at: i64,
 }
 
-/// A stored value that breaks a rule is a corrupt row, never trusted.
-fn corrupt<T>(parsed: Result<T, DomainError>) -> Result<T, DomainError> {
-    parsed.map_err(DomainError::corrupt_row)
-}
-
 impl ProductRow {
     fn into_product(self) -> Result<Product, DomainError> {
-        let currency = corrupt(Currency::parse(&self.currency))?;
-        Ok(Product {
-            id: corrupt(ProductId::parse(self.id))?,
-            sku: corrupt(Sku::parse(&self.sku))?,
-            name: corrupt(ProductName::parse(&self.name))?,
-            description: corrupt(ProductDescription::parse(&self.description))?,
-            price: Money::new(self.price, currency),
-            stock: corrupt(Stock::parse(self.stock))?,
+        StoredProduct {
+            id: self.id,
+            sku: self.sku,
+            name: self.name,
+            description: self.description,
+            price: self.price,
+            currency: self.currency,
+            stock: self.stock,
             active: self.active,
             created_at: instant(self.created_at)?,
             updated_at: instant(self.updated_at)?,
-        })
+        }
+        .into_product()
     }
 }
 
@@ -137,18 +133,19 @@ struct MovementRow {
 
 impl MovementRow {
     fn into_movement(self) -> Result<StockMovement, DomainError> {
-        Ok(StockMovement {
+        StoredMovement {
             id: self.id,
-            product_id: corrupt(ProductId::parse(self.product_id))?,
+            product_id: self.product_id,
             delta: self.delta,
-            stock_after: corrupt(Stock::parse(self.stock_after))?,
-            reason: corrupt(MovementReason::parse(&self.reason))?,
-            order_id: corrupt(self.order_id.map(OrderId::parse).transpose())?,
+            stock_after: self.stock_after,
+            reason: self.reason,
+            order_id: self.order_id,
             note: self.note,
-            actor: corrupt(ActorKind::parse(&self.actor))?,
-            actor_id: corrupt(self.actor_id.map(UserId::parse).transpose())?,
+            actor: ActorKind::parse(&self.actor).map_err(DomainError::corrupt_row)?,
+            actor_id: self.actor_id,
             created_at: instant(self.created_at)?,
-        })
+        }
+        .into_movement()
     }
 }
 
