@@ -21,6 +21,15 @@ pub async fn copy_to_postgres(from: &Path, to: &str) -> anyhow::Result<ImportCou
     let (source, _) = SqliteStore::open(SqliteSettings::new(from), None)
         .await
         .with_context(|| format!("opening {}", from.display()))?;
+    let products = source.count_products().await?;
+    if products > 0 {
+        // Copying the catalog and its ledger comes with orders' lines; until then a move
+        // would leave them behind without a word.
+        bail!(
+            "{} holds a catalog ({products} products), which copy-to-postgres does not copy yet; nothing was copied",
+            from.display()
+        );
+    }
     trachios_postgres::migrate(to)
         .await
         .context("migrating the PostgreSQL database")?;

@@ -22,7 +22,23 @@ type FullEventRow = (
     Option<i64>,
 );
 
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
 impl SqliteStore {
+    /// How many products the catalog holds, active or not.
+    pub async fn count_products(&self) -> Result<i64, DomainError> {
+        let counted = self
+            .read(|conn| {
+                diesel::sql_query("SELECT count(*) AS n FROM products").load::<Count>(conn)
+            })
+            .await?;
+        Ok(counted.first().map_or(0, |c| c.n))
+    }
+
     /// Up to `limit` accounts with ids above `after`, password hashes included.
     pub async fn export_users(
         &self,

@@ -113,3 +113,42 @@ async fn a_copied_store_serves_the_same_accounts_orders_and_history_on_postgresq
         .expect_err("a database with data is refused");
     assert!(format!("{again:#}").contains("already holds"), "{again:#}");
 }
+
+#[tokio::test]
+async fn a_store_with_a_catalog_is_refused_rather_than_copied_without_it() {
+    if !runs_on_this_store("copies the embedded store into PostgreSQL; it needs both and runs once, in the PostgreSQL pass") {
+        return;
+    }
+    let scratch = ScratchDatabase::new();
+    let sqlite_url = format!("sqlite://{}", scratch.path().display());
+    let (before, stop, running) = spawn_stoppable(&sqlite_url).await;
+    let admin = before.admin().await;
+    let (status, body) = before
+        .call(
+            Method::POST,
+            "/products",
+            Some(&admin),
+            Some(json!({"sku": "MUG-01", "name": "Enamel mug", "price": 1250, "stock": 4})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    stop_and_wait(stop, running).await;
+
+    let postgres_url = fresh_database().await;
+    let mut refusal = None;
+    for _ in 0..100 {
+        match trachios_server::transfer::copy_to_postgres(&scratch.path(), &postgres_url).await {
+            Err(err) if format!("{err:#}").contains("in use") => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            outcome => {
+                refusal = Some(outcome);
+                break;
+            }
+        }
+    }
+    let refusal = refusal.expect("the file came free").expect_err("refused");
+    assert!(format!("{refusal:#}").contains("1 products"), "{refusal:#}");
+    let users = psql(&postgres_url, "SELECT count(*) FROM users").await;
+    assert_eq!(users, "0", "nothing was copied");
+}
