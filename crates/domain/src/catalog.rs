@@ -108,7 +108,10 @@ impl Stock {
             });
         }
         if after > Self::MAX {
-            return Err(invalid(format!("stock would exceed {}", Self::MAX)));
+            return Err(DomainError::StockFull {
+                sku: sku.as_str().to_owned(),
+                max: Self::MAX,
+            });
         }
         Ok(Self(after))
     }

@@ -40,6 +40,9 @@ pub enum DomainError {
     /// A product has fewer units than asked for; nothing was changed.
     #[error("not enough stock for {sku}: {left} left")]
     OutOfStock { sku: String, left: i64 },
+    /// A product's stock would pass the most it may hold; nothing was changed.
+    #[error("the stock of {sku} would exceed {max}")]
+    StockFull { sku: String, max: i64 },
     /// A dependency (the database) cannot be reached now; the caller may retry.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] BoxError),

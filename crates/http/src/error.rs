@@ -38,7 +38,8 @@ impl ResponseError for ApiError {
             DomainError::EmailTaken
             | DomainError::SkuTaken
             | DomainError::Contended
-            | DomainError::OutOfStock { .. } => StatusCode::CONFLICT,
+            | DomainError::OutOfStock { .. }
+            | DomainError::StockFull { .. } => StatusCode::CONFLICT,
             DomainError::RateLimited { .. } | DomainError::TooManyOpenOrders { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }

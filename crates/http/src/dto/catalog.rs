@@ -2,11 +2,36 @@
 //! integers of the currency's minor unit, never floats.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use trachios_domain::{Product, StockMovement};
 use utoipa::ToSchema;
 
 use crate::openapi::schemas::{ActorKind, MovementReasonName};
+
+/// A whole number however JSON writes it: `1250` or `1250.0` are one value to JSON (and to
+/// JSON Schema's `integer`); `12.5` is refused, so no amount is ever rounded.
+fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(whole) = number.as_i64() {
+        return Ok(whole);
+    }
+    match number.as_f64() {
+        Some(n) if n.fract() != 0.0 => Err(serde::de::Error::custom(format!(
+            "{number} is not a whole number"
+        ))),
+        // Below 2^53, where every whole f64 is exact.
+        Some(n) if n.abs() < 9.0e15 => Ok(n as i64),
+        _ => Err(serde::de::Error::custom(format!("{number} is too large"))),
+    }
+}
+
+fn optional_whole_number<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole_number")] i64);
+    Ok(Option::<Whole>::deserialize(deserializer)?.map(|Whole(n)| n))
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Product)]
@@ -69,6 +94,7 @@ pub struct CreateProductRequest {
     pub description: Option<String>,
     /// 0–10^12, in the currency's minor unit.
     #[schema(minimum = 0, maximum = 1_000_000_000_000_i64, example = 1250)]
+    #[serde(deserialize_with = "whole_number")]
     pub price: i64,
     /// ISO 4217; the server's `CURRENCY` when left out.
     #[schema(
@@ -80,6 +106,7 @@ pub struct CreateProductRequest {
     pub currency: Option<String>,
     /// 0–10^9 (default 0).
     #[schema(minimum = 0, maximum = 1_000_000_000)]
+    #[serde(default, deserialize_with = "optional_whole_number")]
     pub stock: Option<i64>,
 }
 
@@ -93,6 +120,7 @@ pub struct UpdateProductRequest {
     pub description: Option<String>,
     /// 0–10^12, in the product's currency (which never changes).
     #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
+    #[serde(default, deserialize_with = "optional_whole_number")]
     pub price: Option<i64>,
     pub active: Option<bool>,
 }
@@ -103,6 +131,7 @@ pub struct UpdateProductRequest {
 pub struct StockAdjustmentRequest {
     /// Units in (positive) or out (negative); never zero.
     #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000, example = 12)]
+    #[serde(deserialize_with = "whole_number")]
     pub delta: i64,
     /// Why, 1–255 characters; kept as the movement's `note`.
     #[schema(

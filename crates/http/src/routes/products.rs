@@ -136,7 +136,7 @@ pub(crate) async fn update(
         (status = 400, description = "a zero or too large delta, or no reason", body = ErrorBody),
         (status = 403, description = "the caller is not an admin", body = ErrorBody),
         (status = 404, description = "no such product", body = ErrorBody),
-        (status = 409, description = "fewer units left than the delta takes; nothing changed", body = ErrorBody),
+        (status = 409, description = "fewer units left than the delta takes, or more than 10^9 after it; nothing changed", body = ErrorBody),
     )
 )]
 pub(crate) async fn adjust_stock(

@@ -73,6 +73,7 @@ async fn admins_manage_products_and_anyone_reads_the_active_ones() {
             "stock",
         ),
         (json!({"sku": "OK-1", "name": "X", "price": 1.5}), "price"),
+        (json!({"sku": "OK-1", "name": "X", "price": 1e20}), "price"),
         (
             json!({"sku": "OK-1", "name": "X", "price": 1, "colour": "red"}),
             "colour",
@@ -83,6 +84,18 @@ async fn admins_manage_products_and_anyone_reads_the_active_ones() {
         let message = body["error"].as_str().expect("a message");
         assert!(message.contains(field), "{bad}: {message}");
     }
+    // JSON has one kind of number: 990.0 is the whole number 990.
+    let (status, cup) = create(
+        &app,
+        &admin,
+        json!({"sku": "CUP", "name": "Cup", "price": 990.0}),
+    )
+    .await;
+    assert_eq!(
+        (status, cup["price"].as_i64()),
+        (StatusCode::CREATED, Some(990)),
+        "{cup}"
+    );
     let (status, _) = create(
         &app,
         &customer,
@@ -107,7 +120,7 @@ async fn admins_manage_products_and_anyone_reads_the_active_ones() {
     );
     let (status, listed) = app.call(Method::GET, "/products", None, None).await;
     assert_eq!(status, StatusCode::OK, "no token needed");
-    assert_eq!(skus(&listed), ["MUG-01"]);
+    assert_eq!(skus(&listed), ["CUP", "MUG-01"], "{listed}");
     let lamp_path = format!("/products/{lamp_id}");
     for token in [None, Some(customer.as_str())] {
         let (status, _) = app.call(Method::GET, &lamp_path, token, None).await;
@@ -122,7 +135,11 @@ async fn admins_manage_products_and_anyone_reads_the_active_ones() {
     let (_, everything) = app
         .call(Method::GET, "/products?active=any", Some(&admin), None)
         .await;
-    assert_eq!(skus(&everything), ["LAMP-7", "MUG-01"], "newest first");
+    assert_eq!(
+        skus(&everything),
+        ["CUP", "LAMP-7", "MUG-01"],
+        "newest first"
+    );
     let (status, _) = app
         .call(Method::GET, "/products", Some("not-a-token"), None)
         .await;
@@ -187,6 +204,16 @@ async fn stock_never_goes_below_zero_and_every_move_is_in_the_ledger() {
         body["error"].as_str().is_some_and(|e| e.contains("delta")),
         "{body}"
     );
+    let (status, body) = app
+        .call(
+            Method::POST,
+            &stock,
+            Some(&admin),
+            Some(json!({"delta": 999_999_999, "reason": "typo"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "the stock of MUG-01 would exceed 1000000000");
     let (status, after) = app
         .call(
             Method::POST,
