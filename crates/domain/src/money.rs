@@ -38,6 +38,12 @@ impl Currency {
         self.iso.code()
     }
 
+    /// Every currency `parse` accepts, for documents and forms to list.
+    pub fn known() -> impl Iterator<Item = Currency> {
+        use iso_currency::IntoEnumIterator;
+        iso_currency::Currency::iter().filter_map(|iso| Currency::parse(iso.code()).ok())
+    }
+
     /// Digits after the decimal point: 100 minor units are 1 EUR, 1 JPY is 1 minor unit.
     pub fn exponent(self) -> u8 {
         self.exponent
@@ -135,6 +141,13 @@ mod tests {
                 "{refused}: {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_known_currencies_are_those_parse_accepts() {
+        let known: Vec<&str> = Currency::known().map(Currency::code).collect();
+        assert!(known.contains(&"EUR") && known.contains(&"JPY") && !known.contains(&"XAU"));
+        assert!(known.len() > 100, "{}", known.len());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use trachios_domain::{Product, StockMovement};
+use trachios_domain::{Product, Stock, StockMovement};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::ToSchema;
 
 use crate::openapi::schemas::{ActorKind, MovementReasonName};
@@ -86,23 +87,26 @@ pub struct CreateProductRequest {
         example = "MUG-01"
     )]
     pub sku: String,
-    /// 1–255 characters after trimming.
-    #[schema(min_length = 1, max_length = 255, example = "Enamel mug")]
+    /// 1–255 characters after trimming; no control characters but tab and line breaks.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$",
+        example = "Enamel mug"
+    )]
     pub name: String,
-    /// 0–5000 characters.
-    #[schema(max_length = 5000)]
+    /// 0–5000 characters; no control characters but tab and line breaks.
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub description: Option<String>,
     /// 0–10^12, in the currency's minor unit.
     #[schema(minimum = 0, maximum = 1_000_000_000_000_i64, example = 1250)]
     #[serde(deserialize_with = "whole_number")]
     pub price: i64,
     /// ISO 4217; the server's `CURRENCY` when left out.
-    #[schema(
-        min_length = 3,
-        max_length = 3,
-        pattern = "^[A-Z]{3}$",
-        example = "EUR"
-    )]
+    #[schema(schema_with = currency_code)]
     pub currency: Option<String>,
     /// 0–10^9 (default 0).
     #[schema(minimum = 0, maximum = 1_000_000_000)]
@@ -114,9 +118,16 @@ pub struct CreateProductRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductRequest {
-    #[schema(min_length = 1, max_length = 255)]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub name: Option<String>,
-    #[schema(max_length = 5000)]
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub description: Option<String>,
     /// 0–10^12, in the product's currency (which never changes).
     #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
@@ -130,16 +141,43 @@ pub struct UpdateProductRequest {
 #[serde(deny_unknown_fields)]
 pub struct StockAdjustmentRequest {
     /// Units in (positive) or out (negative); never zero.
-    #[schema(minimum = -1_000_000_000, maximum = 1_000_000_000, example = 12)]
+    #[schema(schema_with = non_zero_delta)]
     #[serde(deserialize_with = "whole_number")]
     pub delta: i64,
     /// Why, 1–255 characters; kept as the movement's `note`.
     #[schema(
         min_length = 1,
         max_length = 255,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$",
         example = "delivery from the supplier"
     )]
     pub reason: String,
+}
+
+/// The ISO 4217 codes the server knows, from the domain's list.
+fn currency_code() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(trachios_domain::Currency::known().map(|c| c.code())))
+        .examples(["EUR"])
+        .build()
+        .into()
+}
+
+/// 1 to 10^9 units either way: a movement of nothing is no movement.
+fn non_zero_delta() -> Schema {
+    let side = |low: i64, high: i64| {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(low))
+            .maximum(Some(high))
+    };
+    OneOfBuilder::new()
+        .item(side(-Stock::MAX, -1))
+        .item(side(1, Stock::MAX))
+        .description(Some("Units in (positive) or out (negative); never zero."))
+        .build()
+        .into()
 }
 
 /// One row of a product's stock ledger.
