@@ -1,11 +1,7 @@
 //! Where an order goes, and what the customer asks of it.
 
-use crate::input::checked_text;
+use crate::input::{checked_text, invalid};
 use crate::DomainError;
-
-fn invalid(message: impl Into<String>) -> DomainError {
-    DomainError::Validation(message.into())
-}
 
 /// 0–255 characters after trimming, for the address's optional parts.
 fn optional_text(field: &str, raw: &str) -> Result<String, DomainError> {

@@ -2,12 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::input::checked_text;
+use crate::error::corrupt;
+use crate::input::{checked_text, invalid};
 use crate::{ActorKind, DomainError, Money, OrderId, ProductId, UserId};
-
-fn invalid(message: impl Into<String>) -> DomainError {
-    DomainError::Validation(message.into())
-}
 
 /// A stock-keeping unit: 1–64 of `A–Z a–z 0–9 . _ -`, kept as written and unique without
 /// regard to case.
@@ -235,12 +232,17 @@ impl ActiveFilter {
         }
     }
 
-    pub fn keeps(self, active: bool) -> bool {
+    /// The `active` flag a product must have to be kept; `None` keeps any.
+    pub fn required_flag(self) -> Option<bool> {
         match self {
-            Self::Active => active,
-            Self::Inactive => !active,
-            Self::Any => true,
+            Self::Active => Some(true),
+            Self::Inactive => Some(false),
+            Self::Any => None,
         }
+    }
+
+    pub fn keeps(self, active: bool) -> bool {
+        self.required_flag().is_none_or(|flag| flag == active)
     }
 }
 
@@ -302,11 +304,6 @@ pub struct ProductChanges {
     /// In the product's own currency, which never changes.
     pub price: Option<i64>,
     pub active: Option<bool>,
-}
-
-/// A stored value that breaks a rule is a corrupt row, never trusted.
-fn corrupt<T>(parsed: Result<T, DomainError>) -> Result<T, DomainError> {
-    parsed.map_err(DomainError::corrupt_row)
 }
 
 /// A product as either store reads it, checked again on the way in.

@@ -91,6 +91,12 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// A stored value the domain refuses: the row was written by something else than this
+/// service, and is never trusted.
+pub(crate) fn corrupt<T>(parsed: Result<T, DomainError>) -> Result<T, DomainError> {
+    parsed.map_err(DomainError::corrupt_row)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 use crate::DomainError;
 use std::fmt;
 
-fn invalid(message: impl Into<String>) -> DomainError {
+pub(crate) fn invalid(message: impl Into<String>) -> DomainError {
     DomainError::Validation(message.into())
 }
 

@@ -3,13 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::input::invalid;
+
 use crate::{
     Currency, DomainError, ItemDescription, Money, MoneyError, Product, ProductId, Sku, StockDelta,
 };
-
-fn invalid(message: impl Into<String>) -> DomainError {
-    DomainError::Validation(message.into())
-}
 
 /// How a line names its product: by id or by sku, exactly one of them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -109,8 +109,13 @@ impl Money {
 
 /// A catalog price: 0 to 10^12 minor units.
 pub fn price(minor: i64, currency: Currency) -> Result<Money, DomainError> {
+    price_in_range(minor).map(|minor| Money::new(minor, currency))
+}
+
+/// The range rule of a price, for a change that keeps the product's currency.
+pub fn price_in_range(minor: i64) -> Result<i64, DomainError> {
     if (0..=MAX_PRICE).contains(&minor) {
-        Ok(Money::new(minor, currency))
+        Ok(minor)
     } else {
         Err(DomainError::Validation(format!(
             "price must be 0–{MAX_PRICE} (in the currency's minor unit)"

@@ -6,6 +6,7 @@
 //! announced exactly when its change committed; delivery workers then claim due deliveries,
 //! send them and record each attempt.
 
+use crate::error::corrupt;
 use crate::SealedSecret;
 use std::time::Duration;
 
@@ -266,12 +267,6 @@ impl RetryPolicy {
             self.after_failure(attempt, now)
         }
     }
-}
-
-/// A stored value the domain refuses: the row was written by something else than this
-/// service.
-fn corrupt<T>(parsed: Result<T, DomainError>) -> Result<T, DomainError> {
-    parsed.map_err(DomainError::corrupt_row)
 }
 
 impl Webhook {

@@ -9,9 +9,9 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::ProductRepository;
 use trachios_domain::{
-    ActiveFilter, Actor, DomainError, NewProduct, Product, ProductChanges, ProductDescription,
-    ProductFilter, ProductId, ProductName, StockAdjustment, StockMovement, StoredMovement,
-    StoredProduct, UserId,
+    Actor, DomainError, NewProduct, Product, ProductChanges, ProductDescription, ProductFilter,
+    ProductId, ProductName, Stock, StockAdjustment, StockMovement, StoredMovement, StoredProduct,
+    UserId,
 };
 
 use crate::error::{the_row, written, QueryFailure};
@@ -74,7 +74,7 @@ RETURNING id, sku, name, description, price, currency, stock, active, created_at
 const ADJUST: &str = "\
 WITH moved AS (
     UPDATE products SET stock = stock + $2, updated_at = $5
-    WHERE id = $1 AND stock + $2 BETWEEN 0 AND 1000000000
+    WHERE id = $1 AND stock + $2 BETWEEN 0 AND $7
     RETURNING id, sku, name, description, price, currency, stock, active, created_at, updated_at
 ), ledger AS (
     INSERT INTO stock_movements (product_id, delta, stock_after, reason, note, actor, actor_id, created_at)
@@ -241,11 +241,7 @@ impl ProductRepository for PgProductRepository {
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Product>, DomainError> {
-        let active = match filter.active {
-            ActiveFilter::Active => Some(true),
-            ActiveFilter::Inactive => Some(false),
-            ActiveFilter::Any => None,
-        };
+        let active = filter.active.required_flag();
         let (anywhere, sku_prefix) = match &filter.q {
             Some(q) if q.is_substring() => (Some(like_pattern(q.as_str(), true)), None),
             Some(q) => (None, Some(like_pattern(q.as_str(), false))),
@@ -305,6 +301,7 @@ impl ProductRepository for PgProductRepository {
                 .bind::<sql_types::OrderActor, _>(DbActor(actor.kind()))
                 .bind::<Timestamptz, _>(at)
                 .bind::<Nullable<BigInt>, _>(actor.user_id().map(UserId::get))
+                .bind::<BigInt, _>(Stock::MAX)
                 .load::<ProductRow>(&mut conn)
                 .await
                 .or_failure_on(&mut conn)

@@ -7,9 +7,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use trachios_domain::ports::ProductRepository;
 use trachios_domain::{
-    ActiveFilter, Actor, ActorKind, DomainError, NewProduct, Product, ProductChanges,
-    ProductFilter, ProductId, StockAdjustment, StockMovement, StoredMovement, StoredProduct,
-    UserId,
+    Actor, ActorKind, DomainError, NewProduct, Product, ProductChanges, ProductFilter, ProductId,
+    StockAdjustment, StockMovement, StoredMovement, StoredProduct, UserId,
 };
 
 use crate::rows::{instant, micros};
@@ -233,11 +232,7 @@ impl ProductRepository for SqliteProductRepository {
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<Product>, DomainError> {
-        let active = match filter.active {
-            ActiveFilter::Active => Some(true),
-            ActiveFilter::Inactive => Some(false),
-            ActiveFilter::Any => None,
-        };
+        let active = filter.active.required_flag();
         let (anywhere, prefix) = match &filter.q {
             Some(q) if q.is_substring() => (Some(phrase(q.as_str())), None),
             // Every sku starting with the prefix sorts between it and it followed by the

@@ -122,8 +122,5 @@ pub async fn redis_cli(port: u16, args: &[&str]) -> String {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("the loopback interface has a free port")
+    crate::tls_servers::free_port().expect("the loopback interface has a free port")
 }

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::money::price;
+use crate::money::{price, price_in_range};
 use crate::ports::{Clock, ProductRepository};
 use crate::{
     ActiveFilter, Actor, Caller, Currency, DomainError, NewProduct, Page, PageRequest, Product,
@@ -118,7 +118,7 @@ impl CatalogService {
     ) -> Result<Product, DomainError> {
         caller.ensure_admin()?;
         if let Some(minor) = changes.price {
-            price(minor, self.currency)?;
+            price_in_range(minor)?;
         }
         self.products
             .update(id, &changes, self.clock.now())
