@@ -7,7 +7,9 @@ use secrecy::ExposeSecret;
 use trachios_auth::{Argon2Hasher, JwtTokenService};
 use trachios_domain::ports::SystemClock;
 use trachios_domain::services::{AccountService, NoCache, OrderService};
-use trachios_domain::{Caller, DomainError, Email, ItemDescription, Name, Password, Role};
+use trachios_domain::{
+    Caller, DomainError, Email, ItemDescription, Name, OrderRequest, Password, Role,
+};
 use trachios_http::OrderJson;
 use trachios_server::config::StoreChoice;
 use trachios_server::Settings;
@@ -138,7 +140,10 @@ pub async fn seed(demo_customers: usize) -> anyhow::Result<()> {
         };
         for item in ["Mechanical keyboard", "27-inch monitor", "Standing desk"] {
             order_service
-                .create(caller, ItemDescription::parse(item)?)
+                .create(
+                    caller,
+                    OrderRequest::free_text(ItemDescription::parse(item)?),
+                )
                 .await?;
         }
         println!("created {email} (password: demo-password) with 3 orders");

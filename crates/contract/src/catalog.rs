@@ -14,7 +14,7 @@ use trachios_domain::{
 
 use crate::Ports;
 
-fn admin() -> Actor {
+pub(crate) fn admin() -> Actor {
     Actor::Admin(UserId::parse(1).expect("id"))
 }
 
@@ -29,7 +29,12 @@ fn new_product(sku: &str, name: &str, stock: i64) -> NewProduct {
     }
 }
 
-async fn stored(products: &dyn ProductRepository, sku: &str, name: &str, stock: i64) -> Product {
+pub(crate) async fn stored(
+    products: &dyn ProductRepository,
+    sku: &str,
+    name: &str,
+    stock: i64,
+) -> Product {
     products
         .insert(new_product(sku, name, stock), admin())
         .await
@@ -38,7 +43,10 @@ async fn stored(products: &dyn ProductRepository, sku: &str, name: &str, stock: 
 }
 
 /// The product's stock and the sum of its ledger, and whether `stock_after` chains.
-async fn ledger(products: &dyn ProductRepository, product: &Product) -> (i64, i64, bool) {
+pub(crate) async fn ledger(
+    products: &dyn ProductRepository,
+    product: &Product,
+) -> (i64, i64, bool) {
     let now = products
         .find(product.id)
         .await

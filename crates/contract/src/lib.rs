@@ -11,7 +11,8 @@ use trachios_domain::ports::{
     AccountStates, OrderRepository, ProductRepository, UserRepository, WebhookRepository,
 };
 use trachios_domain::{
-    Email, ItemDescription, Name, NewOrder, NewUser, Order, PasswordHash, Role, UserId,
+    Email, ItemDescription, Name, NewOrder, NewUser, Order, OrderRequest, PasswordHash, Role,
+    UserId,
 };
 
 pub mod accounts;
@@ -21,6 +22,7 @@ pub mod lifecycle;
 pub mod lists;
 pub mod orders;
 pub mod schema;
+pub mod stock;
 pub mod storable;
 pub mod users;
 pub mod webhooks;
@@ -54,7 +56,7 @@ pub async fn customer(users: &dyn UserRepository, email: &str) -> UserId {
 pub fn new_order(customer_id: UserId, due_in: Duration) -> NewOrder {
     Order::place(
         customer_id,
-        ItemDescription::parse("Laptop").expect("a valid description"),
+        OrderRequest::free_text(ItemDescription::parse("Laptop").expect("a valid description")),
         Utc::now(),
         due_in,
     )
@@ -98,6 +100,10 @@ macro_rules! port_contract {
             catalog::a_product_update_changes_only_the_named_fields,
             catalog::a_stock_adjustment_never_takes_stock_below_zero_and_is_in_the_ledger,
             catalog::concurrent_takes_sell_exactly_the_stock_and_the_ledger_balances,
+            stock::an_order_with_lines_is_priced_from_the_catalog_and_takes_its_stock,
+            stock::an_order_short_of_stock_stores_nothing,
+            stock::a_cancellation_returns_the_units_once_and_a_reinstatement_takes_them_again,
+            stock::concurrent_orders_sell_exactly_the_stock_and_no_shortage_fails_another,
         );
         #[test]
         fn every_accepted_name_and_item_description_is_stored_unchanged() {

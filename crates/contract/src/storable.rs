@@ -8,7 +8,7 @@ use chrono::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use trachios_domain::ports::UserRepository;
-use trachios_domain::{Email, ItemDescription, Name, NewUser, PasswordHash, Role};
+use trachios_domain::{Email, ItemDescription, Name, NewUser, OrderRequest, PasswordHash, Role};
 
 use crate::{customer, new_order, Ports};
 
@@ -49,7 +49,7 @@ where
             runtime.block_on(async {
                 if let Ok(item) = ItemDescription::parse(&item) {
                     let mut placed = new_order(a, Duration::seconds(60));
-                    placed.item_description = item.clone();
+                    placed.request = OrderRequest::free_text(item.clone());
                     let stored = orders.insert(placed).await.map_err(fail)?;
                     let read = orders.find_by_id(stored.id).await.map_err(fail)?;
                     prop_assert_eq!(read.map(|o| o.item_description), Some(item));

@@ -99,6 +99,7 @@ pub async fn every_change_is_delivered_in_order_once_per_endpoint(ports: Ports) 
         actor: Actor::Customer(a),
         at: now,
         next_step_at: None,
+        stock: None,
     };
     ports.orders.transition(cancel).await.unwrap().unwrap();
 

@@ -1,6 +1,10 @@
 //! Where an order goes, and what the customer asks of it.
 
-use crate::input::{checked_text, invalid};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::input::{checked_text, invalid, serde_as_checked_string};
 use crate::DomainError;
 
 /// 0–255 characters after trimming, for the address's optional parts.
@@ -30,6 +34,26 @@ impl CountryCode {
     pub fn as_str(self) -> &'static str {
         self.0
     }
+
+    /// Every code `parse` accepts, for documents and forms to list.
+    pub fn known() -> impl Iterator<Item = CountryCode> {
+        celes::Country::get_countries()
+            .into_iter()
+            .map(|country| CountryCode(country.alpha2))
+    }
+}
+
+impl Serialize for CountryCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for CountryCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
 }
 
 /// `+` and 7–15 digits (E.164).
@@ -53,8 +77,10 @@ impl Phone {
     }
 }
 
+serde_as_checked_string!(Phone);
+
 /// The address an order ships to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShippingAddress {
     pub name: String,
     pub line1: String,
@@ -118,6 +144,21 @@ impl OrderNote {
     }
 }
 
+impl Serialize for OrderNote {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for OrderNote {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw)
+            .map_err(serde::de::Error::custom)?
+            .ok_or_else(|| serde::de::Error::custom("a stored note is never empty"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +179,15 @@ mod tests {
         match ShippingAddress::parse(&input) {
             Err(DomainError::Validation(m)) => m,
             other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_listed_country_parses_and_the_list_is_iso_3166_1() {
+        let codes: Vec<_> = CountryCode::known().collect();
+        assert_eq!(codes.len(), 250);
+        for code in codes {
+            assert_eq!(CountryCode::parse(code.as_str()).ok(), Some(code));
         }
     }
 

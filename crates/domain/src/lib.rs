@@ -15,6 +15,7 @@ pub mod money;
 pub mod names;
 pub mod order;
 pub mod page_cache;
+pub mod placement;
 pub mod ports;
 pub mod rendered_order;
 pub mod rfc3339;
@@ -46,6 +47,10 @@ pub use order::{
     StatusChange,
 };
 pub use page_cache::{CachedPage, ListGeneration, RenderedPage};
+pub use placement::{
+    LedgerEntry, LockedStock, OrderDetails, OrderItems, OrderRequest, OrderStockChange,
+    PlacedContents, StockMove,
+};
 pub use rendered_order::{render_order, RenderedOrder};
 pub use secret::{SealedSecret, SecretText};
 pub use transfer::{RevokedToken, StoredEvent};

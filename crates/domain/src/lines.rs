@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::input::invalid;
 
 use crate::{
@@ -17,8 +19,23 @@ pub enum ProductRef {
 }
 
 /// Units of a product on one line: 1–1000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
 pub struct Quantity(u32);
+
+impl TryFrom<u32> for Quantity {
+    type Error = DomainError;
+
+    fn try_from(units: u32) -> Result<Self, DomainError> {
+        Self::parse(i64::from(units), "quantity")
+    }
+}
+
+impl From<Quantity> for u32 {
+    fn from(quantity: Quantity) -> u32 {
+        quantity.0
+    }
+}
 
 impl Quantity {
     pub const MAX: u32 = 1000;
@@ -63,7 +80,7 @@ impl LineRequests {
 }
 
 /// A line as sold: the product as it was named and priced at that moment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     pub product_id: ProductId,
     pub sku: String,

@@ -2,7 +2,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-use crate::{Caller, DomainError, ItemDescription, OrderId, UserId};
+use crate::{
+    Caller, DomainError, ItemDescription, LedgerEntry, MovementReason, OrderDetails, OrderId,
+    OrderRequest, OrderStockChange, StockMove, UserId,
+};
 
 /// Where an order is in its life. Declared once: the names the wire, the databases and the
 /// pages use, the labels people read, the list and the parse message all come from here;
@@ -101,7 +104,11 @@ impl fmt::Display for OrderStatus {
 pub struct Order {
     pub id: OrderId,
     pub customer_id: UserId,
+    /// For an order with lines, the server's summary of them (`2 × Enamel mug`).
     pub item_description: ItemDescription,
+    /// Lines, total, address and note (absent from orders stored before them).
+    #[serde(default)]
+    pub details: OrderDetails,
     pub status: OrderStatus,
     /// Bumped by every change; the cache and compare-and-set rely on it.
     pub version: i64,
@@ -122,15 +129,16 @@ pub const VERSION_STEP: i64 = 1;
 
 impl Order {
     /// A new order for `customer`, to be stored exactly as decided here.
+    /// Its contents are decided where it is stored (`OrderRequest::decide`).
     pub fn place(
         customer: UserId,
-        item: ItemDescription,
+        request: OrderRequest,
         now: DateTime<Utc>,
         step: Duration,
     ) -> NewOrder {
         NewOrder {
             customer_id: customer,
-            item_description: item,
+            request,
             status: OrderStatus::INITIAL,
             version: FIRST_VERSION,
             next_step_at: OrderStatus::INITIAL.due_time(now, step),
@@ -193,6 +201,20 @@ impl Order {
         now: DateTime<Utc>,
         step: Duration,
     ) -> StatusChange {
+        let cancelled = OrderStatus::Cancelled;
+        let stock = if to == cancelled {
+            Some(OrderStockChange {
+                reason: MovementReason::OrderCancel,
+                deltas: self.details.returned_stock(),
+            })
+        } else if self.status == cancelled {
+            Some(OrderStockChange {
+                reason: MovementReason::OrderReinstated,
+                deltas: self.details.taken_stock(),
+            })
+        } else {
+            None
+        };
         StatusChange {
             order_id: self.id,
             expected_version: self.version,
@@ -202,15 +224,17 @@ impl Order {
             actor,
             at: now,
             next_step_at: to.due_time(now, step),
+            stock: stock.filter(|s| !s.deltas.is_empty()),
         }
     }
 }
 
-/// An order about to be stored, every field decided by `Order::place`.
+/// An order about to be stored, every field decided by `Order::place` but its contents,
+/// which its request decides against the catalog as the storing transaction holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOrder {
     pub customer_id: UserId,
-    pub item_description: ItemDescription,
+    pub request: OrderRequest,
     pub status: OrderStatus,
     pub version: i64,
     pub next_step_at: Option<DateTime<Utc>>,
@@ -283,6 +307,28 @@ pub struct StatusChange {
     pub actor: Actor,
     pub at: DateTime<Utc>,
     pub next_step_at: Option<DateTime<Utc>>,
+    /// What the change returns to stock (a cancellation) or takes again (leaving
+    /// `cancelled`), in the same transaction; `None` when it moves no stock.
+    pub stock: Option<OrderStockChange>,
+}
+
+impl StatusChange {
+    /// The movements `stock` decided for this change, for the ledger.
+    pub fn ledger(&self, moves: Vec<StockMove>) -> Vec<LedgerEntry> {
+        let Some(stock) = &self.stock else {
+            return Vec::new();
+        };
+        moves
+            .into_iter()
+            .map(|movement| LedgerEntry {
+                movement,
+                reason: stock.reason,
+                order_id: self.order_id,
+                actor: self.actor,
+                at: self.at,
+            })
+            .collect()
+    }
 }
 
 /// One row of the automatic progression: an order due in `from` moves to `to` and is next
@@ -396,7 +442,7 @@ mod tests {
     fn a_placed_order_is_created_at_version_one_due_one_step_later_by_its_customer() {
         let customer = UserId::parse(7).unwrap();
         let item = ItemDescription::parse("Laptop").unwrap();
-        let new = Order::place(customer, item, T0, STEP);
+        let new = Order::place(customer, OrderRequest::free_text(item), T0, STEP);
         assert_eq!(new.status, Created);
         assert_eq!(new.version, FIRST_VERSION);
         assert_eq!(new.next_step_at, Some(T0 + STEP));
@@ -462,6 +508,71 @@ mod tests {
             o.override_to(InTransit, admin(1), T0, STEP).ok(),
             Some(None)
         );
+    }
+
+    fn with_lines(status: OrderStatus) -> Order {
+        let eur = crate::Currency::parse("EUR").unwrap();
+        let line = |product: i64, units: i64| crate::OrderLine {
+            product_id: crate::ProductId::parse(product).unwrap(),
+            sku: format!("S{product}"),
+            name: format!("P{product}"),
+            quantity: crate::Quantity::parse(units, "quantity").unwrap(),
+            unit_price: crate::Money::new(100, eur),
+            line_total: crate::Money::new(100 * units, eur),
+        };
+        Order {
+            details: OrderDetails {
+                lines: vec![line(9, 2), line(4, 1)],
+                total: Some(crate::Money::new(300, eur)),
+                ..OrderDetails::default()
+            },
+            ..order(1, 7, status, 2)
+        }
+    }
+
+    fn deltas(change: &StatusChange) -> Option<(MovementReason, Vec<(i64, i64)>)> {
+        change.stock.as_ref().map(|s| {
+            (
+                s.reason,
+                s.deltas
+                    .iter()
+                    .map(|d| (d.product_id.get(), d.delta))
+                    .collect(),
+            )
+        })
+    }
+
+    #[test]
+    fn cancelling_returns_the_units_and_leaving_cancelled_takes_them_again_in_id_order() {
+        let cancel = with_lines(Dispatched)
+            .cancel(customer(7), T0, STEP)
+            .unwrap();
+        assert_eq!(
+            deltas(&cancel),
+            Some((MovementReason::OrderCancel, vec![(4, 1), (9, 2)]))
+        );
+        let by_admin = with_lines(Created)
+            .override_to(Cancelled, admin(1), T0, STEP)
+            .unwrap()
+            .unwrap();
+        assert_eq!(deltas(&by_admin), deltas(&cancel));
+        let reinstated = with_lines(Cancelled)
+            .override_to(InTransit, admin(1), T0, STEP)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            deltas(&reinstated),
+            Some((MovementReason::OrderReinstated, vec![(4, -1), (9, -2)]))
+        );
+        let moved_on = with_lines(Created)
+            .override_to(Delivered, admin(1), T0, STEP)
+            .unwrap()
+            .unwrap();
+        assert_eq!(deltas(&moved_on), None, "only cancelled holds no stock");
+        let free_text = order(1, 7, Created, 1)
+            .cancel(customer(7), T0, STEP)
+            .unwrap();
+        assert_eq!(deltas(&free_text), None, "a free-text order moves no stock");
     }
 
     #[test]

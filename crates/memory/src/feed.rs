@@ -230,6 +230,7 @@ mod tests {
             id: OrderId::parse(id).unwrap(),
             customer_id: UserId::parse(customer).unwrap(),
             item_description: ItemDescription::parse("Laptop").unwrap(),
+            details: Default::default(),
             status: OrderStatus::Created,
             version,
             next_step_at: Some(t),

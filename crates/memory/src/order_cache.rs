@@ -136,6 +136,7 @@ mod tests {
             id: OrderId::parse(7).expect("id"),
             customer_id: UserId::parse(1).expect("id"),
             item_description: ItemDescription::parse("Laptop").expect("item"),
+            details: Default::default(),
             status: OrderStatus::Created,
             version,
             next_step_at: None,

@@ -30,11 +30,29 @@ impl<T> QueryFailure<T> for Result<T, Error> {
 }
 
 pub(crate) async fn query_failure(conn: &mut PgConn, err: Error) -> DomainError {
+    let err = match err {
+        Error::SerializationError(cause) => match cause.downcast::<Refused>() {
+            Ok(refusal) => return refusal.0,
+            Err(other) => Error::SerializationError(other),
+        },
+        other => other,
+    };
     if is_transient(&err) || connection_lost(conn).await {
         DomainError::unavailable(err)
     } else {
         DomainError::internal(err)
     }
+}
+
+/// A domain refusal inside a transaction (too few units), carried out through diesel's
+/// error type so that the transaction rolls back, and handed back as itself by
+/// `or_failure_on`.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub(crate) struct Refused(pub DomainError);
+
+pub(crate) fn refused(err: DomainError) -> Error {
+    Error::SerializationError(Box::new(Refused(err)))
 }
 
 /// Failures that say by their kind that the database, not the request, is the problem:

@@ -64,14 +64,17 @@ const MAX_GAPS: usize = 10_000;
 /// index on every poll — 15–30 ms per poll with 46,000 orders, seen in a profile.
 const NEXT_EVENTS: &str = "\
 SELECT e.id AS event_id, o.id, o.customer_id, o.item_description, e.to_status AS status,
-       e.version, e.next_step_at, o.created_at, e.created_at AS updated_at
+       e.version, e.next_step_at, o.created_at, e.created_at AS updated_at,
+       o.lines, o.currency, o.total, o.shipping_address, o.note
 FROM (
     (SELECT * FROM order_events WHERE id > $1 ORDER BY id LIMIT $3)
     UNION ALL
     (SELECT * FROM order_events WHERE id = ANY($2))
 ) e
 CROSS JOIN LATERAL (
-    SELECT id, customer_id, item_description, created_at FROM orders WHERE id = e.order_id OFFSET 0
+    SELECT id, customer_id, item_description, created_at, lines, currency, total,
+           shipping_address, note
+    FROM orders WHERE id = e.order_id OFFSET 0
 ) o
 ORDER BY e.id
 LIMIT $3";

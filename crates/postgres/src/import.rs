@@ -4,9 +4,9 @@
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use trachios_domain::{Order, RevokedToken, StoredEvent, UserCredentials, UserId};
+use trachios_domain::{DomainError, Order, RevokedToken, StoredEvent, UserCredentials, UserId};
 
-use crate::rows::{DbActor, DbRole, DbStatus};
+use crate::rows::{DbActor, DbRole, DbStatus, DetailColumns};
 use crate::schema::{order_events, orders, revoked_tokens, users};
 
 /// How many rows of each table were loaded.
@@ -111,10 +111,11 @@ impl Import {
     }
 
     pub async fn orders(&mut self, page: &[Order]) -> Result<(), ImportError> {
-        let rows: Vec<_> = page
+        let rows = page
             .iter()
             .map(|o| {
-                (
+                let details = DetailColumns::of(&o.details)?;
+                Ok((
                     orders::id.eq(o.id.get()),
                     orders::customer_id.eq(o.customer_id.get()),
                     orders::item_description.eq(o.item_description.as_str().to_owned()),
@@ -123,9 +124,17 @@ impl Import {
                     orders::next_step_at.eq(o.next_step_at),
                     orders::created_at.eq(o.created_at),
                     orders::updated_at.eq(o.updated_at),
-                )
+                    orders::lines.eq(details.lines),
+                    orders::currency.eq(details.currency),
+                    orders::total.eq(details.total),
+                    orders::shipping_address.eq(details.shipping_address),
+                    orders::note.eq(details.note),
+                ))
             })
-            .collect();
+            .collect::<Result<Vec<_>, DomainError>>()
+            .map_err(|e| {
+                failed("encode orders")(diesel::result::Error::SerializationError(Box::new(e)))
+            })?;
         diesel::insert_into(orders::table)
             .values(rows)
             .execute(&mut self.conn)

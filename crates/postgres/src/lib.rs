@@ -19,6 +19,7 @@ mod products;
 mod rows;
 pub mod schema;
 mod statement;
+mod stock;
 mod tls;
 mod users;
 mod webhooks;

@@ -12,17 +12,18 @@
 use std::sync::Arc;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
-use diesel_async::RunQueryDsl;
+use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio::sync::{mpsc, oneshot, Semaphore};
-use trachios_domain::{DomainError, NewOrder, Order, UserId};
+use trachios_domain::{DomainError, LockedStock, NewOrder, Order, PlacedContents, UserId};
 
-use crate::error::{written, QueryFailure};
+use crate::error::{refused, written, QueryFailure};
 use crate::orders::{bind_new_order, INSERT_ORDER};
 use crate::pool::{connection, PgPool};
-use crate::rows::{DbActor, DbStatus, OrderRow};
+use crate::rows::{DbActor, DbStatus, DetailColumns, OrderRow};
 use crate::schema::sql_types;
-use crate::statement::statement;
+use crate::statement::{statement, Statement};
+use crate::stock;
 
 /// The most creations one statement stores.
 const MAX_BATCH: usize = 64;
@@ -40,12 +41,16 @@ pub const INSERT_ORDERS: &str = "\
 WITH input AS (
     SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id, i.*
     FROM unnest($1::bigint[], $2::text[], $3::order_status[], $4::bigint[], $5::timestamptz[],
-                $6::timestamptz[], $7::order_actor[], $8::bigint[])
+                $6::timestamptz[], $7::order_actor[], $8::bigint[], $9::jsonb[], $10::text[],
+                $11::bigint[], $12::jsonb[], $13::text[])
         WITH ORDINALITY AS i(customer_id, item_description, status, version, next_step_at,
-                             created_at, actor, actor_id, n)
+                             created_at, actor, actor_id, lines, currency, total,
+                             shipping_address, note, n)
 ), o AS (
-    INSERT INTO orders (id, customer_id, item_description, status, version, next_step_at, created_at, updated_at)
-    SELECT id, customer_id, item_description, status, version, next_step_at, created_at, created_at
+    INSERT INTO orders (id, customer_id, item_description, status, version, next_step_at,
+                        created_at, updated_at, lines, currency, total, shipping_address, note)
+    SELECT id, customer_id, item_description, status, version, next_step_at, created_at,
+           created_at, lines, currency, total, shipping_address, note
     FROM input
     RETURNING *
 ), e AS (
@@ -55,6 +60,9 @@ WITH input AS (
 SELECT o.*, input.n FROM o JOIN input USING (id) ORDER BY input.n";
 
 type Reply = oneshot::Sender<Result<Order, DomainError>>;
+
+/// Each order of a batch as stored, or why it alone was refused.
+type Outcomes = Vec<Result<Order, DomainError>>;
 
 /// The queue in front of the batches; clones share it. The batching task ends when the
 /// last clone is dropped.
@@ -115,10 +123,10 @@ async fn store(pool: &PgPool, batch: Vec<(NewOrder, Reply)>) {
     metrics::histogram!("trachios_order_insert_batch_size").record(batch.len() as f64);
     let (orders, replies): (Vec<NewOrder>, Vec<Reply>) = batch.into_iter().unzip();
     match insert_all(pool, orders).await {
-        Ok(stored) => {
-            for (reply, order) in replies.into_iter().zip(stored) {
+        Ok(outcomes) => {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 // A caller that went away no longer needs the answer; its order is stored.
-                let _ = reply.send(Ok(order));
+                let _ = reply.send(outcome);
             }
         }
         Err(err) => {
@@ -146,70 +154,165 @@ struct BatchRow {
     n: i64,
 }
 
-/// The orders as stored, in the order given.
-async fn insert_all(pool: &PgPool, orders: Vec<NewOrder>) -> Result<Vec<Order>, DomainError> {
+/// The orders as stored, or why each was refused, in the order given. Orders with lines are
+/// decided one after another against their products, locked for the batch's transaction:
+/// an order refused for want of stock changes nothing and fails no other order.
+async fn insert_all(pool: &PgPool, orders: Vec<NewOrder>) -> Result<Outcomes, DomainError> {
     let mut conn = connection(pool).await?;
-    if let [order] = orders.as_slice() {
-        let row = bind_new_order!(statement(INSERT_ORDER), order)
-            .load::<OrderRow>(&mut conn)
+    if orders
+        .iter()
+        .all(|o| o.request.named_products().next().is_none())
+    {
+        let mut no_stock = LockedStock::new(Vec::new());
+        let placed = orders
+            .iter()
+            .map(|o| o.request.decide(&mut no_stock))
+            .collect::<Result<Vec<_>, DomainError>>()?;
+        let stored = insert_rows(&mut conn, &orders.iter().zip(&placed).collect::<Vec<_>>())
             .await
-            .map(written)
             .or_failure_on(&mut conn)
-            .await?
-            .ok_or_else(|| DomainError::internal("inserting an order returned no row"))?;
-        return Ok(vec![row.into_order()?]);
+            .await?;
+        return Ok(stored.into_iter().map(Ok).collect());
     }
-    let rows = statement(INSERT_ORDERS)
-        .bind::<Array<BigInt>, _>(
-            orders
-                .iter()
-                .map(|o| o.customer_id.get())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Text>, _>(
-            orders
-                .iter()
-                .map(|o| o.item_description.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<sql_types::OrderStatus>, _>(
-            orders
-                .iter()
-                .map(|o| DbStatus(o.status))
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<BigInt>, _>(orders.iter().map(|o| o.version).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Timestamptz>>, _>(
-            orders.iter().map(|o| o.next_step_at).collect::<Vec<_>>(),
-        )
-        .bind::<Array<Timestamptz>, _>(orders.iter().map(|o| o.created_at).collect::<Vec<_>>())
-        .bind::<Array<sql_types::OrderActor>, _>(
-            orders
-                .iter()
-                .map(|o| DbActor(o.actor.kind()))
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<BigInt>>, _>(
-            orders
-                .iter()
-                .map(|o| o.actor.user_id().map(UserId::get))
-                .collect::<Vec<_>>(),
-        )
-        .load::<BatchRow>(&mut conn)
-        .await
-        .or_failure_on(&mut conn)
-        .await?;
+    conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+        let mut stock =
+            stock::lock(conn, orders.iter().flat_map(|o| o.request.named_products())).await?;
+        let decided: Vec<Result<PlacedContents, DomainError>> = orders
+            .iter()
+            .map(|o| o.request.decide(&mut stock))
+            .collect();
+        let placed: Vec<(&NewOrder, &PlacedContents)> = orders
+            .iter()
+            .zip(&decided)
+            .filter_map(|(order, decision)| decision.as_ref().ok().map(|p| (order, p)))
+            .collect();
+        let mut stored = insert_rows(conn, &placed).await?.into_iter();
+        let mut ledger = Vec::new();
+        let mut outcomes = Vec::with_capacity(orders.len());
+        for (order, decision) in orders.iter().zip(decided) {
+            let contents = match decision {
+                Ok(contents) => contents,
+                Err(refusal) => {
+                    outcomes.push(Err(refusal));
+                    continue;
+                }
+            };
+            let stored = stored
+                .next()
+                .ok_or_else(|| refused(DomainError::internal("a stored order went missing")))?;
+            ledger.extend(contents.ledger(order, stored.id));
+            outcomes.push(Ok(stored));
+        }
+        stock::record(conn, &ledger).await?;
+        Ok(outcomes)
+    })
+    .await
+    .or_failure_on(&mut conn)
+    .await
+}
+
+/// The decided orders and their creation events: the one-row statement for a lone order,
+/// so that nothing waits when the service is idle, the batch statement for several.
+async fn insert_rows(
+    conn: &mut AsyncPgConnection,
+    orders: &[(&NewOrder, &PlacedContents)],
+) -> diesel::QueryResult<Vec<Order>> {
+    let columns = orders
+        .iter()
+        .map(|(_, placed)| DetailColumns::of(&placed.details))
+        .collect::<Result<Vec<_>, DomainError>>()
+        .map_err(refused)?;
+    let rows = match orders {
+        [] => return Ok(Vec::new()),
+        [(order, placed)] => {
+            let [columns] = <[DetailColumns; 1]>::try_from(columns)
+                .map_err(|_| refused(DomainError::internal("one order, one set of columns")))?;
+            let row = bind_new_order!(statement(INSERT_ORDER), order, placed, columns)
+                .load::<OrderRow>(conn)
+                .await
+                .map(written)?
+                .ok_or_else(|| {
+                    refused(DomainError::internal("inserting an order returned no row"))
+                })?;
+            return row.into_order().map(|o| vec![o]).map_err(refused);
+        }
+        several => {
+            bind_batch(statement(INSERT_ORDERS), several, columns)
+                .load::<BatchRow>(conn)
+                .await?
+        }
+    };
     if rows.len() != orders.len()
         || rows
             .iter()
             .enumerate()
             .any(|(i, row)| usize::try_from(row.n).ok() != Some(i + 1))
     {
-        return Err(DomainError::internal(format!(
+        return Err(refused(DomainError::internal(format!(
             "storing {} orders returned {} rows out of order",
             orders.len(),
             rows.len()
-        )));
+        ))));
     }
-    rows.into_iter().map(|row| row.order.into_order()).collect()
+    rows.into_iter()
+        .map(|row| row.order.into_order())
+        .collect::<Result<_, _>>()
+        .map_err(refused)
+}
+
+/// Binds the orders as the arrays `$1`–`$13` of `INSERT_ORDERS`.
+fn bind_batch<'a>(
+    query: Statement<'a>,
+    orders: &[(&NewOrder, &'a PlacedContents)],
+    columns: Vec<DetailColumns>,
+) -> Statement<'a> {
+    let each = |f: fn(&NewOrder) -> i64| orders.iter().map(|(o, _)| f(o)).collect::<Vec<_>>();
+    let (mut lines, mut currencies, mut totals, mut addresses, mut notes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for c in columns {
+        lines.push(c.lines);
+        currencies.push(c.currency);
+        totals.push(c.total);
+        addresses.push(c.shipping_address);
+        notes.push(c.note);
+    }
+    query
+        .bind::<Array<BigInt>, _>(each(|o| o.customer_id.get()))
+        .bind::<Array<Text>, _>(
+            orders
+                .iter()
+                .map(|(_, p)| p.item_description.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<sql_types::OrderStatus>, _>(
+            orders
+                .iter()
+                .map(|(o, _)| DbStatus(o.status))
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<BigInt>, _>(each(|o| o.version))
+        .bind::<Array<Nullable<Timestamptz>>, _>(
+            orders
+                .iter()
+                .map(|(o, _)| o.next_step_at)
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Timestamptz>, _>(orders.iter().map(|(o, _)| o.created_at).collect::<Vec<_>>())
+        .bind::<Array<sql_types::OrderActor>, _>(
+            orders
+                .iter()
+                .map(|(o, _)| DbActor(o.actor.kind()))
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<BigInt>>, _>(
+            orders
+                .iter()
+                .map(|(o, _)| o.actor.user_id().map(UserId::get))
+                .collect::<Vec<_>>(),
+        )
+        .bind::<Array<Jsonb>, _>(lines)
+        .bind::<Array<Nullable<Text>>, _>(currencies)
+        .bind::<Array<Nullable<BigInt>>, _>(totals)
+        .bind::<Array<Nullable<Jsonb>>, _>(addresses)
+        .bind::<Array<Nullable<Text>>, _>(notes)
 }

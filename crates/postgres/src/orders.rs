@@ -12,13 +12,14 @@ use trachios_domain::{
     OrderEvent, OrderFilter, OrderId, RequestFingerprint, StatusChange, UserId,
 };
 
-use crate::error::{the_row, written, QueryFailure};
+use crate::error::{refused, the_row, written, QueryFailure};
 use crate::explain::explain;
 use crate::order_batches::OrderBatches;
 use crate::pool::{connection, sql_limit, PgPool};
-use crate::rows::{into_orders, DbActor, DbStatus, OrderRow};
+use crate::rows::{into_orders, DbActor, DbStatus, DetailColumns, OrderRow};
 use crate::schema::{orders, sql_types};
-use crate::statement::statement;
+use crate::statement::{statement, Statement};
+use crate::stock;
 
 /// Orders and their event history in PostgreSQL. Every statement stores what the domain
 /// decided; none of them chooses a status, a version, a due time or an actor.
@@ -84,18 +85,25 @@ fn list_query(
     query
 }
 
-/// Binds what `Order::place` decided as `$1`–`$8` of `INSERT_ORDER` and `INSERT_KEYED_ORDER`.
+/// Binds what `Order::place` decided, and the contents its request decided (`$placed`,
+/// with its `DetailColumns` as `$columns`), as `$1`–`$13` of `INSERT_ORDER` and
+/// `INSERT_KEYED_ORDER`.
 macro_rules! bind_new_order {
-    ($query:expr, $order:expr) => {
+    ($query:expr, $order:expr, $placed:expr, $columns:expr) => {
         $query
             .bind::<BigInt, _>($order.customer_id.get())
-            .bind::<Text, _>($order.item_description.as_str())
+            .bind::<Text, _>($placed.item_description.as_str())
             .bind::<sql_types::OrderStatus, _>(DbStatus($order.status))
             .bind::<BigInt, _>($order.version)
             .bind::<Nullable<Timestamptz>, _>($order.next_step_at)
             .bind::<Timestamptz, _>($order.created_at)
             .bind::<sql_types::OrderActor, _>(DbActor($order.actor.kind()))
             .bind::<Nullable<BigInt>, _>($order.actor.user_id().map(UserId::get))
+            .bind::<diesel::sql_types::Jsonb, _>($columns.lines)
+            .bind::<Nullable<Text>, _>($columns.currency)
+            .bind::<Nullable<BigInt>, _>($columns.total)
+            .bind::<Nullable<diesel::sql_types::Jsonb>, _>($columns.shipping_address)
+            .bind::<Nullable<Text>, _>($columns.note)
     };
 }
 
@@ -105,8 +113,9 @@ pub(crate) use bind_new_order;
 /// the order's version and due time: the change feed reads orders back from events.
 pub const INSERT_ORDER: &str = "\
 WITH o AS (
-    INSERT INTO orders (customer_id, item_description, status, version, next_step_at, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $6)
+    INSERT INTO orders (customer_id, item_description, status, version, next_step_at, created_at,
+                        updated_at, lines, currency, total, shipping_address, note)
+    VALUES ($1, $2, $3, $4, $5, $6, $6, $9, $10, $11, $12, $13)
     RETURNING *
 ), e AS (
     INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
@@ -120,15 +129,16 @@ SELECT * FROM o";
 const INSERT_KEYED_ORDER: &str = "\
 WITH claim AS (
     INSERT INTO idempotency_keys (user_id, key, fingerprint, order_id, created_at, expires_at)
-    VALUES ($1, $9, $10, nextval(pg_get_serial_sequence('orders', 'id')), $6, $11)
+    VALUES ($1, $14, $15, nextval(pg_get_serial_sequence('orders', 'id')), $6, $16)
     ON CONFLICT (user_id, key) DO UPDATE
         SET fingerprint = EXCLUDED.fingerprint, order_id = EXCLUDED.order_id,
             response = NULL, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
         WHERE idempotency_keys.expires_at <= EXCLUDED.created_at
     RETURNING order_id
 ), o AS (
-    INSERT INTO orders (id, customer_id, item_description, status, version, next_step_at, created_at, updated_at)
-    SELECT order_id, $1, $2, $3, $4, $5, $6, $6 FROM claim
+    INSERT INTO orders (id, customer_id, item_description, status, version, next_step_at,
+                        created_at, updated_at, lines, currency, total, shipping_address, note)
+    SELECT order_id, $1, $2, $3, $4, $5, $6, $6, $9, $10, $11, $12, $13 FROM claim
     RETURNING *
 ), e AS (
     INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
@@ -195,7 +205,8 @@ WITH steps AS (
     INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
     SELECT id, from_status, status, $6, $7, $1, version, next_step_at FROM moved
 )
-SELECT id, customer_id, item_description, status, version, next_step_at, created_at, updated_at, was_due_at
+SELECT id, customer_id, item_description, status, version, next_step_at, created_at, updated_at,
+       lines, currency, total, shipping_address, note, was_due_at
 FROM moved";
 
 #[async_trait]
@@ -271,23 +282,33 @@ impl OrderRepository for PgOrderRepository {
 
     async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        statement(TRANSITION)
-            .bind::<sql_types::OrderStatus, _>(DbStatus(change.to))
-            .bind::<BigInt, _>(change.new_version)
-            .bind::<Nullable<Timestamptz>, _>(change.next_step_at)
-            .bind::<Timestamptz, _>(change.at)
-            .bind::<BigInt, _>(change.order_id.get())
-            .bind::<BigInt, _>(change.expected_version)
-            .bind::<sql_types::OrderStatus, _>(DbStatus(change.from))
-            .bind::<sql_types::OrderActor, _>(DbActor(change.actor.kind()))
-            .bind::<Nullable<BigInt>, _>(change.actor.user_id().map(UserId::get))
-            .load::<OrderRow>(&mut conn)
-            .await
-            .map(written)
-            .or_failure_on(&mut conn)
-            .await?
-            .map(OrderRow::into_order)
-            .transpose()
+        let Some(stock_change) = change.stock.clone() else {
+            return transition_statement(&change)
+                .load::<OrderRow>(&mut conn)
+                .await
+                .map(written)
+                .or_failure_on(&mut conn)
+                .await?
+                .map(OrderRow::into_order)
+                .transpose();
+        };
+        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+            let Some(row) = transition_statement(&change)
+                .load::<OrderRow>(conn)
+                .await
+                .map(written)?
+            else {
+                return Ok(None);
+            };
+            let order = row.into_order().map_err(refused)?;
+            let mut stock = stock::lock_ids(conn, stock_change.product_ids()).await?;
+            let moves = stock.move_all(&stock_change.deltas).map_err(refused)?;
+            stock::record(conn, &change.ledger(moves)).await?;
+            Ok(Some(order))
+        })
+        .await
+        .or_failure_on(&mut conn)
+        .await
     }
 
     async fn history(&self, id: OrderId) -> Result<Vec<OrderEvent>, DomainError> {
@@ -300,41 +321,55 @@ impl OrderRepository for PgOrderRepository {
         claim: KeyClaim,
     ) -> Result<KeyedInsert, DomainError> {
         let mut conn = connection(&self.pool).await?;
+        let user = order.customer_id.get();
         let outcome = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {
-                let inserted = bind_new_order!(statement(INSERT_KEYED_ORDER), order)
+                // A repeat is answered from its key before anything is decided: the stock
+                // its first request took may be gone since.
+                if let Some(taken) = statement(READ_LIVE_CLAIM)
+                    .bind::<BigInt, _>(user)
                     .bind::<Text, _>(claim.key.as_str())
-                    .bind::<Bytea, _>(claim.fingerprint.0.as_slice())
-                    .bind::<Timestamptz, _>(claim.expires_at)
-                    .load::<OrderRow>(conn)
+                    .bind::<Timestamptz, _>(order.created_at)
+                    .load::<ClaimRow>(conn)
                     .await
-                    .map(written)?;
-                let user = order.customer_id.get();
-                match inserted {
-                    Some(row) => {
-                        let order = row
-                            .into_order()
-                            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-                        let response = serde_json::to_string(&order)
-                            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-                        statement(KEEP_RESPONSE)
-                            .bind::<BigInt, _>(user)
-                            .bind::<Text, _>(claim.key.as_str())
-                            .bind::<Text, _>(response)
-                            .execute(conn)
-                            .await?;
-                        Ok(Claimed::Inserted(order))
-                    }
-                    None => {
-                        let taken = statement(READ_CLAIM)
-                            .bind::<BigInt, _>(user)
-                            .bind::<Text, _>(claim.key.as_str())
-                            .load::<ClaimRow>(conn)
-                            .await
-                            .and_then(the_row)?;
-                        Ok(Claimed::Taken(taken))
-                    }
+                    .map(written)?
+                {
+                    return Ok(Claimed::Taken(taken));
                 }
+                let mut stock = stock::lock(conn, order.request.named_products()).await?;
+                let placed = order.request.decide(&mut stock).map_err(refused)?;
+                let columns = DetailColumns::of(&placed.details).map_err(refused)?;
+                let inserted =
+                    bind_new_order!(statement(INSERT_KEYED_ORDER), order, placed, columns)
+                        .bind::<Text, _>(claim.key.as_str())
+                        .bind::<Bytea, _>(claim.fingerprint.0.as_slice())
+                        .bind::<Timestamptz, _>(claim.expires_at)
+                        .load::<OrderRow>(conn)
+                        .await
+                        .map(written)?;
+                let Some(row) = inserted else {
+                    // Claimed by a concurrent request since the read above; what was decided
+                    // here is rolled back with the transaction's end, nothing having been
+                    // written.
+                    let taken = statement(READ_CLAIM)
+                        .bind::<BigInt, _>(user)
+                        .bind::<Text, _>(claim.key.as_str())
+                        .load::<ClaimRow>(conn)
+                        .await
+                        .and_then(the_row)?;
+                    return Ok(Claimed::Taken(taken));
+                };
+                let stored = row.into_order().map_err(refused)?;
+                stock::record(conn, &placed.ledger(&order, stored.id)).await?;
+                let response = serde_json::to_string(&stored)
+                    .map_err(|e| refused(DomainError::internal(e)))?;
+                statement(KEEP_RESPONSE)
+                    .bind::<BigInt, _>(user)
+                    .bind::<Text, _>(claim.key.as_str())
+                    .bind::<Text, _>(response)
+                    .execute(conn)
+                    .await?;
+                Ok(Claimed::Inserted(stored))
             })
             .await
             .or_failure_on(&mut conn)
@@ -434,4 +469,18 @@ impl ClaimRow {
             kept,
         })
     }
+}
+
+/// `TRANSITION` bound to the change.
+fn transition_statement(change: &StatusChange) -> Statement<'static> {
+    statement(TRANSITION)
+        .bind::<sql_types::OrderStatus, _>(DbStatus(change.to))
+        .bind::<BigInt, _>(change.new_version)
+        .bind::<Nullable<Timestamptz>, _>(change.next_step_at)
+        .bind::<Timestamptz, _>(change.at)
+        .bind::<BigInt, _>(change.order_id.get())
+        .bind::<BigInt, _>(change.expected_version)
+        .bind::<sql_types::OrderStatus, _>(DbStatus(change.from))
+        .bind::<sql_types::OrderActor, _>(DbActor(change.actor.kind()))
+        .bind::<Nullable<BigInt>, _>(change.actor.user_id().map(UserId::get))
 }

@@ -92,7 +92,7 @@ LIMIT $3";
 const EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM products WHERE id = $1) AS found";
 
 #[derive(QueryableByName)]
-struct ProductRow {
+pub(crate) struct ProductRow {
     #[diesel(sql_type = BigInt)]
     id: i64,
     #[diesel(sql_type = Text)]
@@ -116,7 +116,7 @@ struct ProductRow {
 }
 
 impl ProductRow {
-    fn into_product(self) -> Result<Product, DomainError> {
+    pub(crate) fn into_product(self) -> Result<Product, DomainError> {
         StoredProduct {
             id: self.id,
             sku: self.sku,

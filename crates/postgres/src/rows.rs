@@ -10,8 +10,8 @@ use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
 use diesel::serialize::{self, IsNull, Output, ToSql};
 use trachios_domain::{
-    ActorKind, DomainError, Email, ItemDescription, Name, Order, OrderId, OrderStatus, Role, User,
-    UserId,
+    ActorKind, DomainError, Email, ItemDescription, Name, Order, OrderDetails, OrderId,
+    OrderStatus, Role, User, UserId,
 };
 
 use crate::schema::{orders, sql_types, users};
@@ -92,15 +92,38 @@ pub(crate) struct OrderRow {
     pub next_step_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub lines: serde_json::Value,
+    pub currency: Option<String>,
+    pub total: Option<i64>,
+    pub shipping_address: Option<serde_json::Value>,
+    pub note: Option<String>,
+}
+
+/// A stored document the domain's types refuse.
+fn corrupt_document(err: serde_json::Error) -> DomainError {
+    DomainError::corrupt_row(DomainError::Validation(err.to_string()))
 }
 
 impl OrderRow {
     pub fn into_order(self) -> Result<Order, DomainError> {
+        let lines = serde_json::from_value(self.lines).map_err(corrupt_document)?;
+        let shipping_address = self
+            .shipping_address
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(corrupt_document)?;
         Ok(Order {
             id: OrderId::parse(self.id).map_err(DomainError::corrupt_row)?,
             customer_id: UserId::parse(self.customer_id).map_err(DomainError::corrupt_row)?,
             item_description: ItemDescription::parse(&self.item_description)
                 .map_err(DomainError::corrupt_row)?,
+            details: OrderDetails::from_stored(
+                lines,
+                self.total,
+                self.currency.as_deref(),
+                shipping_address,
+                self.note.as_deref(),
+            )?,
             status: self.status.0,
             version: self.version,
             next_step_at: self.next_step_at,
@@ -113,4 +136,30 @@ impl OrderRow {
 /// Converts every row, failing on the first the domain refuses.
 pub(crate) fn into_orders(rows: Vec<OrderRow>) -> Result<Vec<Order>, DomainError> {
     rows.into_iter().map(OrderRow::into_order).collect()
+}
+
+/// An order's details as the columns keep them (see `OrderDetails::from_stored`).
+pub(crate) struct DetailColumns {
+    pub lines: serde_json::Value,
+    pub currency: Option<&'static str>,
+    pub total: Option<i64>,
+    pub shipping_address: Option<serde_json::Value>,
+    pub note: Option<String>,
+}
+
+impl DetailColumns {
+    pub fn of(details: &OrderDetails) -> Result<Self, DomainError> {
+        Ok(Self {
+            lines: serde_json::to_value(&details.lines).map_err(DomainError::internal)?,
+            currency: details.currency().map(|c| c.code()),
+            total: details.total.map(|t| t.minor()),
+            shipping_address: details
+                .shipping_address
+                .as_ref()
+                .map(serde_json::to_value)
+                .transpose()
+                .map_err(DomainError::internal)?,
+            note: details.note.as_ref().map(|n| n.as_str().to_owned()),
+        })
+    }
 }

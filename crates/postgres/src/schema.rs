@@ -68,6 +68,11 @@ diesel::table! {
         next_step_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        lines -> Jsonb,
+        currency -> Nullable<Text>,
+        total -> Nullable<Int8>,
+        shipping_address -> Nullable<Jsonb>,
+        note -> Nullable<Text>,
     }
 }
 

@@ -100,7 +100,8 @@ WITH due AS (
 SELECT c.id AS delivery_id, c.webhook_id, c.attempts, w.url, w.secret,
        we.uuid::text AS event_uuid, e.from_status, e.actor AS event_actor, e.actor_id,
        o.id, o.customer_id, o.item_description, e.to_status AS status, e.version,
-       e.next_step_at, o.created_at, e.created_at AS updated_at
+       e.next_step_at, o.created_at, e.created_at AS updated_at,
+       o.lines, o.currency, o.total, o.shipping_address, o.note
 FROM claimed c
 JOIN webhooks w ON w.id = c.webhook_id
 JOIN webhook_events we ON we.event_id = c.event_id

@@ -63,6 +63,7 @@ mod tests {
             id: OrderId::parse(4).unwrap(),
             customer_id: UserId::parse(2).unwrap(),
             item_description: ItemDescription::parse("a \"version\":99 trap").unwrap(),
+            details: Default::default(),
             status: OrderStatus::InTransit,
             version: 7,
             next_step_at: None,

@@ -27,6 +27,7 @@ fn order(id: i64, status: OrderStatus, version: i64) -> Order {
         id: OrderId::parse(id).unwrap(),
         customer_id: UserId::parse(1).unwrap(),
         item_description: ItemDescription::parse("Desk").unwrap(),
+        details: Default::default(),
         status,
         version,
         next_step_at: None,

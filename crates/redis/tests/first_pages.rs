@@ -43,6 +43,7 @@ fn order_of(customer: i64, id: i64, version: i64) -> Order {
         id: OrderId::parse(id).unwrap(),
         customer_id: uid(customer),
         item_description: ItemDescription::parse("Desk").unwrap(),
+        details: Default::default(),
         status: OrderStatus::Created,
         version,
         next_step_at: None,

@@ -27,6 +27,7 @@ fn order(id: i64) -> Order {
         id: OrderId::parse(id).unwrap(),
         customer_id: UserId::parse(1).unwrap(),
         item_description: ItemDescription::parse("Desk").unwrap(),
+        details: Default::default(),
         status: OrderStatus::Created,
         version: 1,
         next_step_at: None,

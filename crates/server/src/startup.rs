@@ -142,10 +142,13 @@ impl Application {
             settings.password_policy()?,
         );
         let transport = Arc::new(
-            HttpTransport::new(TransportSettings {
-                timeout: settings.webhook_timeout(),
-                allow_private: settings.webhooks.allow_private,
-            })
+            HttpTransport::new(
+                TransportSettings {
+                    timeout: settings.webhook_timeout(),
+                    allow_private: settings.webhooks.allow_private,
+                },
+                renderer.clone(),
+            )
             .context("setting up webhook delivery")?,
         );
         let sealer: Arc<dyn SecretSealer> = Arc::new(settings.secret_box());
@@ -166,7 +169,8 @@ impl Application {
         );
         let order_service =
             OrderService::new(orders.clone(), cache.clone(), renderer, clock.clone(), step)
-                .with_open_orders_limit(Some(settings.limits.open_orders_per_user));
+                .with_open_orders_limit(Some(settings.limits.open_orders_per_user))
+                .with_free_text_orders(settings.catalog.free_text_orders);
         let lifecycle = LifecycleService::new(
             orders,
             cache,

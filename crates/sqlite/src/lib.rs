@@ -22,6 +22,7 @@ mod probe;
 mod products;
 mod rows;
 mod schema;
+mod stock;
 mod store;
 mod users;
 mod webhooks;

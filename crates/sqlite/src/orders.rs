@@ -14,8 +14,9 @@ use trachios_domain::{
 };
 
 use crate::error::refused;
-use crate::rows::{instant, into_orders, micros, EventRow, NewEventRow, OrderRow};
+use crate::rows::{instant, into_orders, micros, DetailColumns, EventRow, NewEventRow, OrderRow};
 use crate::schema::{idempotency_keys, order_events, orders};
+use crate::stock;
 use crate::store::SqliteStore;
 
 /// Orders and their event history in the embedded store. Like PostgreSQL's, every write
@@ -61,22 +62,34 @@ fn list_query(
     query
 }
 
-/// Stores the order and its creation event; part of a caller's transaction.
+/// Decides the order's contents against its products, then stores it, its creation event
+/// and what it took from stock; part of a caller's transaction, which a refusal (too few
+/// units) rolls back.
 fn insert_order(conn: &mut SqliteConnection, order: &NewOrder) -> QueryResult<Order> {
+    let mut stock = stock::hold(conn, order.request.named_products())?;
+    let placed = order.request.decide(&mut stock).map_err(refused)?;
+    let columns = DetailColumns::of(&placed.details).map_err(refused)?;
     let created_at = micros(order.created_at);
     let row = diesel::insert_into(orders::table)
         .values((
             orders::customer_id.eq(order.customer_id.get()),
-            orders::item_description.eq(order.item_description.as_str()),
+            orders::item_description.eq(placed.item_description.as_str()),
             orders::status.eq(order.status.as_str()),
             orders::version.eq(order.version),
             orders::next_step_at.eq(order.next_step_at.map(micros)),
             orders::created_at.eq(created_at),
             orders::updated_at.eq(created_at),
+            orders::lines.eq(&columns.lines),
+            orders::currency.eq(columns.currency),
+            orders::total.eq(columns.total),
+            orders::shipping_address.eq(&columns.shipping_address),
+            orders::note.eq(&columns.note),
         ))
         .returning(OrderRow::as_returning())
         .get_result(conn)?;
-    record(conn, &row, None, order.actor, created_at)
+    let stored = record(conn, &row, None, order.actor, created_at)?;
+    stock::record(conn, &placed.ledger(order, stored.id))?;
+    Ok(stored)
 }
 
 /// Writes the event of the change that left `row` as it is, and returns the order.
@@ -153,17 +166,22 @@ impl OrderRepository for SqliteOrderRepository {
                     .returning(OrderRow::as_returning())
                     .get_result(conn)
                     .optional()?;
-                    moved
-                        .map(|row| {
-                            record(
-                                conn,
-                                &row,
-                                Some(change.from),
-                                change.actor,
-                                micros(change.at),
-                            )
-                        })
-                        .transpose()
+                    let Some(row) = moved else {
+                        return Ok(None);
+                    };
+                    let order = record(
+                        conn,
+                        &row,
+                        Some(change.from),
+                        change.actor,
+                        micros(change.at),
+                    )?;
+                    if let Some(stock_change) = &change.stock {
+                        let mut stock = stock::hold_ids(conn, stock_change.product_ids())?;
+                        let moves = stock.move_all(&stock_change.deltas).map_err(refused)?;
+                        stock::record(conn, &change.ledger(moves))?;
+                    }
+                    Ok(Some(order))
                 },
                 |moved, visit| moved.iter().for_each(visit),
             )

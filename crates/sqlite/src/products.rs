@@ -26,7 +26,7 @@ impl SqliteProductRepository {
     }
 }
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "id, sku, name, description, price, currency, stock, active, created_at, updated_at";
 
 const INSERT: &str = "\
@@ -61,7 +61,7 @@ ORDER BY id DESC
 LIMIT ?";
 
 #[derive(QueryableByName)]
-struct ProductRow {
+pub(crate) struct ProductRow {
     #[diesel(sql_type = BigInt)]
     id: i64,
     #[diesel(sql_type = Text)]
@@ -85,7 +85,7 @@ struct ProductRow {
 }
 
 impl ProductRow {
-    fn into_product(self) -> Result<Product, DomainError> {
+    pub(crate) fn into_product(self) -> Result<Product, DomainError> {
         StoredProduct {
             id: self.id,
             sku: self.sku,

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use trachios_domain::{
-    ActorKind, DomainError, Email, ItemDescription, Name, Order, OrderEvent, OrderId, OrderStatus,
-    Role, User, UserId,
+    ActorKind, DomainError, Email, ItemDescription, Name, Order, OrderDetails, OrderEvent, OrderId,
+    OrderStatus, Role, User, UserId,
 };
 
 use crate::schema::{order_events, orders, users};
@@ -65,15 +65,39 @@ pub(crate) struct OrderRow {
     pub next_step_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub lines: String,
+    pub currency: Option<String>,
+    pub total: Option<i64>,
+    pub shipping_address: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A stored document the domain's types refuse.
+fn corrupt_document(err: serde_json::Error) -> DomainError {
+    DomainError::corrupt_row(DomainError::Validation(err.to_string()))
 }
 
 impl OrderRow {
     pub fn into_order(self) -> Result<Order, DomainError> {
+        let lines = serde_json::from_str(&self.lines).map_err(corrupt_document)?;
+        let shipping_address = self
+            .shipping_address
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(corrupt_document)?;
         Ok(Order {
             id: OrderId::parse(self.id).map_err(DomainError::corrupt_row)?,
             customer_id: UserId::parse(self.customer_id).map_err(DomainError::corrupt_row)?,
             item_description: ItemDescription::parse(&self.item_description)
                 .map_err(DomainError::corrupt_row)?,
+            details: OrderDetails::from_stored(
+                lines,
+                self.total,
+                self.currency.as_deref(),
+                shipping_address,
+                self.note.as_deref(),
+            )?,
             status: status(&self.status)?,
             version: self.version,
             next_step_at: self.next_step_at.map(instant).transpose()?,
@@ -151,6 +175,32 @@ impl NewEventRow<'static> {
             created_at: at,
             version: order.version,
             next_step_at: order.next_step_at,
+        })
+    }
+}
+
+/// An order's details as the columns keep them (see `OrderDetails::from_stored`).
+pub(crate) struct DetailColumns {
+    pub lines: String,
+    pub currency: Option<&'static str>,
+    pub total: Option<i64>,
+    pub shipping_address: Option<String>,
+    pub note: Option<String>,
+}
+
+impl DetailColumns {
+    pub fn of(details: &OrderDetails) -> Result<Self, DomainError> {
+        Ok(Self {
+            lines: serde_json::to_string(&details.lines).map_err(DomainError::internal)?,
+            currency: details.currency().map(|c| c.code()),
+            total: details.total.map(|t| t.minor()),
+            shipping_address: details
+                .shipping_address
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(DomainError::internal)?,
+            note: details.note.as_ref().map(|n| n.as_str().to_owned()),
         })
     }
 }

@@ -25,6 +25,11 @@ diesel::table! {
         next_step_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        lines -> Text,
+        currency -> Nullable<Text>,
+        total -> Nullable<BigInt>,
+        shipping_address -> Nullable<Text>,
+        note -> Nullable<Text>,
     }
 }
 

@@ -68,7 +68,8 @@ const DUE: &str = "\
 SELECT c.id AS delivery_id, c.webhook_id, c.attempts + 1 AS attempts, w.url, w.secret,
        we.uuid AS event_uuid, e.from_status, e.actor AS event_actor, e.actor_id,
        o.id, o.customer_id, o.item_description, e.to_status AS status, e.version,
-       e.next_step_at, o.created_at, e.created_at AS updated_at
+       e.next_step_at, o.created_at, e.created_at AS updated_at,
+       o.lines, o.currency, o.total, o.shipping_address, o.note
 FROM webhook_deliveries c
 JOIN webhooks w ON w.id = c.webhook_id
 JOIN webhook_events we ON we.event_id = c.event_id

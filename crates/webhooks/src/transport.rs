@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::header::{HeaderValue, CONTENT_TYPE, USER_AGENT};
 use reqwest::redirect::Policy;
-use trachios_domain::ports::WebhookTransport;
+use trachios_domain::ports::{OrderRenderer, WebhookTransport};
 use trachios_domain::{DomainError, PendingDelivery, SecretText, SendOutcome, WebhookUrl};
 use url::Url;
 
@@ -34,12 +34,17 @@ pub struct TransportSettings {
 /// only (unless allowed), connections kept alive between deliveries.
 pub struct HttpTransport {
     client: reqwest::Client,
+    /// Renders the order in each event as the API does.
+    renderer: Arc<dyn OrderRenderer>,
     guard: DestinationGuard,
     timeout: Duration,
 }
 
 impl HttpTransport {
-    pub fn new(settings: TransportSettings) -> Result<Self, DomainError> {
+    pub fn new(
+        settings: TransportSettings,
+        renderer: Arc<dyn OrderRenderer>,
+    ) -> Result<Self, DomainError> {
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
@@ -54,6 +59,7 @@ impl HttpTransport {
             .map_err(DomainError::internal)?;
         Ok(Self {
             client,
+            renderer,
             guard: DestinationGuard {
                 allow_private: settings.allow_private,
             },
@@ -134,7 +140,10 @@ impl WebhookTransport for HttpTransport {
         let Ok(event_id) = HeaderValue::from_str(&delivery.event.id) else {
             return refused("the event id is not a header value");
         };
-        let body = event_body(&delivery.event);
+        let body = match event_body(&delivery.event, &*self.renderer) {
+            Ok(body) => body,
+            Err(err) => return refused(&err.chain()),
+        };
         let signature = sign(secret.expose(), chrono::Utc::now().timestamp(), &body);
         let sent = self
             .client

@@ -76,6 +76,7 @@ fn delivery(url: &str) -> PendingDelivery {
                 id: OrderId::parse(42).unwrap(),
                 customer_id: UserId::parse(7).unwrap(),
                 item_description: ItemDescription::parse("<b>Desk</b>").unwrap(),
+                details: Default::default(),
                 status: OrderStatus::Created,
                 version: 1,
                 next_step_at: None,
@@ -91,10 +92,13 @@ fn delivery(url: &str) -> PendingDelivery {
 }
 
 fn transport(allow_private: bool, timeout: Duration) -> HttpTransport {
-    HttpTransport::new(TransportSettings {
-        timeout,
-        allow_private,
-    })
+    HttpTransport::new(
+        TransportSettings {
+            timeout,
+            allow_private,
+        },
+        std::sync::Arc::new(trachios_http::OrderJson),
+    )
     .unwrap()
 }
 

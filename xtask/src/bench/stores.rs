@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use trachios_domain::ports::{OrderRepository, SystemClock, UserRepository};
 use trachios_domain::services::{LifecycleService, NoCache};
-use trachios_domain::{Email, ItemDescription, Name, NewUser, Order, PasswordHash, Role};
+use trachios_domain::{
+    Email, ItemDescription, Name, NewUser, Order, OrderRequest, PasswordHash, Role,
+};
 use trachios_sqlite::{SqliteOrderRepository, SqliteSettings, SqliteStore, SqliteUserRepository};
 
 use super::load::{load, Target};
@@ -117,7 +119,7 @@ pub(super) async fn run() -> anyhow::Result<()> {
     let order: Order = SqliteOrderRepository::new(store.clone())
         .insert(Order::place(
             trachios_domain::UserId::parse(1)?,
-            ItemDescription::parse("Laptop")?,
+            OrderRequest::free_text(ItemDescription::parse("Laptop")?),
             chrono::Utc::now(),
             chrono::Duration::days(1),
         ))

@@ -58,6 +58,7 @@ pub fn order(id: i64, customer_id: i64, status: OrderStatus, version: i64) -> Or
         id: oid(id),
         customer_id: uid(customer_id),
         item_description: ItemDescription::parse("Laptop").expect("valid item"),
+        details: Default::default(),
         status,
         version,
         next_step_at: if status.is_terminal() { None } else { Some(T0) },

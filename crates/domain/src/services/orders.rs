@@ -7,8 +7,8 @@ use super::telemetry;
 use crate::ports::{Clock, OrderCache, OrderRenderer, OrderRepository};
 use crate::render_order;
 use crate::{
-    ActorKind, CachedPage, Caller, Creation, DomainError, IdempotencyKey, ItemDescription,
-    KeyClaim, KeyedInsert, Order, OrderFilter, OrderId, OrderStatus, Page, PageRequest,
+    ActorKind, CachedPage, Caller, Creation, DomainError, IdempotencyKey, KeyClaim, KeyedInsert,
+    Order, OrderFilter, OrderId, OrderItems, OrderRequest, OrderStatus, Page, PageRequest,
     RenderedOrder, RenderedPage, RequestFingerprint, StatusChange, UserId,
     IDEMPOTENCY_KEY_LIFETIME,
 };
@@ -29,6 +29,8 @@ pub struct OrderService {
     step: Duration,
     /// `OPEN_ORDERS_PER_USER`; `None` sets no bound.
     open_orders_limit: Option<u32>,
+    /// `FREE_TEXT_ORDERS`: whether an order may be one line of free text (v1's body).
+    free_text_orders: bool,
 }
 
 impl OrderService {
@@ -46,7 +48,25 @@ impl OrderService {
             clock,
             step,
             open_orders_limit: None,
+            free_text_orders: true,
         }
+    }
+
+    /// Whether an order may be one line of free text; a shop that sells only its catalog
+    /// turns it off.
+    pub fn with_free_text_orders(mut self, allowed: bool) -> Self {
+        self.free_text_orders = allowed;
+        self
+    }
+
+    fn ensure_accepts(&self, request: &OrderRequest) -> Result<(), DomainError> {
+        if !self.free_text_orders && matches!(request.items, OrderItems::FreeText(_)) {
+            return Err(DomainError::Validation(
+                "lines are required: this server takes orders for products of its catalog, not item_description"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Bounds how many unfinished orders one customer may have (`None` or 0: no bound),
@@ -73,10 +93,11 @@ impl OrderService {
     pub async fn create(
         &self,
         caller: Caller,
-        item: ItemDescription,
+        request: OrderRequest,
     ) -> Result<Order, DomainError> {
+        self.ensure_accepts(&request)?;
         self.ensure_may_open_another(caller.user_id).await?;
-        let new = Order::place(caller.user_id, item, self.clock.now(), self.step);
+        let new = Order::place(caller.user_id, request, self.clock.now(), self.step);
         let order = self.orders.insert(new).await?;
         self.created(&order).await;
         Ok(order)
@@ -88,14 +109,15 @@ impl OrderService {
     pub async fn create_once(
         &self,
         caller: Caller,
-        item: ItemDescription,
+        request: OrderRequest,
         key: IdempotencyKey,
         fingerprint: RequestFingerprint,
     ) -> Result<Creation, DomainError> {
+        self.ensure_accepts(&request)?;
         let now = self.clock.now();
         let outcome = match self.ensure_may_open_another(caller.user_id).await {
             Ok(()) => {
-                let new = Order::place(caller.user_id, item, now, self.step);
+                let new = Order::place(caller.user_id, request, now, self.step);
                 let claim = KeyClaim {
                     key,
                     fingerprint,
@@ -372,10 +394,27 @@ mod tests {
         let mut cache = MockOrderCache::new();
         cache.expect_replace().times(1).returning(|_| Ok(()));
         let created = service(repo, cache)
-            .create(customer(7), ItemDescription::parse("Laptop").unwrap())
+            .create(customer(7), laptop("Laptop"))
             .await
             .unwrap();
         assert_eq!((created.customer_id, created.status), (uid(7), Created));
+    }
+
+    fn laptop(item: &str) -> OrderRequest {
+        OrderRequest::free_text(crate::ItemDescription::parse(item).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_server_that_sells_only_its_catalog_refuses_free_text_and_stores_nothing() {
+        let repo = MockOrderRepository::new();
+        let refused = service(repo, quiet_cache())
+            .with_free_text_orders(false)
+            .create(customer(7), laptop("Laptop"))
+            .await;
+        let Err(DomainError::Validation(message)) = refused else {
+            panic!("expected a refusal, got {refused:?}");
+        };
+        assert!(message.starts_with("lines are required"), "{message}");
     }
 
     fn key(raw: &str) -> IdempotencyKey {
@@ -410,7 +449,7 @@ mod tests {
         let created = service(repo, quiet_cache())
             .create_once(
                 customer(7),
-                ItemDescription::parse("Laptop").unwrap(),
+                laptop("Laptop"),
                 key("k-1"),
                 RequestFingerprint([1; 32]),
             )
@@ -428,7 +467,7 @@ mod tests {
         repo.expect_insert().never();
         let err = service(repo, quiet_cache())
             .with_open_orders_limit(Some(3))
-            .create(customer(7), ItemDescription::parse("Laptop").unwrap())
+            .create(customer(7), laptop("Laptop"))
             .await
             .unwrap_err();
         assert!(
@@ -443,7 +482,7 @@ mod tests {
             .returning(|_| Ok(order(1, 7, Created, 1)));
         service(repo, quiet_cache())
             .with_open_orders_limit(Some(3))
-            .create(customer(7), ItemDescription::parse("Laptop").unwrap())
+            .create(customer(7), laptop("Laptop"))
             .await
             .expect("below the bound");
     }
@@ -463,7 +502,7 @@ mod tests {
         let replayed = svc
             .create_once(
                 customer(7),
-                ItemDescription::parse("Laptop").unwrap(),
+                laptop("Laptop"),
                 key("k-1"),
                 RequestFingerprint([1; 32]),
             )
@@ -473,7 +512,7 @@ mod tests {
         let refused = svc
             .create_once(
                 customer(7),
-                ItemDescription::parse("Laptop").unwrap(),
+                laptop("Laptop"),
                 key("k-2"),
                 RequestFingerprint([2; 32]),
             )
@@ -493,7 +532,7 @@ mod tests {
         let replayed = service(repo, cache)
             .create_once(
                 customer(7),
-                ItemDescription::parse("Laptop").unwrap(),
+                laptop("Laptop"),
                 key("k-1"),
                 RequestFingerprint([1; 32]),
             )
@@ -508,7 +547,7 @@ mod tests {
         let outcome = service(repo, quiet_cache())
             .create_once(
                 customer(7),
-                ItemDescription::parse("Phone").unwrap(),
+                laptop("Phone"),
                 key("k-1"),
                 RequestFingerprint([2; 32]),
             )

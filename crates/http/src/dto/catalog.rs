@@ -11,7 +11,7 @@ use crate::openapi::schemas::{ActorKind, MovementReasonName};
 
 /// A whole number however JSON writes it: `1250` or `1250.0` are one value to JSON (and to
 /// JSON Schema's `integer`); `12.5` is refused, so no amount is ever rounded.
-fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+pub(super) fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
     let number = serde_json::Number::deserialize(deserializer)?;
     if let Some(whole) = number.as_i64() {
         return Ok(whole);
@@ -155,7 +155,7 @@ pub struct StockAdjustmentRequest {
 }
 
 /// The ISO 4217 codes the server knows, from the domain's list.
-fn currency_code() -> Schema {
+pub(super) fn currency_code() -> Schema {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(trachios_domain::Currency::known().map(|c| c.code())))

@@ -12,11 +12,13 @@ use utoipa::ToSchema;
 use crate::openapi::schemas::{ActorKind, OrderStatusName, RoleName, WebhookEventName};
 
 mod catalog;
+mod order_contents;
 
 pub use catalog::{
     CreateProductRequest, ProductResponse, StockAdjustmentRequest, StockMovementResponse,
     UpdateProductRequest,
 };
+pub use order_contents::{CreateOrderRequest, OrderLineResponse, ShippingAddressBody};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
@@ -62,18 +64,6 @@ pub struct ChangePasswordRequest {
         example = "staple battery horse correct"
     )]
     pub new_password: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateOrderRequest {
-    /// 1–1000 characters after trimming; no control characters but tab and line breaks.
-    #[schema(
-        min_length = 1,
-        max_length = 1000,
-        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$",
-        example = "MacBook Pro 16-inch M3"
-    )]
-    pub item_description: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -150,10 +140,21 @@ pub struct OrderResponse {
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "trachios_domain::rfc3339::serialize")]
     pub updated_at: DateTime<Utc>,
+    /// ISO 4217; null for a free-text order.
+    #[schema(example = "EUR")]
+    pub currency: Option<&'static str>,
+    /// The sum of the line totals in the currency's minor unit; null for a free-text order.
+    #[schema(example = 7499)]
+    pub total: Option<i64>,
+    pub shipping_address: Option<ShippingAddressBody>,
+    pub note: Option<String>,
+    /// What was sold, as it was sold; empty for a free-text order.
+    pub lines: Vec<OrderLineResponse>,
 }
 
 impl From<Order> for OrderResponse {
     fn from(o: Order) -> Self {
+        let details = order_contents::DetailFields::from(&o.details);
         Self {
             id: o.id.get(),
             customer_id: o.customer_id.get(),
@@ -161,6 +162,11 @@ impl From<Order> for OrderResponse {
             status: o.status,
             created_at: o.created_at,
             updated_at: o.updated_at,
+            currency: details.currency,
+            total: details.total,
+            shipping_address: details.shipping_address,
+            note: details.note,
+            lines: details.lines,
         }
     }
 }

@@ -102,6 +102,16 @@ impl Modify for Finishing {
             ),
         );
         responses::add_common_errors(doc);
+        exactly_one_of(
+            components_of(doc),
+            "CreateOrderRequest",
+            ["item_description", "lines"],
+        );
+        exactly_one_of(
+            components_of(doc),
+            "OrderLineRequest",
+            ["product_id", "sku"],
+        );
         for path in ALSO_AT_ROOT {
             let Some(item) = doc.paths.paths.get(&format!("/api/v1{path}")).cloned() else {
                 continue;
@@ -113,6 +123,29 @@ impl Modify for Finishing {
             doc.paths.paths.insert((*path).to_owned(), item);
         }
     }
+}
+
+fn components_of(doc: &mut utoipa::openapi::OpenApi) -> &mut utoipa::openapi::Components {
+    doc.components.get_or_insert_with(Default::default)
+}
+
+/// Says that an object has exactly one of two properties, which a derived schema cannot:
+/// the object becomes `allOf` itself and a `oneOf` of the two requirements.
+fn exactly_one_of(components: &mut utoipa::openapi::Components, name: &str, fields: [&str; 2]) {
+    use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder};
+    let Some(schema) = components.schemas.remove(name) else {
+        return;
+    };
+    let [first, second] = fields;
+    let one_of = OneOfBuilder::new()
+        .item(ObjectBuilder::new().required(first))
+        .item(ObjectBuilder::new().required(second));
+    components.schemas.insert(
+        name.to_owned(),
+        utoipa::openapi::RefOr::T(utoipa::openapi::Schema::AllOf(
+            AllOfBuilder::new().item(schema).item(one_of).build(),
+        )),
+    );
 }
 
 /// The document as JSON, built once.

@@ -2,8 +2,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 use trachios_domain::services::OrderService;
 use trachios_domain::{
-    Creation, DomainError, IdempotencyKey, ItemDescription, OrderId, OrderStatus,
-    RequestFingerprint,
+    Creation, DomainError, IdempotencyKey, OrderId, OrderStatus, RequestFingerprint,
 };
 
 use crate::auth::Authenticated;
@@ -38,13 +37,16 @@ pub(crate) async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
     limits.check_order(caller.user_id)?;
-    let item = ItemDescription::parse(&body.item_description)?;
+    let request = body.parse()?;
     let Some(key) = key else {
-        let order = orders.create(caller, item).await?;
+        let order = orders.create(caller, request).await?;
         return Ok(HttpResponse::Created().json(OrderResponse::from(order)));
     };
     let fingerprint = fingerprint(&body);
-    match orders.create_once(caller, item, key, fingerprint).await? {
+    match orders
+        .create_once(caller, request, key, fingerprint)
+        .await?
+    {
         Creation::Created(order) => Ok(HttpResponse::Created().json(OrderResponse::from(order))),
         Creation::Replayed(order) => Ok(HttpResponse::Created()
             .insert_header(("Idempotent-Replayed", "true"))
@@ -72,8 +74,30 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, DomainEr
 /// fields that mean something, not the bytes (whitespace or unknown fields differ freely).
 fn fingerprint(body: &CreateOrderRequest) -> RequestFingerprint {
     let mut digest = Sha256::new();
-    digest.update(b"POST /orders\0item_description\0");
-    digest.update(body.item_description.as_bytes());
+    match body {
+        // The v1 body digests as it always has, so a key in flight across an upgrade holds.
+        CreateOrderRequest {
+            item_description: Some(item),
+            lines: None,
+            shipping_address: None,
+            note: None,
+        } => {
+            digest.update(b"POST /orders\0item_description\0");
+            digest.update(item.as_bytes());
+        }
+        _ => {
+            digest.update(b"POST /orders\0v3\0");
+            // Serialising strings and numbers cannot fail; the fields in a fixed order.
+            let canonical = serde_json::to_vec(&(
+                &body.item_description,
+                &body.lines,
+                &body.shipping_address,
+                &body.note,
+            ))
+            .unwrap_or_default();
+            digest.update(&canonical);
+        }
+    }
     RequestFingerprint(digest.finalize().into())
 }
 

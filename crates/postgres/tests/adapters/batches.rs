@@ -4,7 +4,7 @@
 use chrono::{Duration, Utc};
 use futures_util::future::join_all;
 use trachios_domain::ports::OrderRepository;
-use trachios_domain::{ItemDescription, NewOrder, Order, UserId};
+use trachios_domain::{ItemDescription, NewOrder, Order, OrderItems, OrderRequest, UserId};
 use trachios_test_support::psql;
 
 use crate::fixture::{customer, fixture, refuse_commits_on, Fixture};
@@ -14,7 +14,7 @@ fn placed_by(customers: &[UserId], count: usize) -> Vec<NewOrder> {
         .map(|i| {
             Order::place(
                 customers[i % customers.len()],
-                ItemDescription::parse(&format!("item {i}")).unwrap(),
+                OrderRequest::free_text(ItemDescription::parse(&format!("item {i}")).unwrap()),
                 Utc::now(),
                 Duration::seconds(60 + i as i64),
             )
@@ -61,7 +61,10 @@ async fn concurrent_creations_share_transactions_and_each_gets_the_order_it_plac
             ),
             (
                 input.customer_id,
-                input.item_description.as_str(),
+                match &input.request.items {
+                    OrderItems::FreeText(item) => item.as_str(),
+                    OrderItems::Lines(_) => unreachable!("free-text orders only"),
+                },
                 input.status,
                 input.version,
                 // PostgreSQL keeps microseconds.

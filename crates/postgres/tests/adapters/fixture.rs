@@ -3,7 +3,8 @@
 use chrono::{Duration, Utc};
 use trachios_domain::ports::UserRepository;
 use trachios_domain::{
-    Email, ItemDescription, Name, NewOrder, NewUser, Order, PasswordHash, Role, UserId,
+    Email, ItemDescription, Name, NewOrder, NewUser, Order, OrderRequest, PasswordHash, Role,
+    UserId,
 };
 use trachios_postgres::*;
 use trachios_test_support::{fresh_database, init_test_logging};
@@ -59,7 +60,7 @@ pub async fn fixture() -> Fixture {
 pub fn new_order(customer_id: UserId, due_in: Duration) -> NewOrder {
     Order::place(
         customer_id,
-        ItemDescription::parse("Laptop").unwrap(),
+        OrderRequest::free_text(ItemDescription::parse("Laptop").unwrap()),
         Utc::now(),
         due_in,
     )

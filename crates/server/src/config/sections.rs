@@ -166,6 +166,8 @@ section! {
     CatalogSettings {
         /// The ISO 4217 currency of a product created without one.
         currency: String = "EUR".into(), env "CURRENCY";
+        /// Whether an order may be one line of free text (the v1 body) instead of lines.
+        free_text_orders: bool = true, env "FREE_TEXT_ORDERS";
     }
 }
 

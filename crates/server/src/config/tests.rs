@@ -284,6 +284,7 @@ fn sample(variable: &str) -> &'static str {
         "CURRENCY" => "JPY",
         "TRUSTED_PROXIES" => "10.0.0.0/8, 192.0.2.1",
         "WEBHOOK_ALLOW_PRIVATE" | "METRICS_PUBLIC" => "true",
+        "FREE_TEXT_ORDERS" => "false",
         "WEBHOOK_MAX_ATTEMPTS" | "WEBHOOK_RETENTION_HOURS" => "7",
         v if v.ends_with("_PORT") => "4242",
         v if v.ends_with("_PER_MINUTE")

@@ -68,7 +68,7 @@ async fn a_repeat_gets_the_kept_answer_and_creates_nothing() {
         .await;
     assert_eq!(status, StatusCode::OK);
     // Whitespace and unknown fields do not make it another request.
-    let same = json!({"item_description": "Desk", "note": "ignored"});
+    let same = json!({"item_description": "Desk", "gift_wrap": "ignored"});
     let (status, replayed, again) = post(&app, &token, key("k-1"), same).await;
     assert_eq!(
         (status, replayed, &again),

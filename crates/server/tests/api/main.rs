@@ -19,6 +19,7 @@ mod limits;
 mod list_cache;
 mod lists;
 mod operations;
+mod order_lines;
 mod orders;
 mod outages;
 mod pages;

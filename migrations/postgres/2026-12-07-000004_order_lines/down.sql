@@ -1,0 +1,6 @@
+ALTER TABLE orders
+    DROP COLUMN note,
+    DROP COLUMN shipping_address,
+    DROP COLUMN total,
+    DROP COLUMN currency,
+    DROP COLUMN lines;
