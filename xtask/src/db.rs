@@ -5,10 +5,13 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use secrecy::ExposeSecret;
 use trachios_auth::{Argon2Hasher, JwtTokenService};
+use trachios_domain::ports::ProductRepository;
 use trachios_domain::ports::SystemClock;
 use trachios_domain::services::{AccountService, NoCache, OrderService};
 use trachios_domain::{
-    Caller, DomainError, Email, ItemDescription, Name, OrderRequest, Password, Role,
+    Actor, Caller, Currency, DomainError, Email, ItemDescription, LineRequest, LineRequests, Money,
+    Name, NewProduct, OrderItems, OrderRequest, Password, ProductDescription, ProductName,
+    ProductRef, Quantity, Role, Sku, Stock,
 };
 use trachios_http::OrderJson;
 use trachios_server::config::StoreChoice;
@@ -92,7 +95,7 @@ pub async fn seed(demo_customers: usize) -> anyhow::Result<()> {
     let store = trachios_server::store::open(&opening, &trachios_memory::ChangeHub::new())
         .await
         .context("opening the store to seed")?;
-    let (users, orders) = (store.users, store.orders);
+    let (users, orders, products) = (store.users, store.orders, store.products);
     let hasher = Arc::new(Argon2Hasher::new(trachios_auth::HashLimits::default())?);
     let tokens = Arc::new(JwtTokenService::new(
         settings.auth.jwt_secret.expose_secret().as_bytes(),
@@ -116,6 +119,10 @@ pub async fn seed(demo_customers: usize) -> anyhow::Result<()> {
         Arc::new(SystemClock),
         step,
     );
+    if demo_customers == 0 {
+        return Ok(());
+    }
+    let catalog = seed_catalog(products.as_ref(), demo_customers, settings.currency()?).await?;
     for n in 1..=demo_customers {
         let email = format!("demo{n}@trachios.local");
         let user = match accounts
@@ -138,17 +145,76 @@ pub async fn seed(demo_customers: usize) -> anyhow::Result<()> {
             user_id: user.id,
             role: Role::Customer,
         };
-        for item in ["Mechanical keyboard", "27-inch monitor", "Standing desk"] {
-            order_service
-                .create(
-                    caller,
-                    OrderRequest::free_text(ItemDescription::parse(item)?),
-                )
-                .await?;
+        // Two baskets of the demo catalog and one order of free text, as v1 clients send.
+        for basket in [&[(0, 2), (1, 1)][..], &[(2, 1), (5, 2)][..]] {
+            let lines = basket
+                .iter()
+                .map(|&(product, units)| {
+                    Ok(LineRequest {
+                        product: ProductRef::Sku(catalog[product].clone()),
+                        quantity: Quantity::parse(units, "quantity")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, DomainError>>()?;
+            let request = OrderRequest {
+                items: OrderItems::Lines(LineRequests::parse(lines)?),
+                shipping_address: None,
+                note: None,
+            };
+            order_service.create(caller, request).await?;
         }
+        order_service
+            .create(
+                caller,
+                OrderRequest::free_text(ItemDescription::parse("Gift wrapping for the desk")?),
+            )
+            .await?;
         println!("created {email} (password: demo-password) with 3 orders");
     }
     Ok(())
+}
+
+/// The demo catalog, with stock enough for every demo customer's orders; a product whose
+/// sku exists already is left as it is. Its skus, in the order of `DEMO_PRODUCTS`.
+async fn seed_catalog(
+    products: &dyn ProductRepository,
+    customers: usize,
+    currency: Currency,
+) -> anyhow::Result<Vec<Sku>> {
+    const DEMO_PRODUCTS: [(&str, &str, i64); 6] = [
+        ("MUG-01", "Enamel mug", 1250),
+        ("LAMP-7", "Desk lamp", 4999),
+        ("KEYB-1", "Mechanical keyboard", 8900),
+        ("MON-27", "27-inch monitor", 24900),
+        ("DESK-1", "Standing desk", 39900),
+        ("CABLE-2", "USB-C cable", 990),
+    ];
+    let stock = i64::try_from(customers)?
+        .saturating_mul(5)
+        .saturating_add(100);
+    let mut skus = Vec::new();
+    for (sku, name, price) in DEMO_PRODUCTS {
+        let sku = Sku::parse(sku)?;
+        let created = products
+            .insert(
+                NewProduct {
+                    sku: sku.clone(),
+                    name: ProductName::parse(name)?,
+                    description: ProductDescription::default(),
+                    price: Money::new(price, currency),
+                    stock: Stock::parse(stock.min(Stock::MAX))?,
+                    created_at: chrono::Utc::now(),
+                },
+                Actor::System,
+            )
+            .await?;
+        match created {
+            Some(_) => println!("product {} with {stock} units", sku.as_str()),
+            None => println!("product {} exists; left as it is", sku.as_str()),
+        }
+        skus.push(sku);
+    }
+    Ok(skus)
 }
 
 /// `cargo xtask copy-to-postgres URL [FILE]`.
@@ -167,10 +233,12 @@ pub async fn copy_to_postgres(args: &[String]) -> anyhow::Result<()> {
     };
     let copied = trachios_server::transfer::copy_to_postgres(&file, url).await?;
     println!(
-        "copied {} users, {} orders, {} events and {} logged-out tokens from {} into PostgreSQL",
+        "copied {} users, {} products, {} orders, {} events, {} stock movements and {} logged-out tokens from {} into PostgreSQL",
         copied.users,
+        copied.products,
         copied.orders,
         copied.events,
+        copied.movements,
         copied.revoked_tokens,
         file.display()
     );

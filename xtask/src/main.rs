@@ -26,7 +26,7 @@ cargo xtask <command>
   migrate --revert      revert the most recent migration
   migrate status        list migrations and whether each is applied
   seed                  create the admin from ADMIN_EMAIL / ADMIN_PASSWORD
-  seed --demo N         ... plus N demo customers with three orders each
+  seed --demo N         ... plus a demo catalog and N demo customers with three orders each
   copy-to-postgres URL [FILE]
                         copy users, orders, history and logged-out tokens from the embedded
                         store (FILE, default: the configured one or trachios.db) into the empty

@@ -2,9 +2,12 @@
 //! kept, sequences moved past them, so that the service continues where the other left off.
 
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
-use trachios_domain::{DomainError, Order, RevokedToken, StoredEvent, UserCredentials, UserId};
+use trachios_domain::{
+    DomainError, Order, OrderId, Product, RevokedToken, StockMovement, StoredEvent,
+    UserCredentials, UserId,
+};
 
 use crate::rows::{DbActor, DbRole, DbStatus, DetailColumns};
 use crate::schema::{order_events, orders, revoked_tokens, users};
@@ -13,6 +16,8 @@ use crate::schema::{order_events, orders, revoked_tokens, users};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ImportCounts {
     pub users: usize,
+    pub products: usize,
+    pub movements: usize,
     pub orders: usize,
     pub events: usize,
     pub revoked_tokens: usize,
@@ -191,6 +196,54 @@ impl Import {
         Ok(())
     }
 
+    pub async fn products(&mut self, page: &[Product]) -> Result<(), ImportError> {
+        for p in page {
+            diesel::sql_query(
+                "INSERT INTO products (id, sku, name, description, price, currency, stock, active, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind::<BigInt, _>(p.id.get())
+            .bind::<Text, _>(p.sku.as_str())
+            .bind::<Text, _>(p.name.as_str())
+            .bind::<Text, _>(p.description.as_str())
+            .bind::<BigInt, _>(p.price.minor())
+            .bind::<Text, _>(p.price.currency().code())
+            .bind::<BigInt, _>(p.stock.get())
+            .bind::<Bool, _>(p.active)
+            .bind::<Timestamptz, _>(p.created_at)
+            .bind::<Timestamptz, _>(p.updated_at)
+            .execute(&mut self.conn)
+            .await
+            .map_err(failed("insert products"))?;
+        }
+        self.counts.products += page.len();
+        Ok(())
+    }
+
+    pub async fn movements(&mut self, page: &[StockMovement]) -> Result<(), ImportError> {
+        for m in page {
+            diesel::sql_query(
+                "INSERT INTO stock_movements (id, product_id, delta, stock_after, reason, order_id, note, actor, actor_id, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind::<BigInt, _>(m.id)
+            .bind::<BigInt, _>(m.product_id.get())
+            .bind::<BigInt, _>(m.delta)
+            .bind::<BigInt, _>(m.stock_after.get())
+            .bind::<Text, _>(m.reason.as_str())
+            .bind::<Nullable<BigInt>, _>(m.order_id.map(OrderId::get))
+            .bind::<Nullable<Text>, _>(m.note.as_deref())
+            .bind::<crate::schema::sql_types::OrderActor, _>(DbActor(m.actor))
+            .bind::<Nullable<BigInt>, _>(m.actor_id.map(UserId::get))
+            .bind::<Timestamptz, _>(m.created_at)
+            .execute(&mut self.conn)
+            .await
+            .map_err(failed("insert stock movements"))?;
+        }
+        self.counts.movements += page.len();
+        Ok(())
+    }
+
     /// Moves each sequence past the ids imported, and commits.
     pub async fn commit(mut self) -> Result<ImportCounts, ImportError> {
         self.conn
@@ -198,6 +251,8 @@ impl Import {
                 "SELECT setval(pg_get_serial_sequence('users', 'id'), coalesce(max(id), 0) + 1, false) FROM users;
                  SELECT setval(pg_get_serial_sequence('orders', 'id'), coalesce(max(id), 0) + 1, false) FROM orders;
                  SELECT setval(pg_get_serial_sequence('order_events', 'id'), coalesce(max(id), 0) + 1, false) FROM order_events;
+                 SELECT setval(pg_get_serial_sequence('products', 'id'), coalesce(max(id), 0) + 1, false) FROM products;
+                 SELECT setval(pg_get_serial_sequence('stock_movements', 'id'), coalesce(max(id), 0) + 1, false) FROM stock_movements;
                  COMMIT",
             )
             .await

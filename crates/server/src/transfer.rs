@@ -21,15 +21,6 @@ pub async fn copy_to_postgres(from: &Path, to: &str) -> anyhow::Result<ImportCou
     let (source, _) = SqliteStore::open(SqliteSettings::new(from), None)
         .await
         .with_context(|| format!("opening {}", from.display()))?;
-    let products = source.count_products().await?;
-    if products > 0 {
-        // Copying the catalog and its ledger comes with orders' lines; until then a move
-        // would leave them behind without a word.
-        bail!(
-            "{} holds a catalog ({products} products), which copy-to-postgres does not copy yet; nothing was copied",
-            from.display()
-        );
-    }
     trachios_postgres::migrate(to)
         .await
         .context("migrating the PostgreSQL database")?;
@@ -44,6 +35,13 @@ pub async fn copy_to_postgres(from: &Path, to: &str) -> anyhow::Result<ImportCou
     }
     let mut after = 0;
     loop {
+        let page = source.export_products(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id.get();
+        import.products(&page).await?;
+    }
+    let mut after = 0;
+    loop {
         let page = source.export_orders(after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.id.get();
@@ -55,6 +53,14 @@ pub async fn copy_to_postgres(from: &Path, to: &str) -> anyhow::Result<ImportCou
         let Some(last) = page.last() else { break };
         after = last.event.id;
         import.events(&page).await?;
+    }
+    // After the orders: a movement names the order that caused it.
+    let mut after = 0;
+    loop {
+        let page = source.export_movements(after, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        import.movements(&page).await?;
     }
     let mut after = String::new();
     loop {

@@ -2,9 +2,11 @@
 
 use diesel::prelude::*;
 use trachios_domain::{
-    ActorKind, DomainError, Order, OrderEvent, OrderId, OrderStatus, PasswordHash, RevokedToken,
-    StoredEvent, TokenId, UserCredentials, UserId,
+    ActorKind, DomainError, Order, OrderEvent, OrderId, OrderStatus, PasswordHash, Product,
+    RevokedToken, StockMovement, StoredEvent, TokenId, UserCredentials, UserId,
 };
+
+use crate::products::{MovementRow, ProductRow, COLUMNS};
 
 use crate::rows::{instant, into_orders, OrderRow, UserRow};
 use crate::schema::{order_events, orders, revoked_tokens, users};
@@ -22,21 +24,44 @@ type FullEventRow = (
     Option<i64>,
 );
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
 impl SqliteStore {
-    /// How many products the catalog holds, active or not.
-    pub async fn count_products(&self) -> Result<i64, DomainError> {
-        let counted = self
-            .read(|conn| {
-                diesel::sql_query("SELECT count(*) AS n FROM products").load::<Count>(conn)
+    /// Up to `limit` products with ids above `after`, active or not.
+    pub async fn export_products(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Product>, DomainError> {
+        let rows = self
+            .read(move |conn| {
+                diesel::sql_query(format!(
+                    "SELECT {COLUMNS} FROM products WHERE id > ? ORDER BY id LIMIT ?"
+                ))
+                .bind::<diesel::sql_types::BigInt, _>(after)
+                .bind::<diesel::sql_types::BigInt, _>(limit)
+                .load::<ProductRow>(conn)
             })
             .await?;
-        Ok(counted.first().map_or(0, |c| c.n))
+        rows.into_iter().map(ProductRow::into_product).collect()
+    }
+
+    /// Up to `limit` stock movements with ids above `after`.
+    pub async fn export_movements(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StockMovement>, DomainError> {
+        let rows = self
+            .read(move |conn| {
+                diesel::sql_query(
+                    "SELECT id, product_id, delta, stock_after, reason, order_id, note, actor, \
+                     actor_id, created_at FROM stock_movements WHERE id > ? ORDER BY id LIMIT ?",
+                )
+                .bind::<diesel::sql_types::BigInt, _>(after)
+                .bind::<diesel::sql_types::BigInt, _>(limit)
+                .load::<MovementRow>(conn)
+            })
+            .await?;
+        rows.into_iter().map(MovementRow::into_movement).collect()
     }
 
     /// Up to `limit` accounts with ids above `after`, password hashes included.

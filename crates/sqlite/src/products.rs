@@ -107,7 +107,7 @@ fn products(rows: Vec<ProductRow>) -> Result<Vec<Product>, DomainError> {
 }
 
 #[derive(QueryableByName)]
-struct MovementRow {
+pub(crate) struct MovementRow {
     #[diesel(sql_type = BigInt)]
     id: i64,
     #[diesel(sql_type = BigInt)]
@@ -131,7 +131,7 @@ struct MovementRow {
 }
 
 impl MovementRow {
-    fn into_movement(self) -> Result<StockMovement, DomainError> {
+    pub(crate) fn into_movement(self) -> Result<StockMovement, DomainError> {
         StoredMovement {
             id: self.id,
             product_id: self.product_id,

@@ -14,6 +14,7 @@ mod fanout;
 mod helpers;
 mod idempotency;
 mod inputs;
+mod last_units;
 mod lifecycle;
 mod limits;
 mod list_cache;

@@ -115,7 +115,7 @@ async fn a_copied_store_serves_the_same_accounts_orders_and_history_on_postgresq
 }
 
 #[tokio::test]
-async fn a_store_with_a_catalog_is_refused_rather_than_copied_without_it() {
+async fn the_catalog_its_ledger_and_orders_with_lines_are_copied_and_go_on_from_there() {
     if !runs_on_this_store("copies the embedded store into PostgreSQL; it needs both and runs once, in the PostgreSQL pass") {
         return;
     }
@@ -123,7 +123,8 @@ async fn a_store_with_a_catalog_is_refused_rather_than_copied_without_it() {
     let sqlite_url = format!("sqlite://{}", scratch.path().display());
     let (before, stop, running) = spawn_stoppable(&sqlite_url).await;
     let admin = before.admin().await;
-    let (status, body) = before
+    let (jo, _) = before.customer("jo@x.io").await;
+    let (status, mug) = before
         .call(
             Method::POST,
             "/products",
@@ -131,24 +132,71 @@ async fn a_store_with_a_catalog_is_refused_rather_than_copied_without_it() {
             Some(json!({"sku": "MUG-01", "name": "Enamel mug", "price": 1250, "stock": 4})),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(status, StatusCode::CREATED, "{mug}");
+    let mug = mug["id"].as_i64().expect("id");
+    let (status, order) = before
+        .call(
+            Method::POST,
+            "/orders",
+            Some(&jo),
+            Some(
+                json!({"lines": [{"product_id": mug, "quantity": 3}], "note": "gift",
+                        "shipping_address": {"name": "Jo", "line1": "1 Main St", "city": "Leeds",
+                                             "postal_code": "LS1 1AA", "country": "GB"}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{order}");
+    let id = order["id"].as_i64().expect("id");
+    let ledger_path = format!("/products/{mug}/stock-movements");
+    let (_, ledger) = before
+        .call(Method::GET, &ledger_path, Some(&admin), None)
+        .await;
     stop_and_wait(stop, running).await;
 
     let postgres_url = fresh_database().await;
-    let mut refusal = None;
+    let mut copied = None;
     for _ in 0..100 {
         match trachios_server::transfer::copy_to_postgres(&scratch.path(), &postgres_url).await {
+            Ok(counts) => {
+                copied = Some(counts);
+                break;
+            }
             Err(err) if format!("{err:#}").contains("in use") => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            outcome => {
-                refusal = Some(outcome);
-                break;
-            }
+            Err(err) => panic!("copy failed: {err:#}"),
         }
     }
-    let refusal = refusal.expect("the file came free").expect_err("refused");
-    assert!(format!("{refusal:#}").contains("1 products"), "{refusal:#}");
-    let users = psql(&postgres_url, "SELECT count(*) FROM users").await;
-    assert_eq!(users, "0", "nothing was copied");
+    let copied = copied.expect("the file came free");
+    assert_eq!((copied.products, copied.movements), (1, 2));
+
+    let after = spawn_on(&postgres_url, 3600.0).await;
+    let (_, read) = after.order(&jo, id).await;
+    assert_eq!(read, order, "the order with its lines, address and note");
+    let admin = after.admin().await;
+    let (_, copied_ledger) = after
+        .call(Method::GET, &ledger_path, Some(&admin), None)
+        .await;
+    assert_eq!(copied_ledger, ledger, "the ledger as it was");
+    // It goes on from there: new ids follow the copied ones, the stock holds.
+    let (status, body) = after
+        .call(
+            Method::POST,
+            "/orders",
+            Some(&jo),
+            Some(json!({"lines": [{"sku": "MUG-01", "quantity": 2}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "1 left: {body}");
+    let (status, next) = after
+        .call(
+            Method::POST,
+            "/orders",
+            Some(&jo),
+            Some(json!({"lines": [{"sku": "MUG-01", "quantity": 1}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{next}");
+    assert!(next["id"].as_i64() > Some(id));
 }
