@@ -4,3 +4,4 @@ ALTER TABLE orders
     DROP COLUMN total,
     DROP COLUMN currency,
     DROP COLUMN lines;
+ALTER TABLE products RESET (fillfactor);

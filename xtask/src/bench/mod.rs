@@ -1,4 +1,4 @@
-//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks|paths]`: benchmarks that print figures. They build and
+//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks|lines|paths]`: benchmarks that print figures. They build and
 //! start the release server, and use a scratch database `trachios_bench`.
 
 mod cache;
@@ -6,6 +6,7 @@ mod cpu;
 mod field;
 mod hashing;
 mod lifecycle;
+mod lines;
 mod load;
 mod paths;
 mod quiet;
@@ -47,6 +48,7 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
             runtime.block_on(tracking::run())?;
             runtime.block_on(stores::run())?;
             runtime.block_on(webhooks::run())?;
+            runtime.block_on(lines::run())?;
             // Last, so that the headline table ends the output.
             runtime.block_on(paths::run())
         }
@@ -56,9 +58,10 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
         Some("tracking") => runtime.block_on(tracking::run()),
         Some("stores") => runtime.block_on(stores::run()),
         Some("webhooks") => runtime.block_on(webhooks::run()),
+        Some("lines") => runtime.block_on(lines::run()),
         Some("paths") => runtime.block_on(paths::run()),
         Some(other) => {
-            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores, webhooks or paths")
+            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores, webhooks, lines or paths")
         }
     }
 }

@@ -467,7 +467,13 @@ impl Account {
 /// load's connections): clients and transactions per second of each. Each run starts
 /// after a checkpoint.
 async fn pgbench_insert(url: &str, customer: i64) -> anyhow::Result<Vec<(u32, f64)>> {
+    // The two-digit placeholders first, so that `$1` does not take `$10`'s first digits.
     let statement = trachios_postgres::statements::INSERT_ORDER
+        .replace("$13", "NULL")
+        .replace("$12", "NULL")
+        .replace("$11", "NULL")
+        .replace("$10", "NULL")
+        .replace("$9", "'[]'")
         .replace("$1", &customer.to_string())
         .replace("$2", "'Laptop'")
         .replace("$3", "'created'")
