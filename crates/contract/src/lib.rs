@@ -104,6 +104,7 @@ macro_rules! port_contract {
             stock::an_order_short_of_stock_stores_nothing,
             stock::a_cancellation_returns_the_units_once_and_a_reinstatement_takes_them_again,
             stock::concurrent_orders_sell_exactly_the_stock_and_no_shortage_fails_another,
+            stock::concurrent_repeats_of_a_keyed_order_for_the_last_unit_all_see_the_one_order,
         );
         #[test]
         fn every_accepted_name_and_item_description_is_stored_unchanged() {

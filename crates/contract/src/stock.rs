@@ -7,8 +7,8 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use trachios_domain::ports::{OrderRepository, ProductRepository};
 use trachios_domain::{
-    ActorKind, AddressInput, Caller, DomainError, IdempotencyKey, KeyClaim, LineRequest,
-    LineRequests, MovementReason, NewOrder, Order, OrderFilter, OrderItems, OrderNote,
+    ActorKind, AddressInput, Caller, DomainError, IdempotencyKey, KeyClaim, KeyedInsert,
+    LineRequest, LineRequests, MovementReason, NewOrder, Order, OrderFilter, OrderItems, OrderNote,
     OrderRequest, OrderStatus, Product, ProductRef, Quantity, RequestFingerprint, Role,
     ShippingAddress, Sku, StockAdjustment, UserId,
 };
@@ -325,4 +325,44 @@ pub async fn concurrent_orders_sell_exactly_the_stock_and_no_shortage_fails_anot
             .sum();
         assert_eq!(moved, -1, "order {} took one unit", order.id);
     }
+}
+
+pub async fn concurrent_repeats_of_a_keyed_order_for_the_last_unit_all_see_the_one_order(
+    ports: Ports,
+) {
+    let ada = customer(ports.users.as_ref(), "ada@x.io").await;
+    let last = stored(ports.products.as_ref(), "LAST-1", "The last one", 1).await;
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let orders = Arc::clone(&ports.orders);
+            let new = with_lines(ada, vec![by_id(&last, 1)]);
+            tokio::spawn(async move {
+                orders
+                    .insert_keyed(
+                        new,
+                        KeyClaim {
+                            key: IdempotencyKey::parse("basket").expect("key"),
+                            fingerprint: RequestFingerprint([3; 32]),
+                            expires_at: Utc::now() + Duration::hours(24),
+                        },
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut inserted = Vec::new();
+    let mut kept = Vec::new();
+    for attempt in attempts {
+        match attempt.await.expect("task") {
+            Ok(KeyedInsert::Inserted(order)) => inserted.push(order),
+            Ok(KeyedInsert::Taken { kept: order, .. }) => kept.push(order),
+            Err(refused) => panic!("a repeat must see the first request's order, not {refused}"),
+        }
+    }
+    assert_eq!(inserted.len(), 1, "one order");
+    assert!(
+        kept.iter().all(|o| *o == inserted[0]),
+        "every repeat sees it"
+    );
+    assert_eq!(stock_of(ports.products.as_ref(), &last).await, 0);
 }

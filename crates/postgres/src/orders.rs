@@ -324,8 +324,11 @@ impl OrderRepository for PgOrderRepository {
         let user = order.customer_id.get();
         let outcome = conn
             .transaction::<_, diesel::result::Error, _>(async |conn| {
-                // A repeat is answered from its key before anything is decided: the stock
-                // its first request took may be gone since.
+                // The products first: a concurrent request under the same key that took
+                // them has committed by the time their locks are ours, so its claim is found
+                // below instead of its units missing. A repeat is answered from its key
+                // before anything is decided: the stock its first request took may be gone.
+                let mut stock = stock::lock(conn, order.request.named_products()).await?;
                 if let Some(taken) = statement(READ_LIVE_CLAIM)
                     .bind::<BigInt, _>(user)
                     .bind::<Text, _>(claim.key.as_str())
@@ -336,7 +339,6 @@ impl OrderRepository for PgOrderRepository {
                 {
                     return Ok(Claimed::Taken(taken));
                 }
-                let mut stock = stock::lock(conn, order.request.named_products()).await?;
                 let placed = order.request.decide(&mut stock).map_err(refused)?;
                 let columns = DetailColumns::of(&placed.details).map_err(refused)?;
                 let inserted =

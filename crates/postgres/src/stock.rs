@@ -50,6 +50,9 @@ pub(crate) async fn lock<'a>(
             ProductRef::Sku(sku) => skus.push(sku.key()),
         }
     }
+    if ids.is_empty() && skus.is_empty() {
+        return Ok(LockedStock::new(Vec::new()));
+    }
     let rows = statement(LOCK)
         .bind::<Array<BigInt>, _>(ids)
         .bind::<Array<Text>, _>(skus)
