@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod children;
 mod endpoint;
 mod epoch;
 mod error;

@@ -217,16 +217,10 @@ async fn insert_rows(
     conn: &mut AsyncPgConnection,
     orders: &[(&NewOrder, &PlacedContents)],
 ) -> diesel::QueryResult<Vec<Order>> {
-    let columns = orders
-        .iter()
-        .map(|(_, placed)| DetailColumns::of(&placed.details))
-        .collect::<Result<Vec<_>, DomainError>>()
-        .map_err(refused)?;
     let rows = match orders {
         [] => return Ok(Vec::new()),
         [(order, placed)] => {
-            let [columns] = <[DetailColumns; 1]>::try_from(columns)
-                .map_err(|_| refused(DomainError::internal("one order, one set of columns")))?;
+            let columns = DetailColumns::of(&placed.details).map_err(refused)?;
             let row = bind_new_order!(statement(INSERT_ORDER), order, placed, columns)
                 .load::<OrderRow>(conn)
                 .await
@@ -237,6 +231,11 @@ async fn insert_rows(
             return row.into_order().map(|o| vec![o]).map_err(refused);
         }
         several => {
+            let columns = several
+                .iter()
+                .map(|(_, placed)| DetailColumns::of(&placed.details))
+                .collect::<Result<Vec<_>, DomainError>>()
+                .map_err(refused)?;
             bind_batch(statement(INSERT_ORDERS), several, columns)
                 .load::<BatchRow>(conn)
                 .await?

@@ -14,7 +14,8 @@ use trachios_domain::{
     UserId,
 };
 
-use crate::error::{the_row, written, QueryFailure};
+use crate::children::of_existing_parent;
+use crate::error::{written, QueryFailure};
 use crate::pool::{connection, sql_limit, PgPool};
 use crate::rows::DbActor;
 use crate::schema::sql_types;
@@ -175,12 +176,6 @@ impl MovementRow {
     }
 }
 
-#[derive(QueryableByName)]
-struct Found {
-    #[diesel(sql_type = Bool)]
-    found: bool,
-}
-
 /// `%text%` or `text%` for LIKE, with its wildcards taken literally.
 fn like_pattern(text: &str, anywhere: bool) -> String {
     let escaped = text
@@ -333,18 +328,15 @@ impl ProductRepository for PgProductRepository {
             .await
             .or_failure_on(&mut conn)
             .await?;
-        if rows.is_empty() {
-            let exists = statement(EXISTS)
-                .bind::<BigInt, _>(id.get())
-                .load::<Found>(&mut conn)
-                .await
-                .and_then(the_row)
-                .or_failure_on(&mut conn)
-                .await?;
-            if !exists.found {
-                return Ok(None);
-            }
-        }
+        let Some(rows) = of_existing_parent(
+            &mut conn,
+            rows,
+            statement(EXISTS).bind::<BigInt, _>(id.get()),
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
         rows.into_iter()
             .map(MovementRow::into_movement)
             .collect::<Result<_, _>>()

@@ -14,6 +14,7 @@ use trachios_domain::{
     Webhook, WebhookId,
 };
 
+use crate::children::{of_existing_parent, Found};
 use crate::error::{the_row, written, QueryFailure};
 use crate::pool::{connection, PgPool};
 use crate::rows::{DbActor, DbStatus, OrderRow};
@@ -185,12 +186,6 @@ impl WebhookRow {
 }
 
 #[derive(QueryableByName)]
-struct Found {
-    #[diesel(sql_type = Bool)]
-    found: bool,
-}
-
-#[derive(QueryableByName)]
 struct Purged {
     #[diesel(sql_type = BigInt)]
     purged: i64,
@@ -338,19 +333,15 @@ impl WebhookRepository for PgWebhookRepository {
             .await
             .or_failure_on(&mut conn)
             .await?;
-        // Log entries go with their endpoint, so only an empty page leaves its existence open.
-        if rows.is_empty() {
-            let exists = statement(EXISTS)
-                .bind::<BigInt, _>(id.get())
-                .load::<Found>(&mut conn)
-                .await
-                .and_then(the_row)
-                .or_failure_on(&mut conn)
-                .await?;
-            if !exists.found {
-                return Ok(None);
-            }
-        }
+        let Some(rows) = of_existing_parent(
+            &mut conn,
+            rows,
+            statement(EXISTS).bind::<BigInt, _>(id.get()),
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
         rows.into_iter()
             .map(AttemptRow::into_entry)
             .collect::<Result<_, _>>()

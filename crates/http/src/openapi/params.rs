@@ -61,8 +61,12 @@ pub(crate) struct ProductListQuery {
     /// Where the previous page ended: copied from its `Link: rel="next"`, never built.
     cursor: Option<String>,
     /// A substring (3+ characters) of a name or sku, or a shorter prefix of a sku;
-    /// case-insensitive.
-    #[param(min_length = 1, max_length = 100)]
+    /// case-insensitive. Trimmed; never NUL.
+    #[param(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00]*[^\s\x00][^\x00]*$"
+    )]
     q: Option<String>,
     /// `true` (default); `false` and `any` for admins only.
     #[param(pattern = "^(true|false|any)$")]
