@@ -17,6 +17,7 @@ use trachios_domain::{
 
 pub mod accounts;
 pub mod catalog;
+pub mod edits;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod lists;
@@ -105,6 +106,9 @@ macro_rules! port_contract {
             stock::a_cancellation_returns_the_units_once_and_a_reinstatement_takes_them_again,
             stock::concurrent_orders_sell_exactly_the_stock_and_no_shortage_fails_another,
             stock::concurrent_repeats_of_a_keyed_order_for_the_last_unit_all_see_the_one_order,
+            edits::an_edit_replaces_the_lines_and_moves_stock_by_the_difference_once,
+            edits::a_refused_or_stale_edit_changes_nothing,
+            edits::edits_and_cancellations_racing_keep_every_unit,
         );
         #[test]
         fn every_accepted_name_and_item_description_is_stored_unchanged() {

@@ -2,7 +2,7 @@
 //! schema itself: the names of the enums it stores, and the statuses in which an order
 //! has no due time. A migration that forgets a status fails them.
 
-use trachios_domain::{names, ActorKind, MovementReason, OrderStatus, Role};
+use trachios_domain::{names, ActorKind, EventKind, MovementReason, OrderStatus, Role};
 
 pub fn order_statuses() -> Vec<&'static str> {
     names::of(OrderStatus::ALL, OrderStatus::as_str)
@@ -24,6 +24,10 @@ pub fn roles() -> Vec<&'static str> {
 
 pub fn movement_reasons() -> Vec<&'static str> {
     names::of(MovementReason::ALL, MovementReason::as_str)
+}
+
+pub fn event_kinds() -> Vec<&'static str> {
+    names::of(EventKind::ALL, EventKind::as_str)
 }
 
 pub fn actors() -> Vec<&'static str> {

@@ -16,20 +16,20 @@ use trachios_domain::{
 use crate::catalog::{admin, ledger, stored};
 use crate::{customer, Ports};
 
-const STEP: Duration = Duration::seconds(60);
+pub(crate) const STEP: Duration = Duration::seconds(60);
 
-fn line(product: ProductRef, units: i64) -> LineRequest {
+pub(crate) fn line(product: ProductRef, units: i64) -> LineRequest {
     LineRequest {
         product,
         quantity: Quantity::parse(units, "quantity").expect("quantity"),
     }
 }
 
-fn by_id(product: &Product, units: i64) -> LineRequest {
+pub(crate) fn by_id(product: &Product, units: i64) -> LineRequest {
     line(ProductRef::Id(product.id), units)
 }
 
-fn with_lines(customer: UserId, lines: Vec<LineRequest>) -> NewOrder {
+pub(crate) fn with_lines(customer: UserId, lines: Vec<LineRequest>) -> NewOrder {
     Order::place(
         customer,
         OrderRequest {
@@ -42,7 +42,7 @@ fn with_lines(customer: UserId, lines: Vec<LineRequest>) -> NewOrder {
     )
 }
 
-async fn stock_of(products: &dyn ProductRepository, product: &Product) -> i64 {
+pub(crate) async fn stock_of(products: &dyn ProductRepository, product: &Product) -> i64 {
     let (stock, sum, chained) = ledger(products, product).await;
     assert_eq!(
         sum,
@@ -55,7 +55,7 @@ async fn stock_of(products: &dyn ProductRepository, product: &Product) -> i64 {
 }
 
 /// The order's movements of the product, oldest first.
-async fn movements_of(
+pub(crate) async fn movements_of(
     products: &dyn ProductRepository,
     product: &Product,
     order: &Order,
@@ -73,7 +73,7 @@ async fn movements_of(
     found
 }
 
-fn caller(id: UserId, role: Role) -> Caller {
+pub(crate) fn caller(id: UserId, role: Role) -> Caller {
     Caller { user_id: id, role }
 }
 

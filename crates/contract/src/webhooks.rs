@@ -7,9 +7,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use trachios_domain::ports::WebhookRepository;
 use trachios_domain::{
-    Actor, AttemptRecord, DueSteps, NewWebhook, NextStep, Order, OrderStatus, PendingDelivery,
-    SealedSecret, StatusChange, Subscription, UserId, Webhook, WebhookEventType, WebhookId,
-    WebhookUrl,
+    Actor, AttemptRecord, Caller, DueSteps, EventKind, NewWebhook, NextStep, Order, OrderEdit,
+    OrderNote, OrderStatus, PendingDelivery, Role, SealedSecret, StatusChange, Subscription,
+    UserId, Webhook, WebhookEventType, WebhookId, WebhookUrl,
 };
 
 use crate::{customer, new_order, Ports};
@@ -79,7 +79,7 @@ pub async fn every_change_is_delivered_in_order_once_per_endpoint(ports: Ports) 
     let webhooks = ports.webhooks.as_ref();
     let a = customer(ports.users.as_ref(), "a@x.io").await;
     let before = place(&ports, a, Duration::seconds(-1)).await;
-    let hook = endpoint(webhooks, Subscription::ALL).await;
+    let hook = endpoint(webhooks, Subscription::DEFAULT).await;
     let placed = place(&ports, a, Duration::seconds(-1)).await;
     let now = Utc::now() + Duration::seconds(1);
     // A lifecycle batch moves both orders; only changes after the endpoint exist for it.
@@ -149,7 +149,7 @@ pub async fn every_change_is_delivered_in_order_once_per_endpoint(ports: Ports) 
 
 pub async fn an_event_carries_the_order_as_its_change_left_it(ports: Ports) {
     let webhooks = ports.webhooks.as_ref();
-    endpoint(webhooks, Subscription::ALL).await;
+    endpoint(webhooks, Subscription::DEFAULT).await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
     let placed = place(&ports, a, Duration::seconds(-1)).await;
     let now = Utc::now() + Duration::seconds(1);
@@ -178,31 +178,41 @@ pub async fn an_event_carries_the_order_as_its_change_left_it(ports: Ports) {
 }
 
 /// The stores decide in SQL (the outbox trigger) which endpoint hears which change; the
-/// domain says it once (`WebhookEventType::of_change`, `Subscription::types`), and this
+/// domain says it once (`WebhookEventType::of_event`, `Subscription::hears`), and this
 /// holds every store to it, for every subscription and every kind of change.
 pub async fn a_subscription_records_only_its_event_types(ports: Ports) {
     let webhooks = ports.webhooks.as_ref();
-    let subscriptions = [
-        Subscription {
-            order_created: true,
-            status_changed: false,
-        },
-        Subscription {
-            order_created: false,
-            status_changed: true,
-        },
-        Subscription::ALL,
-    ];
     let mut endpoints = Vec::new();
-    for subscription in subscriptions {
+    for bits in 1u8..8 {
+        let subscription = Subscription {
+            order_created: bits & 1 != 0,
+            status_changed: bits & 2 != 0,
+            order_updated: bits & 4 != 0,
+        };
         endpoints.push((endpoint(webhooks, subscription).await.id, subscription));
     }
     let a = customer(ports.users.as_ref(), "a@x.io").await;
     let placed = place(&ports, a, Duration::seconds(-1)).await;
+    let note = OrderNote::parse("Leave it with the porter").expect("a note");
+    let edit = OrderEdit::new(None, None, Some(note)).expect("an edit");
+    let owner = Caller {
+        user_id: a,
+        role: Role::Customer,
+    };
+    let pending = placed.edit(owner, edit, Utc::now()).expect("editable");
+    ports
+        .orders
+        .edit(pending)
+        .await
+        .expect("edit stored")
+        .expect("not raced");
     let now = Utc::now() + Duration::seconds(1);
     advance(&ports, now).await;
-    // The changes made: the creation, then one step.
-    let changes = [None, Some(placed.status)];
+    let changes = [
+        EventKind::Created,
+        EventKind::Edited,
+        EventKind::StatusChanged,
+    ];
 
     // Only an order's oldest undelivered event is due per endpoint: deliver and claim again.
     let mut heard: HashMap<WebhookId, Vec<WebhookEventType>> = HashMap::new();
@@ -223,8 +233,8 @@ pub async fn a_subscription_records_only_its_event_types(ports: Ports) {
     for (id, subscription) in endpoints {
         let expected: Vec<WebhookEventType> = changes
             .iter()
-            .map(|&from| WebhookEventType::of_change(from))
-            .filter(|kind| subscription.types().contains(kind))
+            .filter_map(|&kind| WebhookEventType::of_event(kind))
+            .filter(|t| subscription.hears(*t))
             .collect();
         assert_eq!(
             heard.remove(&id).unwrap_or_default(),
@@ -236,7 +246,7 @@ pub async fn a_subscription_records_only_its_event_types(ports: Ports) {
 
 pub async fn a_failed_attempt_is_retried_later_and_blocks_the_orders_next_event(ports: Ports) {
     let webhooks = ports.webhooks.as_ref();
-    let hook = endpoint(webhooks, Subscription::ALL).await;
+    let hook = endpoint(webhooks, Subscription::DEFAULT).await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
     place(&ports, a, Duration::seconds(-1)).await;
     let now = Utc::now() + Duration::seconds(1);
@@ -291,7 +301,7 @@ pub async fn a_failed_attempt_is_retried_later_and_blocks_the_orders_next_event(
 
 pub async fn a_lease_that_ran_out_is_claimed_again_and_the_late_outcome_is_ignored(ports: Ports) {
     let webhooks = ports.webhooks.as_ref();
-    let hook = endpoint(webhooks, Subscription::ALL).await;
+    let hook = endpoint(webhooks, Subscription::DEFAULT).await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
     place(&ports, a, Duration::seconds(60)).await;
     let now = Utc::now() + Duration::seconds(1);
@@ -329,7 +339,7 @@ pub async fn a_lease_that_ran_out_is_claimed_again_and_the_late_outcome_is_ignor
 
 pub async fn concurrent_workers_never_claim_the_same_attempt(ports: Ports) {
     let webhooks = ports.webhooks.clone();
-    endpoint(webhooks.as_ref(), Subscription::ALL).await;
+    endpoint(webhooks.as_ref(), Subscription::DEFAULT).await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
     for _ in 0..200 {
         place(&ports, a, Duration::seconds(60)).await;
@@ -364,7 +374,7 @@ pub async fn concurrent_workers_never_claim_the_same_attempt(ports: Ports) {
 
 pub async fn deleting_an_endpoint_drops_its_deliveries_and_the_bound_holds(ports: Ports) {
     let webhooks = ports.webhooks.as_ref();
-    let hook = endpoint(webhooks, Subscription::ALL).await;
+    let hook = endpoint(webhooks, Subscription::DEFAULT).await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
     place(&ports, a, Duration::seconds(60)).await;
     assert_eq!(webhooks.list().await.unwrap(), vec![hook.clone()]);
@@ -382,7 +392,7 @@ pub async fn deleting_an_endpoint_drops_its_deliveries_and_the_bound_holds(ports
 
     for stored in [true, true, false] {
         let inserted = webhooks
-            .insert(new_webhook(Subscription::ALL), 2)
+            .insert(new_webhook(Subscription::DEFAULT), 2)
             .await
             .unwrap();
         assert_eq!(
@@ -395,7 +405,7 @@ pub async fn deleting_an_endpoint_drops_its_deliveries_and_the_bound_holds(ports
 
 pub async fn finished_deliveries_and_old_attempts_are_purged(ports: Ports) {
     let webhooks = ports.webhooks.as_ref();
-    let hook = endpoint(webhooks, Subscription::ALL).await;
+    let hook = endpoint(webhooks, Subscription::DEFAULT).await;
     let a = customer(ports.users.as_ref(), "a@x.io").await;
     for _ in 0..3 {
         place(&ports, a, Duration::seconds(60)).await;
@@ -433,8 +443,8 @@ pub async fn finished_deliveries_and_old_attempts_are_purged(ports: Ports) {
 
 pub async fn a_stored_key_is_replaced_only_while_it_is_still_the_one_stored(ports: Ports) {
     let webhooks = ports.webhooks.as_ref();
-    let first = endpoint(webhooks, Subscription::ALL).await;
-    let second = endpoint(webhooks, Subscription::ALL).await;
+    let first = endpoint(webhooks, Subscription::DEFAULT).await;
+    let second = endpoint(webhooks, Subscription::DEFAULT).await;
     let stored = |n: &str| SealedSecret::new(n);
     assert_eq!(
         webhooks.sealed_secrets().await.expect("keys"),

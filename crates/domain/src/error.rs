@@ -23,6 +23,9 @@ pub enum DomainError {
     /// Another product has the sku, written with any case.
     #[error("a product with this sku exists already")]
     SkuTaken,
+    /// The request does not fit the state the resource is in; nothing was changed.
+    #[error("{0}")]
+    Conflict(&'static str),
     /// A change kept losing its compare-and-set to concurrent changes.
     #[error("the order is changing too fast; try again")]
     Contended,

@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod catalog;
+pub mod edit;
 pub mod error;
 pub mod feed;
 pub mod history;
@@ -31,9 +32,10 @@ pub use catalog::{
     ProductFilter, ProductName, ProductQuery, Sku, Stock, StockAdjustment, StockDelta,
     StockMovement, StoredMovement, StoredProduct,
 };
+pub use edit::{EditedContents, OrderEdit, PendingEdit, EDITABLE_STATUS};
 pub use error::{error_chain, retry_after_seconds, BoxError, DomainError};
 pub use feed::{CommittedVersion, FeedEvent, FeedScope};
-pub use history::OrderEvent;
+pub use history::{EventKind, OrderEvent};
 pub use idempotency::{
     Creation, IdempotencyKey, KeyClaim, KeyedInsert, RequestFingerprint, IDEMPOTENCY_KEY_LIFETIME,
 };

@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 use crate::{
     AccountStatus, AdvancedOrder, CachedPage, CommittedVersion, DomainError, DueSteps, Email,
     FeedEvent, FeedScope, IdempotencyKey, KeyClaim, KeyedInsert, ListGeneration, NewOrder, NewUser,
-    Order, OrderEvent, OrderFilter, OrderId, PageSize, Password, PasswordHash, RenderedOrder,
-    RenderedPage, StatusChange, TokenClaims, TokenId, User, UserChange, UserCredentials,
-    UserFilter, UserId,
+    Order, OrderEvent, OrderFilter, OrderId, PageSize, Password, PasswordHash, PendingEdit,
+    RenderedOrder, RenderedPage, StatusChange, TokenClaims, TokenId, User, UserChange,
+    UserCredentials, UserFilter, UserId,
 };
 use crate::{
     Actor, NewProduct, Product, ProductChanges, ProductFilter, ProductId, StockAdjustment,
@@ -86,6 +86,10 @@ pub trait OrderRepository: Send + Sync {
     /// Applies the change, and records its event, if the order still has the expected
     /// version; `None` if it lost the race.
     async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError>;
+    /// Decides the edit against the products it names, locked, and stores the new contents,
+    /// their stock movements and an `edited` event, if the order still has the expected
+    /// version; `None` if it lost the race, an error (nothing written) if it is refused.
+    async fn edit(&self, edit: PendingEdit) -> Result<Option<Order>, DomainError>;
     /// Moves up to `limit` orders due at `due.now` one step on, as `due.steps` says, each
     /// exactly once across every process sharing the store, and returns them as they are now.
     async fn advance_due(

@@ -96,6 +96,7 @@ mod tests {
             secret: SealedSecret::new(SECRET),
             attempt: 1,
             event_id: "e1".into(),
+            kind: "created".into(),
             from: None,
             actor: ActorKind::Customer,
             actor_id: Some(7),
@@ -154,7 +155,7 @@ mod tests {
                 "{:?}",
                 NewWebhook {
                     url: url.clone(),
-                    subscription: Subscription::ALL,
+                    subscription: Subscription::DEFAULT,
                     secret: SealedSecret::new(SECRET),
                     created_at: T0,
                 }
@@ -168,7 +169,7 @@ mod tests {
                     webhook: Webhook {
                         id: WebhookId::parse(1).unwrap(),
                         url,
-                        subscription: Subscription::ALL,
+                        subscription: Subscription::DEFAULT,
                         created_at: T0,
                     },
                     secret: SECRET.into(),

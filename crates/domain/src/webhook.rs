@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::{ActorKind, DomainError, Order, OrderStatus, UserId, WebhookId};
+use crate::{ActorKind, DomainError, EventKind, Order, OrderStatus, UserId, WebhookId};
 
 /// What an endpoint can subscribe to. Its names and list come from this declaration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
@@ -21,6 +21,8 @@ pub enum WebhookEventType {
     OrderCreated,
     #[strum(serialize = "order.status_changed")]
     StatusChanged,
+    #[strum(serialize = "order.updated")]
+    OrderUpdated,
 }
 
 impl WebhookEventType {
@@ -35,11 +37,23 @@ impl WebhookEventType {
         crate::names::parse(raw, Self::ALL, Self::as_str, "events")
     }
 
-    /// The type of the event a change with this `from` status makes: only a creation has none.
-    pub fn of_change(from: Option<OrderStatus>) -> Self {
-        match from {
-            None => WebhookEventType::OrderCreated,
-            Some(_) => WebhookEventType::StatusChanged,
+    /// The type endpoints hear an event of this kind as; `None` for a kind no endpoint
+    /// can subscribe to yet.
+    pub fn of_event(kind: EventKind) -> Option<Self> {
+        match kind {
+            EventKind::Created => Some(WebhookEventType::OrderCreated),
+            EventKind::StatusChanged => Some(WebhookEventType::StatusChanged),
+            EventKind::Edited => Some(WebhookEventType::OrderUpdated),
+            EventKind::Shipment => None,
+        }
+    }
+
+    /// The kind of the history event this type announces.
+    pub fn event_kind(self) -> EventKind {
+        match self {
+            WebhookEventType::OrderCreated => EventKind::Created,
+            WebhookEventType::StatusChanged => EventKind::StatusChanged,
+            WebhookEventType::OrderUpdated => EventKind::Edited,
         }
     }
 }
@@ -49,26 +63,29 @@ impl WebhookEventType {
 pub struct Subscription {
     pub order_created: bool,
     pub status_changed: bool,
+    pub order_updated: bool,
 }
 
 impl Subscription {
-    /// Both types, as when a webhook names none.
-    pub const ALL: Subscription = Subscription {
+    /// What a webhook that names no types hears: the pair version 2 had, so that an
+    /// endpoint made the way it always was receives what it always did.
+    pub const DEFAULT: Subscription = Subscription {
         order_created: true,
         status_changed: true,
+        order_updated: false,
+    };
+
+    const NONE: Subscription = Subscription {
+        order_created: false,
+        status_changed: false,
+        order_updated: false,
     };
 
     /// The types named; an empty list is refused (it would subscribe to nothing).
     pub fn parse(names: &[String]) -> Result<Self, DomainError> {
-        let mut subscription = Subscription {
-            order_created: false,
-            status_changed: false,
-        };
+        let mut subscription = Self::NONE;
         for name in names {
-            match WebhookEventType::parse(name)? {
-                WebhookEventType::OrderCreated => subscription.order_created = true,
-                WebhookEventType::StatusChanged => subscription.status_changed = true,
-            }
+            *subscription.flag(WebhookEventType::parse(name)?) = true;
         }
         if subscription.types().is_empty() {
             return Err(DomainError::Validation(
@@ -78,15 +95,24 @@ impl Subscription {
         Ok(subscription)
     }
 
+    fn flag(&mut self, kind: WebhookEventType) -> &mut bool {
+        match kind {
+            WebhookEventType::OrderCreated => &mut self.order_created,
+            WebhookEventType::StatusChanged => &mut self.status_changed,
+            WebhookEventType::OrderUpdated => &mut self.order_updated,
+        }
+    }
+
+    pub fn hears(mut self, kind: WebhookEventType) -> bool {
+        *self.flag(kind)
+    }
+
     pub fn types(self) -> Vec<WebhookEventType> {
-        let mut types = Vec::with_capacity(2);
-        if self.order_created {
-            types.push(WebhookEventType::OrderCreated);
-        }
-        if self.status_changed {
-            types.push(WebhookEventType::StatusChanged);
-        }
-        types
+        WebhookEventType::ALL
+            .iter()
+            .copied()
+            .filter(|t| self.hears(*t))
+            .collect()
     }
 }
 
@@ -274,17 +300,13 @@ impl Webhook {
     pub fn from_stored(
         id: i64,
         url: &str,
-        order_created: bool,
-        status_changed: bool,
+        subscription: Subscription,
         created_at: DateTime<Utc>,
     ) -> Result<Self, DomainError> {
         Ok(Webhook {
             id: corrupt(WebhookId::parse(id))?,
             url: corrupt(WebhookUrl::parse(url))?,
-            subscription: Subscription {
-                order_created,
-                status_changed,
-            },
+            subscription,
             created_at,
         })
     }
@@ -323,6 +345,8 @@ pub struct StoredDelivery {
     pub secret: SealedSecret,
     pub attempt: i32,
     pub event_id: String,
+    /// The event's kind as stored (`EventKind`'s name).
+    pub kind: String,
     pub from: Option<OrderStatus>,
     pub actor: ActorKind,
     pub actor_id: Option<i64>,
@@ -330,9 +354,15 @@ pub struct StoredDelivery {
 }
 
 impl StoredDelivery {
-    /// The delivery the workers send: the event's type follows from its `from` status, and
-    /// it happened when the order took the state it carries.
+    /// The delivery the workers send: the event's type follows from its kind, and it
+    /// happened when the order took the state it carries.
     pub fn into_pending(self) -> Result<PendingDelivery, DomainError> {
+        let event_kind = corrupt(EventKind::parse(&self.kind))?;
+        let kind = WebhookEventType::of_event(event_kind).ok_or_else(|| {
+            DomainError::internal(format!(
+                "a delivery was recorded for a {event_kind} event, which no endpoint hears"
+            ))
+        })?;
         Ok(PendingDelivery {
             delivery_id: self.delivery_id,
             webhook_id: corrupt(WebhookId::parse(self.webhook_id))?,
@@ -341,7 +371,7 @@ impl StoredDelivery {
             attempt: u32::try_from(self.attempt).unwrap_or_default(),
             event: WebhookEvent {
                 id: self.event_id,
-                kind: WebhookEventType::of_change(self.from),
+                kind,
                 created_at: self.order.updated_at,
                 from: self.from,
                 to: self.order.status,
@@ -464,7 +494,8 @@ mod tests {
             Subscription::parse(&names(&["order.created"])).ok(),
             Some(Subscription {
                 order_created: true,
-                status_changed: false
+                status_changed: false,
+                order_updated: false,
             })
         );
         assert!(Subscription::parse(&names(&[])).is_err());

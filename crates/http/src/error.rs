@@ -38,6 +38,7 @@ impl ResponseError for ApiError {
             DomainError::EmailTaken
             | DomainError::SkuTaken
             | DomainError::Contended
+            | DomainError::Conflict(_)
             | DomainError::OutOfStock { .. }
             | DomainError::StockFull { .. } => StatusCode::CONFLICT,
             DomainError::RateLimited { .. } | DomainError::TooManyOpenOrders { .. } => {

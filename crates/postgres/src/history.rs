@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use trachios_domain::{DomainError, Order, OrderEvent, OrderId, OrderStatus, UserId};
+use trachios_domain::{DomainError, EventKind, Order, OrderEvent, OrderId, OrderStatus, UserId};
 
 use crate::error::QueryFailure;
 use crate::pool::{connection, PgPool};
@@ -10,6 +10,7 @@ use crate::schema::order_events;
 
 type EventRow = (
     i64,
+    String,
     Option<DbStatus>,
     DbStatus,
     DbActor,
@@ -25,6 +26,7 @@ pub async fn order_history(pool: &PgPool, id: OrderId) -> Result<Vec<OrderEvent>
         .order(order_events::id.asc())
         .select((
             order_events::id,
+            order_events::kind,
             order_events::from_status,
             order_events::to_status,
             order_events::actor,
@@ -36,10 +38,11 @@ pub async fn order_history(pool: &PgPool, id: OrderId) -> Result<Vec<OrderEvent>
         .or_failure_on(&mut conn)
         .await?;
     rows.into_iter()
-        .map(|(event_id, from, to, actor, actor_id, at)| {
+        .map(|(event_id, kind, from, to, actor, actor_id, at)| {
             Ok(OrderEvent {
                 id: event_id,
                 order_id: id,
+                kind: EventKind::parse(&kind).map_err(DomainError::corrupt_row)?,
                 from: from.map(|s| s.0),
                 to: to.0,
                 actor: actor.0,

@@ -157,6 +157,7 @@ impl Import {
                 (
                     order_events::id.eq(e.id),
                     order_events::order_id.eq(e.order_id.get()),
+                    order_events::kind.eq(e.kind.as_str()),
                     order_events::from_status.eq(e.from.map(DbStatus)),
                     order_events::to_status.eq(DbStatus(e.to)),
                     order_events::actor.eq(DbActor(e.actor)),

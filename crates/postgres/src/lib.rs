@@ -13,6 +13,7 @@ mod history;
 mod import;
 mod migrations;
 mod order_batches;
+mod order_edits;
 mod orders;
 mod pool;
 mod probe;

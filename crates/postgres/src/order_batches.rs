@@ -54,8 +54,8 @@ WITH input AS (
     FROM input
     RETURNING *
 ), e AS (
-    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
-    SELECT id, NULL, status, actor, actor_id, created_at, version, next_step_at FROM input
+    INSERT INTO order_events (order_id, kind, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
+    SELECT id, 'created', NULL, status, actor, actor_id, created_at, version, next_step_at FROM input
 )
 SELECT o.*, input.n FROM o JOIN input USING (id) ORDER BY input.n";
 

@@ -9,7 +9,7 @@ use diesel_async::RunQueryDsl;
 use trachios_domain::ports::OrderRepository;
 use trachios_domain::{
     AdvancedOrder, DomainError, DueSteps, IdempotencyKey, KeyClaim, KeyedInsert, NewOrder, Order,
-    OrderEvent, OrderFilter, OrderId, RequestFingerprint, StatusChange, UserId,
+    OrderEvent, OrderFilter, OrderId, PendingEdit, RequestFingerprint, StatusChange, UserId,
 };
 
 use crate::error::{refused, the_row, written, QueryFailure};
@@ -118,8 +118,8 @@ WITH o AS (
     VALUES ($1, $2, $3, $4, $5, $6, $6, $9, $10, $11, $12, $13)
     RETURNING *
 ), e AS (
-    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
-    SELECT id, NULL, status, $7, $8, created_at, version, next_step_at FROM o
+    INSERT INTO order_events (order_id, kind, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
+    SELECT id, 'created', NULL, status, $7, $8, created_at, version, next_step_at FROM o
 )
 SELECT * FROM o";
 
@@ -141,8 +141,8 @@ WITH claim AS (
     SELECT order_id, $1, $2, $3, $4, $5, $6, $6, $9, $10, $11, $12, $13 FROM claim
     RETURNING *
 ), e AS (
-    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
-    SELECT id, NULL, status, $7, $8, created_at, version, next_step_at FROM o
+    INSERT INTO order_events (order_id, kind, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
+    SELECT id, 'created', NULL, status, $7, $8, created_at, version, next_step_at FROM o
 )
 SELECT * FROM o";
 
@@ -174,8 +174,8 @@ WITH o AS (
     WHERE id = $5 AND version = $6
     RETURNING *
 ), e AS (
-    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
-    SELECT id, $7, status, $8, $9, $4, version, next_step_at FROM o
+    INSERT INTO order_events (order_id, kind, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
+    SELECT id, 'status_changed', $7, status, $8, $9, $4, version, next_step_at FROM o
 )
 SELECT * FROM o";
 
@@ -202,8 +202,8 @@ WITH steps AS (
     WHERE o.id = due.id
     RETURNING o.*, due.status AS from_status, due.was_due_at
 ), events AS (
-    INSERT INTO order_events (order_id, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
-    SELECT id, from_status, status, $6, $7, $1, version, next_step_at FROM moved
+    INSERT INTO order_events (order_id, kind, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
+    SELECT id, 'status_changed', from_status, status, $6, $7, $1, version, next_step_at FROM moved
 )
 SELECT id, customer_id, item_description, status, version, next_step_at, created_at, updated_at,
        lines, currency, total, shipping_address, note, was_due_at
@@ -309,6 +309,10 @@ impl OrderRepository for PgOrderRepository {
         .await
         .or_failure_on(&mut conn)
         .await
+    }
+
+    async fn edit(&self, edit: PendingEdit) -> Result<Option<Order>, DomainError> {
+        crate::order_edits::edit(&self.pool, edit).await
     }
 
     async fn history(&self, id: OrderId) -> Result<Vec<OrderEvent>, DomainError> {

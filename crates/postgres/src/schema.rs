@@ -52,6 +52,7 @@ diesel::table! {
         created_at -> Timestamptz,
         version -> Int8,
         next_step_at -> Nullable<Timestamptz>,
+        kind -> Text,
     }
 }
 
@@ -148,6 +149,7 @@ diesel::table! {
         order_created -> Bool,
         status_changed -> Bool,
         created_at -> Timestamptz,
+        order_updated -> Bool,
     }
 }
 

@@ -11,7 +11,7 @@ use trachios_domain::ports::WebhookRepository;
 use trachios_domain::SealedSecret;
 use trachios_domain::{
     AttemptRecord, DeliveryLogEntry, DomainError, NewWebhook, PendingDelivery, StoredDelivery,
-    Webhook, WebhookId,
+    Subscription, Webhook, WebhookId,
 };
 
 use crate::children::{of_existing_parent, Found};
@@ -36,12 +36,12 @@ impl PgWebhookRepository {
 /// The count check and the insert in one statement; concurrent creations may pass the
 /// check together, so the bound can be exceeded by the number of admins racing.
 const INSERT: &str = "\
-INSERT INTO webhooks (url, secret, order_created, status_changed, created_at)
-SELECT $1, $2, $3, $4, $5 WHERE (SELECT count(*) FROM webhooks) < $6
-RETURNING id, url, order_created, status_changed, created_at";
+INSERT INTO webhooks (url, secret, order_created, status_changed, order_updated, created_at)
+SELECT $1, $2, $3, $4, $7, $5 WHERE (SELECT count(*) FROM webhooks) < $6
+RETURNING id, url, order_created, status_changed, order_updated, created_at";
 
 const LIST: &str = "\
-SELECT id, url, order_created, status_changed, created_at FROM webhooks ORDER BY id";
+SELECT id, url, order_created, status_changed, order_updated, created_at FROM webhooks ORDER BY id";
 
 const SEALED_SECRETS: &str = "SELECT id, secret FROM webhooks ORDER BY id";
 
@@ -99,7 +99,7 @@ WITH due AS (
     RETURNING d.id, d.webhook_id, d.event_id, d.attempts
 )
 SELECT c.id AS delivery_id, c.webhook_id, c.attempts, w.url, w.secret,
-       we.uuid::text AS event_uuid, e.from_status, e.actor AS event_actor, e.actor_id,
+       we.uuid::text AS event_uuid, e.kind AS event_kind, e.from_status, e.actor AS event_actor, e.actor_id,
        o.id, o.customer_id, o.item_description, e.to_status AS status, e.version,
        e.next_step_at, o.created_at, e.created_at AS updated_at,
        o.lines, o.currency, o.total, o.shipping_address, o.note
@@ -169,6 +169,8 @@ struct WebhookRow {
     order_created: bool,
     #[diesel(sql_type = Bool)]
     status_changed: bool,
+    #[diesel(sql_type = Bool)]
+    order_updated: bool,
     #[diesel(sql_type = Timestamptz)]
     created_at: DateTime<Utc>,
 }
@@ -178,8 +180,11 @@ impl WebhookRow {
         Webhook::from_stored(
             self.id,
             &self.url,
-            self.order_created,
-            self.status_changed,
+            Subscription {
+                order_created: self.order_created,
+                status_changed: self.status_changed,
+                order_updated: self.order_updated,
+            },
             self.created_at,
         )
     }
@@ -237,6 +242,8 @@ struct ClaimedRow {
     secret: String,
     #[diesel(sql_type = Text)]
     event_uuid: String,
+    #[diesel(sql_type = Text)]
+    event_kind: String,
     #[diesel(sql_type = Nullable<sql_types::OrderStatus>)]
     from_status: Option<DbStatus>,
     #[diesel(sql_type = sql_types::OrderActor)]
@@ -256,6 +263,7 @@ impl ClaimedRow {
             secret: SealedSecret::new(self.secret),
             attempt: self.attempts,
             event_id: self.event_uuid,
+            kind: self.event_kind,
             from: self.from_status.map(|s| s.0),
             actor: self.event_actor.0,
             actor_id: self.actor_id,
@@ -280,6 +288,7 @@ impl WebhookRepository for PgWebhookRepository {
             .bind::<Bool, _>(webhook.subscription.status_changed)
             .bind::<Timestamptz, _>(webhook.created_at)
             .bind::<BigInt, _>(i64::try_from(max).unwrap_or(i64::MAX))
+            .bind::<Bool, _>(webhook.subscription.order_updated)
             .load::<WebhookRow>(&mut conn)
             .await
             .map(written)

@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 use trachios_domain::{
-    ActorKind, DomainError, Order, OrderEvent, OrderId, OrderStatus, PasswordHash, Product,
-    RevokedToken, StockMovement, StoredEvent, TokenId, UserCredentials, UserId,
+    ActorKind, DomainError, EventKind, Order, OrderEvent, OrderId, OrderStatus, PasswordHash,
+    Product, RevokedToken, StockMovement, StoredEvent, TokenId, UserCredentials, UserId,
 };
 
 use crate::products::{MovementRow, ProductRow, COLUMNS};
@@ -15,6 +15,7 @@ use crate::store::SqliteStore;
 type FullEventRow = (
     i64,
     i64,
+    String,
     Option<String>,
     String,
     String,
@@ -121,6 +122,7 @@ impl SqliteStore {
                     .select((
                         order_events::id,
                         order_events::order_id,
+                        order_events::kind,
                         order_events::from_status,
                         order_events::to_status,
                         order_events::actor,
@@ -163,12 +165,13 @@ impl SqliteStore {
 }
 
 fn stored_event(row: FullEventRow) -> Result<StoredEvent, DomainError> {
-    let (id, order_id, from, to, actor, actor_id, at, version, next_step_at) = row;
+    let (id, order_id, kind, from, to, actor, actor_id, at, version, next_step_at) = row;
     let status = |label: &str| OrderStatus::parse(label).map_err(DomainError::corrupt_row);
     Ok(StoredEvent {
         event: OrderEvent {
             id,
             order_id: OrderId::parse(order_id).map_err(DomainError::corrupt_row)?,
+            kind: EventKind::parse(&kind).map_err(DomainError::corrupt_row)?,
             from: from.as_deref().map(status).transpose()?,
             to: status(&to)?,
             actor: ActorKind::parse(&actor).map_err(DomainError::corrupt_row)?,

@@ -17,6 +17,7 @@ mod error;
 mod export;
 mod file_lock;
 mod migrations;
+mod order_edits;
 mod orders;
 mod probe;
 mod products;

@@ -9,8 +9,9 @@ use diesel::sqlite::Sqlite;
 use diesel::SqliteConnection;
 use trachios_domain::ports::OrderRepository;
 use trachios_domain::{
-    AdvancedOrder, AutomaticStep, DomainError, DueSteps, IdempotencyKey, KeyClaim, KeyedInsert,
-    NewOrder, Order, OrderEvent, OrderFilter, OrderId, RequestFingerprint, StatusChange, UserId,
+    AdvancedOrder, AutomaticStep, DomainError, DueSteps, EventKind, IdempotencyKey, KeyClaim,
+    KeyedInsert, NewOrder, Order, OrderEvent, OrderFilter, OrderId, PendingEdit,
+    RequestFingerprint, StatusChange, UserId,
 };
 
 use crate::error::refused;
@@ -87,20 +88,29 @@ fn insert_order(conn: &mut SqliteConnection, order: &NewOrder) -> QueryResult<Or
         ))
         .returning(OrderRow::as_returning())
         .get_result(conn)?;
-    let stored = record(conn, &row, None, order.actor, created_at)?;
+    let stored = record(
+        conn,
+        &row,
+        EventKind::Created,
+        None,
+        order.actor,
+        created_at,
+    )?;
     stock::record(conn, &placed.ledger(order, stored.id))?;
     Ok(stored)
 }
 
 /// Writes the event of the change that left `row` as it is, and returns the order.
-fn record(
+pub(crate) fn record(
     conn: &mut SqliteConnection,
     row: &OrderRow,
+    kind: EventKind,
     from: Option<trachios_domain::OrderStatus>,
     actor: trachios_domain::Actor,
     at: i64,
 ) -> QueryResult<Order> {
-    let event = NewEventRow::of(row, from, actor.kind(), actor.user_id(), at).map_err(refused)?;
+    let event =
+        NewEventRow::of(row, kind, from, actor.kind(), actor.user_id(), at).map_err(refused)?;
     diesel::insert_into(order_events::table)
         .values(event)
         .execute(conn)?;
@@ -172,6 +182,7 @@ impl OrderRepository for SqliteOrderRepository {
                     let order = record(
                         conn,
                         &row,
+                        EventKind::StatusChanged,
                         Some(change.from),
                         change.actor,
                         micros(change.at),
@@ -184,6 +195,15 @@ impl OrderRepository for SqliteOrderRepository {
                     Ok(Some(order))
                 },
                 |moved, visit| moved.iter().for_each(visit),
+            )
+            .await
+    }
+
+    async fn edit(&self, edit: PendingEdit) -> Result<Option<Order>, DomainError> {
+        self.store
+            .write(
+                move |conn| crate::order_edits::edit(conn, &edit),
+                |edited, visit| edited.iter().for_each(visit),
             )
             .await
     }
@@ -365,6 +385,7 @@ fn advance(
         .map(|(row, step)| {
             NewEventRow::of(
                 row,
+                EventKind::StatusChanged,
                 Some(step.from),
                 due.actor.kind(),
                 due.actor.user_id(),

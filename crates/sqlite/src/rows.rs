@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use trachios_domain::{
-    ActorKind, DomainError, Email, ItemDescription, Name, Order, OrderDetails, OrderEvent, OrderId,
-    OrderStatus, Role, User, UserId,
+    ActorKind, DomainError, Email, EventKind, ItemDescription, Name, Order, OrderDetails,
+    OrderEvent, OrderId, OrderStatus, Role, User, UserId,
 };
 
 use crate::schema::{order_events, orders, users};
@@ -116,6 +116,7 @@ pub(crate) fn into_orders(rows: Vec<OrderRow>) -> Result<Vec<Order>, DomainError
 pub(crate) struct EventRow {
     pub id: i64,
     pub order_id: i64,
+    pub kind: String,
     pub from_status: Option<String>,
     pub to_status: String,
     pub actor: String,
@@ -128,6 +129,7 @@ impl EventRow {
         Ok(OrderEvent {
             id: self.id,
             order_id: OrderId::parse(self.order_id).map_err(DomainError::corrupt_row)?,
+            kind: EventKind::parse(&self.kind).map_err(DomainError::corrupt_row)?,
             from: self.from_status.as_deref().map(status).transpose()?,
             to: status(&self.to_status)?,
             actor: ActorKind::parse(&self.actor).map_err(DomainError::corrupt_row)?,
@@ -148,6 +150,7 @@ impl EventRow {
 #[diesel(table_name = order_events)]
 pub(crate) struct NewEventRow<'a> {
     pub order_id: i64,
+    pub kind: &'a str,
     pub from_status: Option<&'a str>,
     pub to_status: &'a str,
     pub actor: &'a str,
@@ -158,9 +161,10 @@ pub(crate) struct NewEventRow<'a> {
 }
 
 impl NewEventRow<'static> {
-    /// The event of a change that left `order` as it is, from `from`.
+    /// The event of a change of this kind that left `order` as it is, from `from`.
     pub fn of(
         order: &OrderRow,
+        kind: EventKind,
         from: Option<OrderStatus>,
         actor: ActorKind,
         actor_id: Option<UserId>,
@@ -168,6 +172,7 @@ impl NewEventRow<'static> {
     ) -> Result<Self, DomainError> {
         Ok(Self {
             order_id: order.id,
+            kind: kind.as_str(),
             from_status: from.map(OrderStatus::as_str),
             to_status: status(&order.status)?.as_str(),
             actor: actor.as_str(),

@@ -44,6 +44,7 @@ diesel::table! {
         created_at -> BigInt,
         version -> BigInt,
         next_step_at -> Nullable<BigInt>,
+        kind -> Text,
     }
 }
 
@@ -81,6 +82,7 @@ diesel::table! {
         secret -> Text,
         order_created -> Bool,
         status_changed -> Bool,
+        order_updated -> Bool,
         created_at -> BigInt,
     }
 }

@@ -10,7 +10,7 @@ use trachios_domain::ports::WebhookRepository;
 use trachios_domain::SealedSecret;
 use trachios_domain::{
     ActorKind, AttemptRecord, DeliveryLogEntry, DomainError, NewWebhook, OrderStatus,
-    PendingDelivery, StoredDelivery, Webhook, WebhookId,
+    PendingDelivery, StoredDelivery, Subscription, Webhook, WebhookId,
 };
 
 use crate::rows::{instant, micros, OrderRow};
@@ -31,12 +31,12 @@ impl SqliteWebhookRepository {
 const COUNT: &str = "SELECT count(*) AS n FROM webhooks";
 
 const INSERT: &str = "\
-INSERT INTO webhooks (url, secret, order_created, status_changed, created_at)
-VALUES (?, ?, ?, ?, ?)
-RETURNING id, url, order_created, status_changed, created_at";
+INSERT INTO webhooks (url, secret, order_created, status_changed, order_updated, created_at)
+VALUES (?, ?, ?, ?, ?, ?)
+RETURNING id, url, order_created, status_changed, order_updated, created_at";
 
 const LIST: &str = "\
-SELECT id, url, order_created, status_changed, created_at FROM webhooks ORDER BY id";
+SELECT id, url, order_created, status_changed, order_updated, created_at FROM webhooks ORDER BY id";
 
 /// Events that only this endpoint's deliveries still need.
 const DELETE_EVENTS: &str = "\
@@ -66,7 +66,7 @@ LIMIT ?";
 /// attempt they are about to get and the order as their event left it.
 const DUE: &str = "\
 SELECT c.id AS delivery_id, c.webhook_id, c.attempts + 1 AS attempts, w.url, w.secret,
-       we.uuid AS event_uuid, e.from_status, e.actor AS event_actor, e.actor_id,
+       we.uuid AS event_uuid, e.kind AS event_kind, e.from_status, e.actor AS event_actor, e.actor_id,
        o.id, o.customer_id, o.item_description, e.to_status AS status, e.version,
        e.next_step_at, o.created_at, e.created_at AS updated_at,
        o.lines, o.currency, o.total, o.shipping_address, o.note
@@ -145,6 +145,8 @@ struct WebhookRow {
     order_created: bool,
     #[diesel(sql_type = Bool)]
     status_changed: bool,
+    #[diesel(sql_type = Bool)]
+    order_updated: bool,
     #[diesel(sql_type = BigInt)]
     created_at: i64,
 }
@@ -154,8 +156,11 @@ impl WebhookRow {
         Webhook::from_stored(
             self.id,
             &self.url,
-            self.order_created,
-            self.status_changed,
+            Subscription {
+                order_created: self.order_created,
+                status_changed: self.status_changed,
+                order_updated: self.order_updated,
+            },
             instant(self.created_at)?,
         )
     }
@@ -207,6 +212,8 @@ struct DueRow {
     secret: String,
     #[diesel(sql_type = Text)]
     event_uuid: String,
+    #[diesel(sql_type = Text)]
+    event_kind: String,
     #[diesel(sql_type = Nullable<Text>)]
     from_status: Option<String>,
     #[diesel(sql_type = Text)]
@@ -227,6 +234,7 @@ impl DueRow {
             secret: SealedSecret::new(self.secret),
             attempt: self.attempts,
             event_id: self.event_uuid,
+            kind: self.event_kind,
             from: self
                 .from_status
                 .as_deref()
@@ -262,6 +270,7 @@ impl WebhookRepository for SqliteWebhookRepository {
                         .bind::<Text, _>(webhook.secret.as_stored())
                         .bind::<Bool, _>(webhook.subscription.order_created)
                         .bind::<Bool, _>(webhook.subscription.status_changed)
+                        .bind::<Bool, _>(webhook.subscription.order_updated)
                         .bind::<BigInt, _>(micros(webhook.created_at))
                         .get_result::<WebhookRow>(conn)
                         .map(Some)

@@ -167,7 +167,8 @@ async fn the_schemas_checks_list_the_domains_names() {
     use diesel::connection::SimpleConnection;
     use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
     use trachios_contract::schema::{
-        actors, in_list_after, movement_reasons, order_statuses, roles, statuses_without_due_time,
+        actors, event_kinds, in_list_after, movement_reasons, order_statuses, roles,
+        statuses_without_due_time,
     };
 
     #[derive(QueryableByName)]
@@ -205,6 +206,7 @@ async fn the_schemas_checks_list_the_domains_names() {
     assert_eq!(in_list_after(&users, "role "), roles(), "{users}");
     let events = table("order_events");
     assert_eq!(in_list_after(&events, "actor "), actors(), "{events}");
+    assert_eq!(in_list_after(&events, "kind "), event_kinds(), "{events}");
     let movements = table("stock_movements");
     assert_eq!(
         in_list_after(&movements, "reason "),

@@ -19,6 +19,8 @@ struct Envelope<'a> {
 struct Data<'a> {
     /// The order exactly as the API renders it.
     order: &'a RawValue,
+    /// As the order's history names it; equal statuses for an edit.
+    kind: &'static str,
     from_status: Option<OrderStatus>,
     to_status: OrderStatus,
     actor: &'static str,
@@ -39,6 +41,7 @@ pub fn event_body(
         created_at: event.created_at,
         data: Data {
             order,
+            kind: event.kind.event_kind().as_str(),
             from_status: event.from,
             to_status: event.to,
             actor: event.actor.as_str(),

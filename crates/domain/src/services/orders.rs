@@ -8,8 +8,8 @@ use crate::ports::{Clock, OrderCache, OrderRenderer, OrderRepository};
 use crate::render_order;
 use crate::{
     ActorKind, CachedPage, Caller, Creation, DomainError, IdempotencyKey, KeyClaim, KeyedInsert,
-    Order, OrderFilter, OrderId, OrderItems, OrderRequest, OrderStatus, Page, PageRequest,
-    RenderedOrder, RenderedPage, RequestFingerprint, StatusChange, UserId,
+    Order, OrderEdit, OrderFilter, OrderId, OrderItems, OrderRequest, OrderStatus, Page,
+    PageRequest, RenderedOrder, RenderedPage, RequestFingerprint, StatusChange, UserId,
     IDEMPOTENCY_KEY_LIFETIME,
 };
 
@@ -239,6 +239,39 @@ impl OrderService {
             let change = order.cancel(caller, self.clock.now(), self.step)?;
             if let Some(cancelled) = self.apply(change).await? {
                 return Ok(cancelled);
+            }
+        }
+        Err(DomainError::Contended)
+    }
+
+    /// The owner or an admin edits an order's lines, address or note while it is
+    /// `created` (see `Order::edit`). An edit racing an automatic step either lands before
+    /// it or finds the order gone on and is refused.
+    pub async fn edit(
+        &self,
+        caller: Caller,
+        id: OrderId,
+        edit: OrderEdit,
+    ) -> Result<Order, DomainError> {
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let order = self.load(id).await?;
+            let pending = order.edit(caller, edit.clone(), self.clock.now())?;
+            let actor = pending.actor;
+            match self.orders.edit(pending).await? {
+                Some(edited) => {
+                    tracing::info!(
+                        order_id = id.get(),
+                        version = edited.version,
+                        actor = %actor.kind(),
+                        actor_id = actor.user_id().map(|id| id.get()),
+                        "order edited"
+                    );
+                    self.remember(std::slice::from_ref(&edited)).await;
+                    return Ok(edited);
+                }
+                None => {
+                    tracing::debug!(order_id = id.get(), "edit lost a race; retrying")
+                }
             }
         }
         Err(DomainError::Contended)

@@ -537,6 +537,7 @@ mod tests {
             Ok(vec![OrderEvent {
                 id: 1,
                 order_id: id,
+                kind: crate::EventKind::Created,
                 from: None,
                 to: Created,
                 actor: crate::ActorKind::Customer,

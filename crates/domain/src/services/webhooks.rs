@@ -188,7 +188,7 @@ mod tests {
             });
         let svc = WebhookService::new(Arc::new(repo), Arc::new(transport), sealer(), fixed_clock());
         let created = svc
-            .create(admin(1), url(), Subscription::ALL)
+            .create(admin(1), url(), Subscription::DEFAULT)
             .await
             .expect("created");
         assert_eq!(created.secret.expose(), "s3cret");
@@ -203,7 +203,7 @@ mod tests {
             .returning(|_| Err(DomainError::Validation("url is private".into())));
         let repo = MockWebhookRepository::new();
         let svc = WebhookService::new(Arc::new(repo), Arc::new(transport), sealer(), fixed_clock());
-        let refused = svc.create(admin(1), url(), Subscription::ALL).await;
+        let refused = svc.create(admin(1), url(), Subscription::DEFAULT).await;
         assert!(matches!(refused, Err(DomainError::Validation(_))));
     }
 
@@ -219,14 +219,14 @@ mod tests {
         repo.expect_delete().returning(|_| Ok(false));
         let svc = WebhookService::new(Arc::new(repo), Arc::new(transport), sealer(), fixed_clock());
         assert!(matches!(
-            svc.create(customer(2), url(), Subscription::ALL).await,
+            svc.create(customer(2), url(), Subscription::DEFAULT).await,
             Err(DomainError::Forbidden)
         ));
         assert!(matches!(
             svc.list(customer(2)).await,
             Err(DomainError::Forbidden)
         ));
-        let full = svc.create(admin(1), url(), Subscription::ALL).await;
+        let full = svc.create(admin(1), url(), Subscription::DEFAULT).await;
         assert!(matches!(full, Err(DomainError::Validation(m)) if m.contains("at most 100")));
         let missing = svc.delete(admin(1), WebhookId::parse(9).expect("id")).await;
         assert!(matches!(missing, Err(DomainError::NotFound("webhook"))));

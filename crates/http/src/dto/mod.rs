@@ -9,7 +9,9 @@ use trachios_domain::{
 };
 use utoipa::ToSchema;
 
-use crate::openapi::schemas::{ActorKind, OrderStatusName, RoleName, WebhookEventName};
+use crate::openapi::schemas::{
+    ActorKind, EventKindName, OrderStatusName, RoleName, WebhookEventName,
+};
 
 mod catalog;
 mod order_contents;
@@ -18,7 +20,9 @@ pub use catalog::{
     CreateProductRequest, ProductResponse, StockAdjustmentRequest, StockMovementResponse,
     UpdateProductRequest,
 };
-pub use order_contents::{CreateOrderRequest, OrderLineResponse, ShippingAddressBody};
+pub use order_contents::{
+    CreateOrderRequest, EditOrderRequest, OrderLineResponse, ShippingAddressBody,
+};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
@@ -177,6 +181,9 @@ impl From<Order> for OrderResponse {
 pub struct OrderEventResponse {
     pub id: i64,
     pub order_id: i64,
+    /// Equal `from_status` and `to_status` for an edit or a shipment.
+    #[schema(value_type = EventKindName)]
+    pub kind: &'static str,
     #[schema(value_type = Option<OrderStatusName>)]
     pub from_status: Option<OrderStatus>,
     #[schema(value_type = OrderStatusName)]
@@ -192,6 +199,7 @@ impl From<OrderEvent> for OrderEventResponse {
         Self {
             id: e.id,
             order_id: e.order_id.get(),
+            kind: e.kind.as_str(),
             from_status: e.from,
             to_status: e.to,
             actor: e.actor.as_str(),

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use trachios_domain::{
-    AddressInput, DomainError, ItemDescription, LineRequest, LineRequests, OrderDetails,
+    AddressInput, DomainError, ItemDescription, LineRequest, LineRequests, OrderDetails, OrderEdit,
     OrderItems, OrderLine, OrderNote, OrderRequest, ProductId, ProductRef, Quantity,
     ShippingAddress, Sku,
 };
@@ -219,13 +219,7 @@ impl CreateOrderRequest {
                 ))
             }
             (Some(item), None) => OrderItems::FreeText(ItemDescription::parse(item)?),
-            (None, Some(lines)) => OrderItems::Lines(LineRequests::parse(
-                lines
-                    .iter()
-                    .enumerate()
-                    .map(|(i, line)| line.parse(i))
-                    .collect::<Result<_, _>>()?,
-            )?),
+            (None, Some(lines)) => OrderItems::Lines(parse_lines(lines)?),
             (None, None) => {
                 return Err(DomainError::Validation(
                     "lines (or, for a free-text order, item_description) is required".into(),
@@ -239,13 +233,70 @@ impl CreateOrderRequest {
                 .as_ref()
                 .map(ShippingAddressBody::parse)
                 .transpose()?,
-            note: self
-                .note
-                .as_deref()
-                .map(OrderNote::parse)
-                .transpose()?
-                .flatten(),
+            note: parse_note(self.note.as_deref())?,
         })
+    }
+}
+
+fn parse_lines(lines: &[OrderLineRequest]) -> Result<LineRequests, DomainError> {
+    LineRequests::parse(
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| line.parse(i))
+            .collect::<Result<_, _>>()?,
+    )
+}
+
+fn parse_note(note: Option<&str>) -> Result<Option<OrderNote>, DomainError> {
+    Ok(note.map(OrderNote::parse).transpose()?.flatten())
+}
+
+/// A field that may be left out (no change) or null (removed).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// `PATCH /orders/{id}`: what to change while the order is `created`; what is left out stays.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(min_properties = 1)]
+pub struct EditOrderRequest {
+    /// The new lines, replacing every old one (only an order placed with lines has them);
+    /// priced by the server now, stock moving by the difference.
+    #[schema(nullable = false, min_items = 1, max_items = 100)]
+    #[serde(default, deserialize_with = "present")]
+    pub lines: Option<Vec<OrderLineRequest>>,
+    /// The new address; null removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<ShippingAddressBody>)]
+    pub shipping_address: Option<Option<ShippingAddressBody>>,
+    /// The new note, 0–1000 characters; null or empty removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(
+        value_type = Option<String>,
+        max_length = 1000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$",
+        example = "Leave it with the porter"
+    )]
+    pub note: Option<Option<String>>,
+}
+
+impl EditOrderRequest {
+    /// What the edit asks for, every part checked and every refusal naming its field.
+    pub fn parse(&self) -> Result<OrderEdit, DomainError> {
+        OrderEdit::new(
+            self.lines.as_deref().map(parse_lines).transpose()?,
+            self.shipping_address
+                .as_ref()
+                .map(|a| a.as_ref().map(ShippingAddressBody::parse).transpose())
+                .transpose()?,
+            self.note
+                .as_ref()
+                .map(|n| parse_note(n.as_deref()))
+                .transpose()?,
+        )
     }
 }
 

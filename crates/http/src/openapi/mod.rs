@@ -45,6 +45,7 @@ const ALSO_AT_ROOT: &[&str] = &["/health", "/ready"];
         orders::list_all,
         orders::list_mine,
         orders::get,
+        orders::edit,
         orders::cancel,
         orders::set_status,
         tracking::history,
@@ -205,7 +206,7 @@ mod tests {
 
     #[test]
     fn the_documents_enums_are_the_domains_names_in_its_order() {
-        use trachios_domain::{ActorKind, OrderStatus, Role, WebhookEventType};
+        use trachios_domain::{ActorKind, EventKind, OrderStatus, Role, WebhookEventType};
         let doc = document();
         let names = |schema: &str| -> Vec<String> {
             doc["components"]["schemas"][schema]["enum"]
@@ -223,6 +224,7 @@ mod tests {
             ),
             ("Role", names_of(Role::ALL, Role::as_str)),
             ("Actor", names_of(ActorKind::ALL, ActorKind::as_str)),
+            ("EventKind", names_of(EventKind::ALL, EventKind::as_str)),
             (
                 "WebhookEventType",
                 names_of(WebhookEventType::ALL, WebhookEventType::as_str),

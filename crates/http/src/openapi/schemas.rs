@@ -75,6 +75,13 @@ domain_enum_schema!(
 );
 
 domain_enum_schema!(
+    EventKindName,
+    "EventKind",
+    trachios_domain::EventKind,
+    "What an event of an order's history records."
+);
+
+domain_enum_schema!(
     MovementReasonName,
     "StockMovementReason",
     trachios_domain::MovementReason,

@@ -46,7 +46,7 @@ macro_rules! routes {
 routes! { API_ROUTES, register, "/api/v1":
     // Before `/orders/{id}`, which would otherwise read `stream` as an id.
     "/orders/stream" => { get: tracking::watch_all },
-    "/orders/{id}" => { get: orders::get },
+    "/orders/{id}" => { get: orders::get, patch: orders::edit },
     "/my-orders" => { get: orders::list_mine },
     "/orders" => { post: orders::create, get: orders::list_all },
     "/login" => { post: accounts::login },

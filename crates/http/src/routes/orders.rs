@@ -6,7 +6,7 @@ use trachios_domain::{
 };
 
 use crate::auth::Authenticated;
-use crate::dto::{CreateOrderRequest, OrderResponse, SetStatusRequest};
+use crate::dto::{CreateOrderRequest, EditOrderRequest, OrderResponse, SetStatusRequest};
 use crate::json_body::JsonBody;
 use crate::limits::RateLimits;
 use crate::lists::{render_json, CursorKey, ListKind, ListRequest};
@@ -169,6 +169,29 @@ pub(crate) async fn list_all(
     let filter = list.order_filter(true)?;
     let page = orders.list_all(caller, filter, list.page).await?;
     Ok(list.respond(&req, page, OrderResponse::from))
+}
+
+/// Changes an order's lines, address or note while it is `created` (its owner or an admin).
+#[utoipa::path(
+    patch, path = "/api/v1/orders/{id}", tag = "orders", operation_id = "edit_order",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "order id")),
+    request_body = EditOrderRequest,
+    responses(
+        (status = 200, description = "the order with its new contents and version", body = OrderResponse),
+        (status = 400, description = "a refused field, named in the message (`lines[1]: no such product`), or nothing to change", body = ErrorBody),
+        (status = 409, description = "the order has left `created` (`order can no longer be changed`), a free-text order asked for lines, or too few units for the new lines; nothing changed", body = ErrorBody),
+    )
+)]
+pub(crate) async fn edit(
+    orders: web::Data<OrderService>,
+    Authenticated(caller): Authenticated,
+    id: web::Path<i64>,
+    JsonBody(body): JsonBody<EditOrderRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let id = OrderId::parse(id.into_inner())?;
+    let order = orders.edit(caller, id, body.parse()?).await?;
+    Ok(HttpResponse::Ok().json(OrderResponse::from(order)))
 }
 
 /// Cancels the caller's order unless it is delivered or cancelled already.

@@ -29,7 +29,7 @@ pub(crate) async fn create(
     webhooks.ensure_may_manage(caller)?;
     let url = WebhookUrl::parse(&body.url)?;
     let subscription = match &body.events {
-        None => Subscription::ALL,
+        None => Subscription::DEFAULT,
         Some(names) => Subscription::parse(names)?,
     };
     let created = webhooks.create(caller, url, subscription).await?;

@@ -114,8 +114,8 @@ async fn place_bulk_orders_with_events_at(bench: &mut Bench, customer: i64, even
                  FROM generate_series(1, {GROWTH}) AS n
                  RETURNING id, created_at, next_step_at
              )
-             INSERT INTO order_events (order_id, to_status, actor, actor_id, created_at, version, next_step_at)
-             SELECT id, 'created', 'customer', {customer}, {events_at}, 1, next_step_at FROM o"
+             INSERT INTO order_events (order_id, kind, to_status, actor, actor_id, created_at, version, next_step_at)
+             SELECT id, 'created', 'created', 'customer', {customer}, {events_at}, 1, next_step_at FROM o"
         ))
         .await;
 }

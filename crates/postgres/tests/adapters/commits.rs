@@ -21,7 +21,7 @@ async fn count(url: &str, sql: &str) -> String {
 fn new_webhook() -> NewWebhook {
     NewWebhook {
         url: WebhookUrl::parse("https://hooks.example.com/in").expect("valid url"),
-        subscription: Subscription::ALL,
+        subscription: Subscription::DEFAULT,
         secret: trachios_domain::SealedSecret::new("secret"),
         created_at: Utc::now(),
     }

@@ -17,7 +17,7 @@ async fn endpoint(webhooks: &PgWebhookRepository) -> Webhook {
         .insert(
             NewWebhook {
                 url: WebhookUrl::parse("https://hooks.example.com/in").unwrap(),
-                subscription: Subscription::ALL,
+                subscription: Subscription::DEFAULT,
                 secret: trachios_domain::SealedSecret::new("secret"),
                 created_at: Utc::now(),
             },

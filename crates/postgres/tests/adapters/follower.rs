@@ -83,8 +83,8 @@ async fn a_change_that_commits_after_a_later_one_is_still_published() {
         "BEGIN;
          INSERT INTO orders (id, customer_id, item_description, next_step_at)
              VALUES (1000, {a}, 'Late', now() + interval '1 hour');
-         INSERT INTO order_events (order_id, to_status, actor, actor_id, version, next_step_at)
-             VALUES (1000, 'created', 'customer', {a}, 1, now() + interval '1 hour');",
+         INSERT INTO order_events (order_id, kind, to_status, actor, actor_id, version, next_step_at)
+             VALUES (1000, 'created', 'created', 'customer', {a}, 1, now() + interval '1 hour');",
         a = f.a.get()
     ))
     .await
@@ -183,8 +183,8 @@ async fn the_feed_keeps_up_after_the_table_grew_past_its_first_plans() {
         "SELECT setval('order_events_id_seq', nextval('order_events_id_seq') + 5000);
          INSERT INTO orders (customer_id, item_description, next_step_at)
              SELECT {a}, 'Bulk ' || n, now() + interval '1 hour' FROM generate_series(1, 100000) AS n;
-         INSERT INTO order_events (order_id, to_status, actor, actor_id, version, next_step_at)
-             SELECT id, 'created', 'customer', {a}, 1, next_step_at FROM orders
+         INSERT INTO order_events (order_id, kind, to_status, actor, actor_id, version, next_step_at)
+             SELECT id, 'created', 'created', 'customer', {a}, 1, next_step_at FROM orders
              WHERE item_description LIKE 'Bulk %' ORDER BY id;",
         a = f.a.get()
     ))

@@ -3,7 +3,7 @@
 //! never moves on from.
 
 use trachios_contract::schema::{
-    actors, movement_reasons, order_statuses, quoted, roles, statuses_without_due_time,
+    actors, event_kinds, movement_reasons, order_statuses, quoted, roles, statuses_without_due_time,
 };
 use trachios_test_support::psql;
 
@@ -58,4 +58,16 @@ async fn a_stock_movements_reasons_are_the_domains() {
     )
     .await;
     assert_eq!(quoted(&check), movement_reasons(), "{check}");
+}
+
+#[tokio::test]
+async fn an_events_kinds_are_the_domains() {
+    let (_pool, url) = fresh_pool_and_url().await;
+    let check = psql(
+        &url,
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conname = 'order_events_kind_check'",
+    )
+    .await;
+    assert_eq!(quoted(&check), event_kinds(), "{check}");
 }

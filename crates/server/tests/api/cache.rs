@@ -97,6 +97,9 @@ impl OrderRepository for StallingOrders {
     async fn transition(&self, change: StatusChange) -> Result<Option<Order>, DomainError> {
         self.inner.transition(change).await
     }
+    async fn edit(&self, edit: trachios_domain::PendingEdit) -> Result<Option<Order>, DomainError> {
+        self.inner.edit(edit).await
+    }
     async fn advance_due(
         &self,
         due: &DueSteps,

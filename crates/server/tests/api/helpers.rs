@@ -362,6 +362,8 @@ impl TestApp {
             .map(|e| trachios_domain::OrderEvent {
                 id: e["id"].as_i64().expect("an event id"),
                 order_id: trachios_domain::OrderId::parse(id).expect("an order id"),
+                kind: trachios_domain::EventKind::parse(e["kind"].as_str().unwrap_or_default())
+                    .expect("a kind"),
                 from: (!e["from_status"].is_null())
                     .then(|| status(&e["from_status"]).expect("a status")),
                 to: status(&e["to_status"]).expect("a status"),

@@ -78,8 +78,8 @@ async fn cancel_behind_the_service(app: &TestApp, id: i64) {
              UPDATE orders SET status = 'cancelled', version = version + 1,
                     next_step_at = NULL, updated_at = now()
              WHERE id = {id} RETURNING id, version)
-         INSERT INTO order_events (order_id, from_status, to_status, actor, version)
-         SELECT id, 'created', 'cancelled', 'system', version FROM changed"
+         INSERT INTO order_events (order_id, kind, from_status, to_status, actor, version)
+         SELECT id, 'status_changed', 'created', 'cancelled', 'system', version FROM changed"
     ))
     .await;
 }

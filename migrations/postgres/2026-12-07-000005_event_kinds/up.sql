@@ -1,0 +1,10 @@
+-- What each event of an order's history records (the domain's EventKind): a creation, a
+-- change of status, an edit or a shipment; the last two leave the status as it was, so
+-- `from_status` and `to_status` cannot tell them apart.
+ALTER TABLE order_events ADD COLUMN kind TEXT NOT NULL DEFAULT 'status_changed'
+    CHECK (kind IN ('created', 'status_changed', 'edited', 'shipment'));
+UPDATE order_events SET kind = 'created' WHERE from_status IS NULL;
+-- Every writer names the kind: a forgotten one fails instead of passing for a status change.
+ALTER TABLE order_events ALTER COLUMN kind DROP DEFAULT;
+ALTER TABLE order_events ADD CONSTRAINT order_events_created_has_no_from
+    CHECK ((kind = 'created') = (from_status IS NULL));
