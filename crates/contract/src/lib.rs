@@ -90,6 +90,7 @@ macro_rules! port_contract {
             webhooks::every_change_is_delivered_in_order_once_per_endpoint,
             webhooks::an_event_carries_the_order_as_its_change_left_it,
             webhooks::a_subscription_records_only_its_event_types,
+            webhooks::an_event_claimed_after_later_edits_carries_the_contents_it_left,
             webhooks::a_failed_attempt_is_retried_later_and_blocks_the_orders_next_event,
             webhooks::a_lease_that_ran_out_is_claimed_again_and_the_late_outcome_is_ignored,
             webhooks::concurrent_workers_never_claim_the_same_attempt,

@@ -244,6 +244,67 @@ pub async fn a_subscription_records_only_its_event_types(ports: Ports) {
     }
 }
 
+/// Deliveries claimed after later edits still carry the order as their own change left it:
+/// every attempt of an event sends the same order.
+pub async fn an_event_claimed_after_later_edits_carries_the_contents_it_left(ports: Ports) {
+    let webhooks = ports.webhooks.as_ref();
+    endpoint(
+        webhooks,
+        Subscription {
+            order_created: true,
+            status_changed: true,
+            order_updated: true,
+        },
+    )
+    .await;
+    let a = customer(ports.users.as_ref(), "a@x.io").await;
+    let owner = Caller {
+        user_id: a,
+        role: Role::Customer,
+    };
+    let mut order = place(&ports, a, Duration::minutes(5)).await;
+    let notes = ["first", "second", "third"];
+    for note in notes {
+        let note = OrderNote::parse(note).expect("a note");
+        let edit = OrderEdit::new(None, None, Some(note)).expect("an edit");
+        order = ports
+            .orders
+            .edit(order.edit(owner, edit, Utc::now()).expect("editable"))
+            .await
+            .expect("edit stored")
+            .expect("not raced");
+    }
+    let now = Utc::now() + Duration::seconds(1);
+    let mut seen = Vec::new();
+    for _ in 0..=notes.len() {
+        let due = claim(webhooks, now).await;
+        assert_eq!(due.len(), 1, "one event of the order at a time");
+        let sent = &due[0].event.order;
+        seen.push((
+            sent.version,
+            sent.details.note.as_ref().map(|n| n.as_str().to_owned()),
+        ));
+        // The lease runs out unanswered: the next attempt sends the same order.
+        let again = claim(webhooks, now + Duration::minutes(2)).await;
+        assert_eq!(again.len(), 1);
+        assert_eq!(&again[0].event.order, sent, "every attempt sends one order");
+        let records = again
+            .iter()
+            .map(|d| outcome(d, NextStep::Delivered, now))
+            .collect();
+        webhooks.record(records).await.expect("recorded");
+    }
+    assert_eq!(
+        seen,
+        [
+            (1, None),
+            (2, Some("first".to_owned())),
+            (3, Some("second".to_owned())),
+            (4, Some("third".to_owned())),
+        ]
+    );
+}
+
 pub async fn a_failed_attempt_is_retried_later_and_blocks_the_orders_next_event(ports: Ports) {
     let webhooks = ports.webhooks.as_ref();
     let hook = endpoint(webhooks, Subscription::DEFAULT).await;

@@ -101,6 +101,12 @@ pub struct PendingEdit {
 }
 
 impl PendingEdit {
+    /// What the order held before the edit, kept with the edit's event: what the order
+    /// looked like at every earlier event.
+    pub fn replaced(&self) -> (&ItemDescription, &OrderDetails) {
+        (&self.item_description, &self.details)
+    }
+
     /// The products whose rows the storing transaction locks before deciding: those of the
     /// old lines (units may go back) and those the new lines name.
     pub fn named_products(&self) -> Vec<ProductRef> {

@@ -15,7 +15,7 @@ use trachios_domain::{CommittedVersion, DomainError, OrderId, UserId};
 
 use crate::error::QueryFailure;
 use crate::pool::{connection, PgPool};
-use crate::rows::OrderRow;
+use crate::rows::{next_edit_after_event, order_contents_at_event, OrderRow};
 use crate::statement::statement;
 
 /// How the follower paces itself.
@@ -62,10 +62,13 @@ const MAX_GAPS: usize = 10_000;
 /// statistics say: one `OR` over a plain join let the planner, whenever the statistics
 /// lagged behind a burst of writes, hash the whole orders table or walk the whole events
 /// index on every poll — 15–30 ms per poll with 46,000 orders, seen in a profile.
-const NEXT_EVENTS: &str = "\
-SELECT e.id AS event_id, o.id, o.customer_id, o.item_description, e.to_status AS status,
+const NEXT_EVENTS: &str = concat!(
+    "\
+SELECT e.id AS event_id, o.id, o.customer_id, e.to_status AS status,
        e.version, e.next_step_at, o.created_at, e.created_at AS updated_at,
-       o.lines, o.currency, o.total, o.shipping_address, o.note
+       ",
+    order_contents_at_event!(),
+    "
 FROM (
     (SELECT * FROM order_events WHERE id > $1 ORDER BY id LIMIT $3)
     UNION ALL
@@ -76,8 +79,12 @@ CROSS JOIN LATERAL (
            shipping_address, note
     FROM orders WHERE id = e.order_id OFFSET 0
 ) o
+",
+    next_edit_after_event!(),
+    "
 ORDER BY e.id
-LIMIT $3";
+LIMIT $3"
+);
 
 /// The most recent events read at start for the witness; when the witness looks back over
 /// more than this many, it is told it lost track.

@@ -28,8 +28,8 @@ WITH o AS (
     WHERE id = $1 AND version = $2
     RETURNING *
 ), e AS (
-    INSERT INTO order_events (order_id, kind, from_status, to_status, actor, actor_id, created_at, version, next_step_at)
-    SELECT id, 'edited', status, status, $11, $12, $10, version, next_step_at FROM o
+    INSERT INTO order_events (order_id, kind, from_status, to_status, actor, actor_id, created_at, version, next_step_at, replaced)
+    SELECT id, 'edited', status, status, $11, $12, $10, version, next_step_at, $13 FROM o
 )
 SELECT * FROM o";
 
@@ -48,6 +48,8 @@ pub(crate) async fn edit(pool: &PgPool, edit: PendingEdit) -> Result<Option<Orde
         let mut stock = stock::lock(conn, &edit.named_products()).await?;
         let edited = edit.decide(&mut stock).map_err(refused)?;
         let columns = DetailColumns::of(&edited.details).map_err(refused)?;
+        let (item, details) = edit.replaced();
+        let replaced = DetailColumns::replaced(item, details).map_err(refused)?;
         let Some(row) = statement(EDIT)
             .bind::<BigInt, _>(edit.order_id.get())
             .bind::<BigInt, _>(edit.expected_version)
@@ -61,6 +63,7 @@ pub(crate) async fn edit(pool: &PgPool, edit: PendingEdit) -> Result<Option<Orde
             .bind::<Timestamptz, _>(edit.at)
             .bind::<sql_types::OrderActor, _>(DbActor(edit.actor.kind()))
             .bind::<Nullable<BigInt>, _>(edit.actor.user_id().map(UserId::get))
+            .bind::<Jsonb, _>(replaced)
             .load::<OrderRow>(conn)
             .await
             .map(written)?

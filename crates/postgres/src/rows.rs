@@ -148,6 +148,23 @@ pub(crate) struct DetailColumns {
 }
 
 impl DetailColumns {
+    /// What an edit replaced, as its event keeps it: the columns' values under the
+    /// columns' names, for `order_contents_at_event!`.
+    pub fn replaced(
+        item: &ItemDescription,
+        details: &OrderDetails,
+    ) -> Result<serde_json::Value, DomainError> {
+        let columns = Self::of(details)?;
+        Ok(serde_json::json!({
+            "item_description": item.as_str(),
+            "lines": columns.lines,
+            "currency": columns.currency,
+            "total": columns.total,
+            "shipping_address": columns.shipping_address,
+            "note": columns.note,
+        }))
+    }
+
     pub fn of(details: &OrderDetails) -> Result<Self, DomainError> {
         Ok(Self {
             lines: serde_json::to_value(&details.lines).map_err(DomainError::internal)?,
@@ -163,3 +180,37 @@ impl DetailColumns {
         })
     }
 }
+
+/// The order's contents as the event `e` left them, beside the order `o` as it is now: what
+/// the first edit after `e` replaced, or else the order's own columns. Joined with
+/// `next_edit_after_event!`.
+macro_rules! order_contents_at_event {
+    () => {
+        "CASE WHEN r.found THEN r.item_description ELSE o.item_description END AS item_description,
+       CASE WHEN r.found THEN r.lines ELSE o.lines END AS lines,
+       CASE WHEN r.found THEN r.currency ELSE o.currency END AS currency,
+       CASE WHEN r.found THEN r.total ELSE o.total END AS total,
+       CASE WHEN r.found THEN r.shipping_address ELSE o.shipping_address END AS shipping_address,
+       CASE WHEN r.found THEN r.note ELSE o.note END AS note"
+    };
+}
+
+/// The contents the first edit after the event `e` replaced, as `r` (see
+/// `order_contents_at_event!`); found through the `(order_id, id)` index of events.
+macro_rules! next_edit_after_event {
+    () => {
+        "LEFT JOIN LATERAL (
+    SELECT true AS found, x.replaced->>'item_description' AS item_description,
+           x.replaced->'lines' AS lines, x.replaced->>'currency' AS currency,
+           (x.replaced->>'total')::bigint AS total,
+           NULLIF(x.replaced->'shipping_address', 'null'::jsonb) AS shipping_address,
+           x.replaced->>'note' AS note
+    FROM order_events x
+    WHERE x.order_id = e.order_id AND x.id > e.id AND x.kind = 'edited'
+    ORDER BY x.id
+    LIMIT 1
+) r ON true"
+    };
+}
+
+pub(crate) use {next_edit_after_event, order_contents_at_event};

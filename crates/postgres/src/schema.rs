@@ -53,6 +53,7 @@ diesel::table! {
         version -> Int8,
         next_step_at -> Nullable<Timestamptz>,
         kind -> Text,
+        replaced -> Nullable<Jsonb>,
     }
 }
 

@@ -17,7 +17,7 @@ use trachios_domain::{
 use crate::children::{of_existing_parent, Found};
 use crate::error::{the_row, written, QueryFailure};
 use crate::pool::{connection, PgPool};
-use crate::rows::{DbActor, DbStatus, OrderRow};
+use crate::rows::{next_edit_after_event, order_contents_at_event, DbActor, DbStatus, OrderRow};
 use crate::schema::sql_types;
 use crate::statement::statement;
 
@@ -82,7 +82,8 @@ LIMIT $3";
 /// one attempt: the attempt count goes up and the lease hides it from every other worker
 /// until the attempt is recorded or the lease runs out. Returned with the order as its
 /// event left it.
-const CLAIM_DUE: &str = "\
+const CLAIM_DUE: &str = concat!(
+    "\
 WITH due AS (
     SELECT d.id FROM webhook_deliveries d
     WHERE d.state = 'pending' AND d.next_attempt_at <= $1
@@ -100,15 +101,21 @@ WITH due AS (
 )
 SELECT c.id AS delivery_id, c.webhook_id, c.attempts, w.url, w.secret,
        we.uuid::text AS event_uuid, e.kind AS event_kind, e.from_status, e.actor AS event_actor, e.actor_id,
-       o.id, o.customer_id, o.item_description, e.to_status AS status, e.version,
+       o.id, o.customer_id, e.to_status AS status, e.version,
        e.next_step_at, o.created_at, e.created_at AS updated_at,
-       o.lines, o.currency, o.total, o.shipping_address, o.note
+       ",
+    order_contents_at_event!(),
+    "
 FROM claimed c
 JOIN webhooks w ON w.id = c.webhook_id
 JOIN webhook_events we ON we.event_id = c.event_id
 JOIN order_events e ON e.id = c.event_id
 JOIN orders o ON o.id = e.order_id
-ORDER BY c.id";
+",
+    next_edit_after_event!(),
+    "
+ORDER BY c.id"
+);
 
 /// Each attempt is logged while its endpoint exists; its outcome is applied only if no
 /// later attempt was claimed since (its lease ran out and another worker took it).

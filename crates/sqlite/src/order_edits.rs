@@ -8,9 +8,8 @@ use diesel::SqliteConnection;
 use trachios_domain::{EventKind, Order, PendingEdit};
 
 use crate::error::refused;
-use crate::orders::record;
-use crate::rows::{micros, DetailColumns, OrderRow};
-use crate::schema::orders;
+use crate::rows::{micros, DetailColumns, NewEventRow, OrderRow};
+use crate::schema::{order_events, orders};
 use crate::stock;
 
 pub(crate) fn edit(conn: &mut SqliteConnection, edit: &PendingEdit) -> QueryResult<Option<Order>> {
@@ -40,14 +39,21 @@ pub(crate) fn edit(conn: &mut SqliteConnection, edit: &PendingEdit) -> QueryResu
         ))
         .returning(OrderRow::as_returning())
         .get_result(conn)?;
-    let order = record(
-        conn,
+    let (item, details) = edit.replaced();
+    let mut event = NewEventRow::of(
         &row,
         EventKind::Edited,
         Some(edit.status),
-        edit.actor,
+        edit.actor.kind(),
+        edit.actor.user_id(),
         at,
-    )?;
+    )
+    .map_err(refused)?;
+    event.replaced = Some(DetailColumns::replaced(item, details).map_err(refused)?);
+    diesel::insert_into(order_events::table)
+        .values(event)
+        .execute(conn)?;
+    let order = row.into_order().map_err(refused)?;
     stock::record(conn, &edited.ledger(edit))?;
     Ok(Some(order))
 }

@@ -101,7 +101,7 @@ fn insert_order(conn: &mut SqliteConnection, order: &NewOrder) -> QueryResult<Or
 }
 
 /// Writes the event of the change that left `row` as it is, and returns the order.
-pub(crate) fn record(
+fn record(
     conn: &mut SqliteConnection,
     row: &OrderRow,
     kind: EventKind,

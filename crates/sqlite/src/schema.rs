@@ -45,6 +45,7 @@ diesel::table! {
         version -> BigInt,
         next_step_at -> Nullable<BigInt>,
         kind -> Text,
+        replaced -> Nullable<Text>,
     }
 }
 

@@ -67,14 +67,27 @@ LIMIT ?";
 const DUE: &str = "\
 SELECT c.id AS delivery_id, c.webhook_id, c.attempts + 1 AS attempts, w.url, w.secret,
        we.uuid AS event_uuid, e.kind AS event_kind, e.from_status, e.actor AS event_actor, e.actor_id,
-       o.id, o.customer_id, o.item_description, e.to_status AS status, e.version,
+       o.id, o.customer_id, e.to_status AS status, e.version,
        e.next_step_at, o.created_at, e.created_at AS updated_at,
-       o.lines, o.currency, o.total, o.shipping_address, o.note
+       CASE WHEN r.id IS NULL THEN o.item_description
+            ELSE json_extract(r.replaced, '$.item_description') END AS item_description,
+       CASE WHEN r.id IS NULL THEN o.lines ELSE json_extract(r.replaced, '$.lines') END AS lines,
+       CASE WHEN r.id IS NULL THEN o.currency ELSE json_extract(r.replaced, '$.currency') END AS currency,
+       CASE WHEN r.id IS NULL THEN o.total ELSE json_extract(r.replaced, '$.total') END AS total,
+       CASE WHEN r.id IS NULL THEN o.shipping_address
+            ELSE json_extract(r.replaced, '$.shipping_address') END AS shipping_address,
+       CASE WHEN r.id IS NULL THEN o.note ELSE json_extract(r.replaced, '$.note') END AS note
 FROM webhook_deliveries c
 JOIN webhooks w ON w.id = c.webhook_id
 JOIN webhook_events we ON we.event_id = c.event_id
 JOIN order_events e ON e.id = c.event_id
 JOIN orders o ON o.id = e.order_id
+-- The order's contents as the event left them: what the first edit after it replaced, or
+-- else the order's own columns.
+LEFT JOIN order_events r ON r.id = (
+    SELECT x.id FROM order_events x
+    WHERE x.order_id = e.order_id AND x.id > e.id AND x.kind = 'edited'
+    ORDER BY x.id LIMIT 1)
 WHERE c.state = 'pending' AND c.next_attempt_at <= ?
   AND NOT EXISTS (
       SELECT 1 FROM webhook_deliveries p

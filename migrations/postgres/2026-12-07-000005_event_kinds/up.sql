@@ -8,3 +8,8 @@ UPDATE order_events SET kind = 'created' WHERE from_status IS NULL;
 ALTER TABLE order_events ALTER COLUMN kind DROP DEFAULT;
 ALTER TABLE order_events ADD CONSTRAINT order_events_created_has_no_from
     CHECK ((kind = 'created') = (from_status IS NULL));
+
+-- An edit's event keeps what the order held before it (item_description, lines, currency,
+-- total, shipping_address, note, as the orders columns hold them): a delivery or a feed of an
+-- earlier event renders the order as that event left it, whatever edits came after.
+ALTER TABLE order_events ADD COLUMN replaced JSONB;

@@ -1,1 +1,2 @@
+ALTER TABLE order_events DROP COLUMN replaced;
 ALTER TABLE order_events DROP COLUMN kind;

@@ -106,6 +106,13 @@ async fn every_endpoint_answers_each_kind_of_caller_as_the_contract_and_the_docu
             [S::UNAUTHORIZED, S::OK, S::NOT_FOUND, S::OK],
         ),
         row(
+            M::PATCH,
+            "/orders/{id}",
+            format!("/orders/{id}"),
+            Some(json!({"note": "Fragile"})),
+            [S::UNAUTHORIZED, S::OK, S::NOT_FOUND, S::OK],
+        ),
+        row(
             M::GET,
             "/orders/{id}/history",
             format!("/orders/{id}/history"),

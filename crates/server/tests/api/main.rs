@@ -20,6 +20,7 @@ mod limits;
 mod list_cache;
 mod lists;
 mod operations;
+mod order_edits;
 mod order_lines;
 mod orders;
 mod outages;

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-async fn product(app: &TestApp, admin: &str, sku: &str, price: i64, stock: i64) -> i64 {
+pub(crate) async fn product(app: &TestApp, admin: &str, sku: &str, price: i64, stock: i64) -> i64 {
     let (status, body) = app
         .call(
             Method::POST,
@@ -22,7 +22,7 @@ async fn product(app: &TestApp, admin: &str, sku: &str, price: i64, stock: i64) 
     body["id"].as_i64().expect("id")
 }
 
-async fn stock(app: &TestApp, id: i64) -> i64 {
+pub(crate) async fn stock(app: &TestApp, id: i64) -> i64 {
     let (status, body) = app
         .call(Method::GET, &format!("/products/{id}"), None, None)
         .await;
@@ -30,12 +30,12 @@ async fn stock(app: &TestApp, id: i64) -> i64 {
     body["stock"].as_i64().expect("stock")
 }
 
-async fn place(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn place(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
     app.call(Method::POST, "/orders", Some(token), Some(body))
         .await
 }
 
-fn address() -> Value {
+pub(crate) fn address() -> Value {
     json!({"name": "Ada Lovelace", "line1": "12 St James's Square", "line2": "",
            "city": "London", "region": "", "postal_code": "SW1Y 4JH", "country": "GB",
            "phone": "+442079460000"})
