@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::{Order, OrderId, UserId};
+use crate::{EventKind, Order, OrderId, UserId};
 
 /// Which orders a subscriber hears about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,11 +31,18 @@ impl From<&Order> for CommittedVersion {
     }
 }
 
+/// One committed change: the order as it left it, and what kind of change it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderChange {
+    pub order: Order,
+    pub kind: EventKind,
+}
+
 /// What a subscription yields next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedEvent {
     /// An order as it was right after one committed change.
-    Changed(Arc<Order>),
+    Changed(Arc<OrderChange>),
     /// Nothing happened for the feed's keep-alive interval.
     Idle,
     /// Changes were dropped because the subscriber fell behind: whoever needs every change

@@ -34,7 +34,7 @@ pub use catalog::{
 };
 pub use edit::{EditedContents, OrderEdit, PendingEdit, EDITABLE_STATUS};
 pub use error::{error_chain, retry_after_seconds, BoxError, DomainError};
-pub use feed::{CommittedVersion, FeedEvent, FeedScope};
+pub use feed::{CommittedVersion, FeedEvent, FeedScope, OrderChange};
 pub use history::{EventKind, OrderEvent};
 pub use idempotency::{
     Creation, IdempotencyKey, KeyClaim, KeyedInsert, RequestFingerprint, IDEMPOTENCY_KEY_LIFETIME,

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use crate::{
     AccountStatus, AdvancedOrder, CachedPage, CommittedVersion, DomainError, DueSteps, Email,
     FeedEvent, FeedScope, IdempotencyKey, KeyClaim, KeyedInsert, ListGeneration, NewOrder, NewUser,
-    Order, OrderEvent, OrderFilter, OrderId, PageSize, Password, PasswordHash, PendingEdit,
-    RenderedOrder, RenderedPage, StatusChange, TokenClaims, TokenId, User, UserChange,
+    Order, OrderChange, OrderEvent, OrderFilter, OrderId, PageSize, Password, PasswordHash,
+    PendingEdit, RenderedOrder, RenderedPage, StatusChange, TokenClaims, TokenId, User, UserChange,
     UserCredentials, UserFilter, UserId,
 };
 use crate::{
@@ -132,7 +132,7 @@ pub trait ChangePublisher: Send + Sync {
     /// Whether anyone watches this order now; adapters skip work nobody would see.
     fn wants(&self, order: OrderId, customer: UserId) -> bool;
     /// Hands committed changes, in commit order, to their subscribers.
-    fn publish(&self, orders: Vec<Order>);
+    fn publish(&self, changes: Vec<OrderChange>);
 }
 
 /// A cache that several processes share, told of every change any process committed (by

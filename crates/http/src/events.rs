@@ -5,8 +5,9 @@ use std::convert::Infallible;
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
 use trachios_domain::services::{OrderWatch, WatchItem};
-use trachios_domain::{DomainError, Order};
+use trachios_domain::{DomainError, EventKind, Order};
 
 use crate::dto::OrderResponse;
 use crate::limits::StreamSlot;
@@ -37,7 +38,7 @@ pub(crate) fn last_event_id(req: &HttpRequest) -> Result<Option<i64>, DomainErro
 pub(crate) fn event_stream(watch: OrderWatch, slot: StreamSlot) -> HttpResponse {
     let frames = futures_util::stream::unfold((watch, slot), |(mut watch, slot)| async move {
         let frame = match watch.next().await {
-            WatchItem::Order(order) => order_event(order),
+            WatchItem::Order(order, kind) => order_event(order, kind),
             WatchItem::KeepAlive => Bytes::from_static(KEEP_ALIVE),
             WatchItem::End => return None,
         };
@@ -51,11 +52,23 @@ pub(crate) fn event_stream(watch: OrderWatch, slot: StreamSlot) -> HttpResponse 
         .streaming(frames)
 }
 
+/// The order as the API renders it, with the kind of the change that left it so.
+#[derive(Serialize)]
+struct StreamedOrder {
+    #[serde(flatten)]
+    order: OrderResponse,
+    kind: Option<&'static str>,
+}
+
 /// `id: <version>`, `event: order`, `data: <the order's JSON on one line>`.
-fn order_event(order: Order) -> Bytes {
+fn order_event(order: Order, kind: Option<EventKind>) -> Bytes {
     let version = order.version;
+    let streamed = StreamedOrder {
+        order: OrderResponse::from(order),
+        kind: kind.map(EventKind::as_str),
+    };
     // JSON of strings and numbers always serialises, and escapes every line break.
-    let data = serde_json::to_string(&OrderResponse::from(order)).unwrap_or_default();
+    let data = serde_json::to_string(&streamed).unwrap_or_default();
     Bytes::from(format!("id: {version}\nevent: order\ndata: {data}\n\n"))
 }
 

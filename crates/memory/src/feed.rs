@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 use trachios_domain::ports::{ChangeFeed, ChangePublisher, ChangeSubscription};
-use trachios_domain::{FeedEvent, FeedScope, Order, OrderId, UserId};
+use trachios_domain::{FeedEvent, FeedScope, OrderChange, OrderId, UserId};
 
 /// Changes one subscriber may have queued before it counts as fallen behind; it is then
 /// told of a gap instead of holding an unbounded backlog. Several of the largest batches a
@@ -40,8 +40,12 @@ struct Inbox {
 }
 
 impl Inbox {
-    fn deliver(&self, order: &Arc<Order>) {
-        if self.tx.try_send(FeedEvent::Changed(order.clone())).is_err() {
+    fn deliver(&self, change: &Arc<OrderChange>) {
+        if self
+            .tx
+            .try_send(FeedEvent::Changed(change.clone()))
+            .is_err()
+        {
             self.fell_behind.store(true, Ordering::Release);
         }
     }
@@ -154,10 +158,11 @@ impl ChangePublisher for ChangeHub {
             || routes.by_customer.contains_key(&customer)
     }
 
-    fn publish(&self, orders: Vec<Order>) {
+    fn publish(&self, changes: Vec<OrderChange>) {
         let routes = self.lock();
-        for order in orders {
-            let order = Arc::new(order);
+        for change in changes {
+            let change = Arc::new(change);
+            let order = &change.order;
             let watchers = routes
                 .all
                 .values()
@@ -176,7 +181,7 @@ impl ChangePublisher for ChangeHub {
                         .flat_map(HashMap::values),
                 );
             for inbox in watchers {
-                inbox.deliver(&order);
+                inbox.deliver(&change);
             }
         }
     }
@@ -218,15 +223,15 @@ impl Drop for HubSubscription {
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, Utc};
-    use trachios_domain::{ItemDescription, OrderStatus};
+    use trachios_domain::{EventKind, ItemDescription, Order, OrderStatus};
 
     use super::*;
 
     const IDLE: Duration = Duration::from_millis(50);
 
-    fn order(id: i64, customer: i64, version: i64) -> Order {
+    fn order(id: i64, customer: i64, version: i64) -> OrderChange {
         let t = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
-        Order {
+        let order = Order {
             id: OrderId::parse(id).unwrap(),
             customer_id: UserId::parse(customer).unwrap(),
             item_description: ItemDescription::parse("Laptop").unwrap(),
@@ -236,6 +241,10 @@ mod tests {
             next_step_at: Some(t),
             created_at: t,
             updated_at: t,
+        };
+        OrderChange {
+            order,
+            kind: EventKind::StatusChanged,
         }
     }
 
@@ -250,7 +259,7 @@ mod tests {
     async fn heard(sub: &mut Box<dyn ChangeSubscription>) -> Vec<(i64, i64)> {
         let mut seen = Vec::new();
         while let FeedEvent::Changed(o) = sub.next(IDLE).await {
-            seen.push((o.id.get(), o.version));
+            seen.push((o.order.id.get(), o.order.version));
         }
         seen
     }
@@ -306,7 +315,7 @@ mod tests {
         );
         assert_eq!(slow.next(IDLE).await, FeedEvent::Gap);
         // What was queued before it fell behind is still there, oldest first.
-        assert!(matches!(slow.next(IDLE).await, FeedEvent::Changed(o) if o.version == 1));
+        assert!(matches!(slow.next(IDLE).await, FeedEvent::Changed(o) if o.order.version == 1));
     }
 
     #[tokio::test]

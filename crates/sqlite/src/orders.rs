@@ -129,7 +129,7 @@ impl OrderRepository for SqliteOrderRepository {
         self.store
             .write(
                 move |conn| insert_order(conn, &order),
-                |order, visit| visit(order),
+                |order, visit| visit(order, EventKind::Created),
             )
             .await
     }
@@ -194,7 +194,11 @@ impl OrderRepository for SqliteOrderRepository {
                     }
                     Ok(Some(order))
                 },
-                |moved, visit| moved.iter().for_each(visit),
+                |moved, visit| {
+                    if let Some(order) = moved {
+                        visit(order, EventKind::StatusChanged)
+                    }
+                },
             )
             .await
     }
@@ -203,7 +207,11 @@ impl OrderRepository for SqliteOrderRepository {
         self.store
             .write(
                 move |conn| crate::order_edits::edit(conn, &edit),
-                |edited, visit| edited.iter().for_each(visit),
+                |edited, visit| {
+                    if let Some(order) = edited {
+                        visit(order, EventKind::Edited)
+                    }
+                },
             )
             .await
     }
@@ -298,7 +306,7 @@ impl OrderRepository for SqliteOrderRepository {
                 },
                 |outcome, visit| {
                     if let KeyedInsert::Inserted(order) = outcome {
-                        visit(order);
+                        visit(order, EventKind::Created);
                     }
                 },
             )
@@ -330,7 +338,11 @@ impl OrderRepository for SqliteOrderRepository {
         self.store
             .write(
                 move |conn| advance(conn, &due, limit),
-                |advanced, visit| advanced.iter().for_each(|a| visit(&a.order)),
+                |advanced, visit| {
+                    advanced
+                        .iter()
+                        .for_each(|a| visit(&a.order, EventKind::StatusChanged))
+                },
             )
             .await
     }

@@ -10,7 +10,7 @@ use diesel::RunQueryDsl;
 use diesel::SqliteConnection;
 use tokio::sync::Mutex;
 use trachios_domain::ports::ChangePublisher;
-use trachios_domain::{BoxError, DomainError, Order};
+use trachios_domain::{BoxError, DomainError, EventKind, Order, OrderChange};
 
 use crate::connection::{open, OpenFailure, ReaderPool, Readers};
 use crate::error::{query_failure, transaction_failure};
@@ -151,13 +151,14 @@ impl SqliteStore {
     }
 
     /// Runs `work` in an immediate transaction on the writer, after every write queued
-    /// before it. When it commits, the orders `changed` visits in its result are
+    /// before it. When it commits, the orders `changed` visits in its result (with the kind
+    /// of change each went through) are
     /// published before the next write starts, so subscribers see commit order. A dropped
     /// caller does not cut the transaction short: it runs to its end on its own thread.
     pub(crate) async fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut SqliteConnection) -> Result<T, Error> + Send + 'static,
-        changed: impl FnOnce(&T, &mut dyn FnMut(&Order)) + Send + 'static,
+        changed: impl FnOnce(&T, &mut dyn FnMut(&Order, EventKind)) + Send + 'static,
     ) -> Result<T, DomainError> {
         let mut slot = self.inner.writer.clone().lock_owned().await;
         let path = self.inner.path.clone();
@@ -181,9 +182,12 @@ impl SqliteStore {
                 // Only what someone watches is copied: a lifecycle batch nobody follows
                 // costs no clone.
                 let mut watched = Vec::new();
-                changed(&value, &mut |order: &Order| {
+                changed(&value, &mut |order: &Order, kind| {
                     if publisher.wants(order.id, order.customer_id) {
-                        watched.push(order.clone());
+                        watched.push(OrderChange {
+                            order: order.clone(),
+                            kind,
+                        });
                     }
                 });
                 if !watched.is_empty() {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use trachios_contract::{customer, new_order, Ports};
 use trachios_domain::ports::{ChangeFeed, DependencyProbe, OrderRepository};
-use trachios_domain::{DueSteps, FeedEvent, FeedScope, OrderStatus};
+use trachios_domain::{DueSteps, EventKind, FeedEvent, FeedScope, OrderStatus};
 use trachios_memory::ChangeHub;
 use trachios_sqlite::*;
 use trachios_test_support::{init_test_logging, ScratchDatabase};
@@ -102,16 +102,18 @@ async fn committed_changes_reach_subscribers_in_commit_order() {
     assert_eq!(moved.len(), 20);
     for subscription in [&mut everything, &mut theirs] {
         let mut seen = Vec::new();
-        while let FeedEvent::Changed(order) = subscription.next(Duration::from_millis(200)).await {
-            seen.push((order.id, order.status, order.version));
+        while let FeedEvent::Changed(change) = subscription.next(Duration::from_millis(200)).await {
+            let order = &change.order;
+            seen.push((order.id, order.status, order.version, change.kind));
         }
         assert_eq!(seen.len(), 40, "20 creations and 20 steps");
         assert!(seen[..20]
             .iter()
-            .all(|(_, s, v)| (*s, *v) == (OrderStatus::Created, 1)));
+            .all(|(_, s, v, k)| (*s, *v, *k) == (OrderStatus::Created, 1, EventKind::Created)));
         assert!(seen[20..]
             .iter()
-            .all(|(_, s, v)| (*s, *v) == (OrderStatus::Dispatched, 2)));
+            .all(|(_, s, v, k)| (*s, *v, *k)
+                == (OrderStatus::Dispatched, 2, EventKind::StatusChanged)));
     }
 }
 

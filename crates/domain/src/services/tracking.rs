@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 use crate::ports::{ChangeFeed, ChangeSubscription, Clock, OrderRepository};
 use crate::services::SessionService;
 use crate::{
-    Caller, DomainError, FeedEvent, FeedScope, Order, OrderEvent, OrderId, Session, UserId,
+    Caller, DomainError, EventKind, FeedEvent, FeedScope, Order, OrderEvent, OrderId, Session,
+    UserId,
 };
 
 /// How watches pace themselves.
@@ -134,7 +135,9 @@ async fn load(orders: &dyn OrderRepository, id: OrderId) -> Result<Order, Domain
 /// What a watch has to say next.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WatchItem {
-    Order(Order),
+    /// The order, and the kind of the change that left it so; `None` for the order as it
+    /// was when the watch began (or was read again after the watch fell behind).
+    Order(Order, Option<EventKind>),
     /// Nothing happened for a while; the connection should hear that it is alive.
     KeepAlive,
     /// The watch is over: its order reached a terminal status, the token no longer grants
@@ -175,15 +178,15 @@ impl OrderWatch {
                 return WatchItem::End;
             }
             if let Some(order) = self.pending.take() {
-                return self.emit(order);
+                return self.emit(order, None);
             }
             let idle = self
                 .timing
                 .keep_alive
                 .saturating_sub(self.spoke_at.elapsed());
             match self.subscription.next(idle).await {
-                FeedEvent::Changed(order) => {
-                    if !self.is_new(&order) {
+                FeedEvent::Changed(change) => {
+                    if !self.is_new(&change.order) {
                         continue;
                     }
                     if self.checked_at.elapsed() >= self.timing.recheck
@@ -191,7 +194,7 @@ impl OrderWatch {
                     {
                         return self.end();
                     }
-                    return self.emit(Order::clone(&order));
+                    return self.emit(change.order.clone(), Some(change.kind));
                 }
                 FeedEvent::Idle => {
                     if !self.still_granted().await {
@@ -226,13 +229,13 @@ impl OrderWatch {
         }
     }
 
-    fn emit(&mut self, order: Order) -> WatchItem {
+    fn emit(&mut self, order: Order, kind: Option<EventKind>) -> WatchItem {
         if let Target::One { last_version, .. } = &mut self.target {
             *last_version = order.version;
             self.ended = order.status.is_terminal();
         }
         self.spoke_at = Instant::now();
-        WatchItem::Order(order)
+        WatchItem::Order(order, kind)
     }
 
     fn end(&mut self) -> WatchItem {
@@ -278,8 +281,11 @@ mod tests {
         }
     }
 
-    fn changed(o: Order) -> FeedEvent {
-        FeedEvent::Changed(Arc::new(o))
+    fn changed(order: Order) -> FeedEvent {
+        FeedEvent::Changed(Arc::new(crate::OrderChange {
+            order,
+            kind: crate::EventKind::StatusChanged,
+        }))
     }
 
     fn feed_playing(events: Vec<FeedEvent>, scope: FeedScope) -> MockChangeFeed {
@@ -369,7 +375,7 @@ mod tests {
         items
             .iter()
             .filter_map(|i| match i {
-                WatchItem::Order(o) => Some((o.status, o.version)),
+                WatchItem::Order(o, _) => Some((o.status, o.version)),
                 _ => None,
             })
             .collect()
@@ -510,7 +516,7 @@ mod tests {
             TIMING,
         );
         let mut watch = svc.watch_all(session(admin(7))).unwrap();
-        assert!(matches!(watch.next().await, WatchItem::Order(_)));
+        assert!(matches!(watch.next().await, WatchItem::Order(..)));
         account.lock().unwrap().role = Role::Customer;
         assert_eq!(watch.next().await, WatchItem::End);
     }

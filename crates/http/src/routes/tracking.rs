@@ -37,7 +37,7 @@ pub(crate) async fn history(
         ("Last-Event-ID" = Option<i64>, Header, minimum = 0, description = "the last version received; only newer ones are sent"),
     ),
     responses(
-        (status = 200, description = "`event: order`, `id: <version>`, `data: <Order>` per change; `: keep-alive` comments", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`event: order`, `id: <version>`, `data: <Order with \"kind\": the change (created, status_changed, edited), null for the first event>` per change; `: keep-alive` comments", content_type = "text/event-stream", body = String),
         (status = 429, description = "too many open streams for this user", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
     )
 )]

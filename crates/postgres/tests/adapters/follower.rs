@@ -8,7 +8,7 @@ use chrono::Utc;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use tokio::sync::watch;
 use trachios_domain::ports::{ChangeFeed, ChangeSubscription, OrderRepository};
-use trachios_domain::{Caller, FeedEvent, FeedScope, Order, Role, UserId};
+use trachios_domain::{Caller, EventKind, FeedEvent, FeedScope, Order, OrderChange, Role, UserId};
 use trachios_memory::ChangeHub;
 use trachios_postgres::*;
 
@@ -49,11 +49,15 @@ async fn followed_hub_on(pool: PgPool) -> (ChangeHub, watch::Sender<bool>) {
     (hub, stop)
 }
 
-async fn next_change(sub: &mut Box<dyn ChangeSubscription>) -> Order {
+async fn next_change(sub: &mut Box<dyn ChangeSubscription>) -> OrderChange {
     match sub.next(Duration::from_secs(5)).await {
-        FeedEvent::Changed(order) => Order::clone(&order),
+        FeedEvent::Changed(change) => OrderChange::clone(&change),
         other => panic!("expected a change within 5 s, got {other:?}"),
     }
+}
+
+async fn next_order(sub: &mut Box<dyn ChangeSubscription>) -> Order {
+    next_change(sub).await.order
 }
 
 #[tokio::test]
@@ -68,8 +72,15 @@ async fn every_change_is_published_whole_in_version_order() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(next_change(&mut mine).await, placed);
-    assert_eq!(next_change(&mut mine).await, cancelled);
+    let change = |order, kind| OrderChange { order, kind };
+    assert_eq!(
+        next_change(&mut mine).await,
+        change(placed, EventKind::Created)
+    );
+    assert_eq!(
+        next_change(&mut mine).await,
+        change(cancelled, EventKind::StatusChanged)
+    );
 }
 
 #[tokio::test]
@@ -92,9 +103,9 @@ async fn a_change_that_commits_after_a_later_one_is_still_published() {
     // ...while a later one commits and is published first.
     let quick = f.orders.insert(new_order(f.a, STEP)).await.unwrap();
     // The follower has read past the slow one's id: it is a hole now.
-    assert_eq!(next_change(&mut all).await, quick);
+    assert_eq!(next_order(&mut all).await, quick);
     slow.batch_execute("COMMIT").await.unwrap();
-    let late = next_change(&mut all).await;
+    let late = next_order(&mut all).await;
     assert_eq!((late.id.get(), late.version), (1000, 1));
 }
 
@@ -124,7 +135,7 @@ async fn changes_committed_while_the_follower_cannot_read_are_published_after() 
         }
     }
     let placed = placed.expect("the database accepts writes again");
-    assert_eq!(next_change(&mut all).await, placed);
+    assert_eq!(next_order(&mut all).await, placed);
 }
 
 #[tokio::test]
@@ -146,7 +157,7 @@ async fn a_lifecycle_batch_reaches_a_subscriber_of_every_order_whole() {
     assert_eq!(moved.len(), 1000);
     let mut heard = Vec::new();
     for _ in 0..1000 {
-        heard.push(next_change(&mut all).await);
+        heard.push(next_order(&mut all).await);
     }
     heard.sort_by_key(|o| o.id);
     let mut expected: Vec<_> = moved.into_iter().map(|a| a.order).collect();
@@ -194,7 +205,7 @@ async fn the_feed_keeps_up_after_the_table_grew_past_its_first_plans() {
     // Well under a second when each poll looks the holes up by key; with the kept plan each
     // poll took seconds and this waited for minutes.
     match theirs.next(Duration::from_secs(20)).await {
-        FeedEvent::Changed(order) => assert_eq!(Order::clone(&order), placed),
+        FeedEvent::Changed(change) => assert_eq!(change.order, placed),
         other => panic!("expected the change within 20 s, got {other:?}"),
     }
 }

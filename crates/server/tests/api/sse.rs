@@ -111,16 +111,29 @@ impl EventStream {
         }
     }
 
-    /// The next `order` event, skipping keep-alives: (version, order).
+    /// The next `order` event, skipping keep-alives: (version, order as the API renders it).
     pub async fn next_order(&mut self, limit: Duration) -> Option<(i64, Value)> {
+        self.next_change(limit)
+            .await
+            .map(|(version, _, order)| (version, order))
+    }
+
+    /// The next `order` event, skipping keep-alives: (version, the kind of change, or null
+    /// for the order as it was when the stream began, and the order as the API renders it).
+    pub async fn next_change(&mut self, limit: Duration) -> Option<(i64, Value, Value)> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match self.next(left).await? {
                 Sse::Comment(_) => continue,
                 event => {
-                    let (version, order) = event.order().expect("an order event");
-                    return Some((version, order.clone()));
+                    let (version, data) = event.order().expect("an order event");
+                    let mut order = data.clone();
+                    let kind = order
+                        .as_object_mut()
+                        .and_then(|o| o.remove("kind"))
+                        .expect("every order event says its kind");
+                    return Some((version, kind, order));
                 }
             }
         }

@@ -116,12 +116,32 @@ async fn an_order_stream_sends_the_order_then_each_change_and_ends_after_a_termi
     let created = app.create_order(&token, "Desk").await;
     let id = created["id"].as_i64().unwrap();
     let mut stream = EventStream::open(&app, &format!("/orders/{id}/stream"), &token, None).await;
-    assert_eq!(stream.next_order(WAIT).await, Some((1, created)));
+    assert_eq!(
+        stream.next_change(WAIT).await,
+        Some((1, Value::Null, created)),
+        "the order as it is, no change"
+    );
 
+    let (status, edited) = app
+        .call(
+            Method::PATCH,
+            &format!("/orders/{id}"),
+            Some(&token),
+            Some(json!({"note": "Fragile"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(
+        stream.next_change(WAIT).await,
+        Some((2, json!("edited"), edited))
+    );
     let dispatched = app.set_status(&admin, id, "dispatched").await;
-    assert_eq!(stream.next_order(WAIT).await, Some((2, dispatched)));
+    assert_eq!(
+        stream.next_change(WAIT).await,
+        Some((3, json!("status_changed"), dispatched))
+    );
     let cancelled = app.cancel(&token, id).await;
-    assert_eq!(stream.next_order(WAIT).await, Some((3, cancelled)));
+    assert_eq!(stream.next_order(WAIT).await, Some((4, cancelled)));
     assert!(
         stream.ended(WAIT).await,
         "a terminal status ends the stream"
@@ -228,8 +248,15 @@ async fn my_orders_stream_carries_every_change_of_the_callers_orders_only() {
     let first = app.create_order(&token, "Desk").await;
     let second = app.create_order(&token, "Chair").await;
     let cancelled = app.cancel(&token, first["id"].as_i64().unwrap()).await;
-    for expected in [(1, first), (1, second), (2, cancelled.clone())] {
-        assert_eq!(mine.next_order(WAIT).await, Some(expected));
+    for (version, kind, order) in [
+        (1, "created", first),
+        (1, "created", second),
+        (2, "status_changed", cancelled.clone()),
+    ] {
+        assert_eq!(
+            mine.next_change(WAIT).await,
+            Some((version, json!(kind), order))
+        );
     }
     assert_eq!(all.next_order(WAIT).await, Some((1, theirs)));
     // The admin's stream has all four changes; the customer's never saw the other's order.
