@@ -132,11 +132,13 @@ impl ShippingAddress {
 pub struct OrderNote(String);
 
 impl OrderNote {
+    pub const MAX_LEN: usize = 1000;
+
     pub fn parse(raw: &str) -> Result<Option<Self>, DomainError> {
         if raw.trim().is_empty() {
             return Ok(None);
         }
-        checked_text("note", raw, 1000).map(|note| Some(Self(note)))
+        checked_text("note", raw, Self::MAX_LEN).map(|note| Some(Self(note)))
     }
 
     pub fn as_str(&self) -> &str {

@@ -1,10 +1,13 @@
-// The admin dashboard: every order live, status overrides, users and webhooks.
+// The admin dashboard: every order live, status overrides, users, products and their
+// stock, and webhooks.
 
 import {
   attempt, byId, CANCELLED, fill, h, isFinal, notify, Pager, request, Session, Shell, STATUSES,
   statusLabel, timeCell,
 } from "./app.js";
+import { formatMoney, parseMoney } from "./catalog.js";
 import { OrderTable } from "./orders.js";
+import { WEBHOOK_EVENTS } from "./rules.js";
 
 const session = new Session("trachios.admin");
 session.forbiddenMessage = "This account is no longer an administrator.";
@@ -89,7 +92,10 @@ const orders = new OrderTable({
   path: "orders",
   query: orderQuery,
   matches: orderMatches,
-  columns: [{ label: "Customer", value: (order) => `#${order.customer_id}` }],
+  columns: [
+    { label: "Customer", value: (order) => `#${order.customer_id}` },
+    { label: "Total", value: (order) => h("span", { class: "amount" }, formatMoney(order.total, order.currency)) },
+  ],
   actions: statusControl,
 });
 
@@ -166,7 +172,166 @@ byId("users-filter").addEventListener("submit", (event) => {
   listUsers();
 });
 
+// ---- products -----------------------------------------------------------------------
+
+const products = new Pager({
+  session,
+  newer: byId("products-newer"),
+  older: byId("products-older"),
+  render: (list) => {
+    fill(byId("products").tBodies[0], list.map(productRow));
+    byId("products-empty").hidden = list.length > 0;
+  },
+});
+
+function productRow(product) {
+  return h(
+    "tr",
+    { dataset: { productId: product.id, sku: product.sku } },
+    h("td", { "data-label": "Product" }, `#${product.id}`),
+    h("td", { "data-label": "SKU", class: "item" }, product.sku),
+    h("td", { "data-label": "Name", class: "item" }, product.name),
+    h("td", { "data-label": "Price", class: "amount" }, formatMoney(product.price, product.currency)),
+    h("td", { "data-label": "Stock", dataset: { field: "stock" } }, String(product.stock)),
+    h("td", { "data-label": "On sale" }, product.active ? "yes" : "no"),
+    h(
+      "td",
+      { class: "actions" },
+      h("button", { type: "button", class: "link", onclick: () => openStock(product) }, "Stock"),
+      h("button", { type: "button", class: "link", onclick: () => openLedger(product) }, "Ledger"),
+      h("button", {
+        type: "button",
+        class: "link",
+        onclick: (event) => {
+          const text = window.prompt(`New price of ${product.name} in ${product.currency}:`);
+          if (text === null) return;
+          const price = parseMoney(text, product.currency);
+          if (price === null) {
+            notify(`"${text}" is not a price in ${product.currency}.`, "error");
+            return;
+          }
+          updateProduct(event.target, product, { price });
+        },
+      }, "Price"),
+      h("button", {
+        type: "button",
+        class: product.active ? "link danger" : "link",
+        onclick: (event) => updateProduct(event.target, product, { active: !product.active }),
+      }, product.active ? "Take off sale" : "Put on sale"),
+    ),
+  );
+}
+
+function showProduct(product) {
+  byId("products").querySelector(`tr[data-product-id="${product.id}"]`)?.replaceWith(productRow(product));
+}
+
+function updateProduct(button, product, change) {
+  return attempt(button, async () => {
+    const { data } = await session.call("PATCH", `products/${product.id}`, change);
+    showProduct(data);
+    notify(`${data.sku}: ${formatMoney(data.price, data.currency)}, ${data.active ? "on sale" : "off sale"}.`);
+  });
+}
+
+function listProducts() {
+  const params = new URLSearchParams({ limit: "50", active: byId("products-active").value });
+  const q = byId("products-q").value.trim();
+  if (q) params.set("q", q);
+  return products.first(`/api/v1/products?${params}`);
+}
+
+byId("products-filter").addEventListener("submit", (event) => {
+  event.preventDefault();
+  listProducts();
+});
+
+byId("product-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const currency = byId("product-currency").value.trim().toUpperCase();
+  const price = parseMoney(byId("product-price").value, currency || "EUR");
+  if (price === null) {
+    notify("The price is an amount such as 12.50.", "error");
+    return;
+  }
+  const body = {
+    sku: byId("product-sku").value.trim(),
+    name: byId("product-name").value,
+    price,
+    stock: Number(byId("product-stock").value || 0),
+  };
+  if (currency) body.currency = currency;
+  attempt(form.querySelector('button[type="submit"]'), async () => {
+    const { data } = await session.call("POST", "products", body);
+    form.reset();
+    notify(`${data.sku} is added with ${data.stock} in stock.`);
+    await listProducts();
+  });
+});
+
+const stockDialog = byId("stock");
+let adjusting = null;
+
+function openStock(product) {
+  adjusting = product;
+  fill(stockDialog.querySelector("[data-title]"), `Stock of ${product.sku}`);
+  fill(stockDialog.querySelector("[data-now]"), `${product.stock} in stock now.`);
+  byId("stock-form").reset();
+  if (!stockDialog.open) stockDialog.showModal();
+}
+
+stockDialog.querySelector("[data-close]").addEventListener("click", () => stockDialog.close());
+
+byId("stock-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const product = adjusting;
+  const body = { delta: Number(byId("stock-delta").value), reason: byId("stock-reason").value };
+  attempt(event.target.querySelector('button[type="submit"]'), async () => {
+    const { data } = await session.call("POST", `products/${product.id}/stock`, body);
+    showProduct(data);
+    stockDialog.close();
+    notify(`${data.sku} now has ${data.stock} in stock.`);
+  });
+});
+
+const ledgerDialog = byId("ledger");
+const ledger = new Pager({
+  session,
+  newer: byId("ledger-newer"),
+  older: byId("ledger-older"),
+  render: (list) =>
+    fill(
+      ledgerDialog.querySelector("tbody"),
+      list.map((movement) =>
+        h(
+          "tr",
+          { dataset: { reason: movement.reason } },
+          h("td", { "data-label": "Change", class: "amount" }, movement.delta > 0 ? `+${movement.delta}` : String(movement.delta)),
+          h("td", { "data-label": "Stock after" }, String(movement.stock_after)),
+          h("td", { "data-label": "Reason", class: "item" }, movement.note ? `${movement.reason}: ${movement.note}` : movement.reason),
+          h("td", { "data-label": "Order" }, movement.order_id === null ? "—" : `#${movement.order_id}`),
+          h("td", { "data-label": "By" }, movement.actor === "system" ? "the system" : `${movement.actor} #${movement.actor_id}`),
+          h("td", { "data-label": "At" }, timeCell(movement.created_at)),
+        )),
+    ),
+});
+ledgerDialog.querySelector("[data-close]").addEventListener("click", () => ledgerDialog.close());
+
+async function openLedger(product) {
+  fill(ledgerDialog.querySelector("[data-title]"), `Stock ledger of ${product.sku}, newest first`);
+  fill(ledgerDialog.querySelector("tbody"));
+  await ledger.first(`/api/v1/products/${product.id}/stock-movements?limit=50`);
+  if (!ledgerDialog.open) ledgerDialog.showModal();
+}
+
 // ---- webhooks -----------------------------------------------------------------------
+
+fill(
+  byId("webhook-events"),
+  WEBHOOK_EVENTS.map((event) =>
+    h("label", {}, h("input", { type: "checkbox", name: "events", value: event.name, checked: event.default }), ` ${event.name}`)),
+);
 
 const deliveriesDialog = byId("deliveries");
 const deliveries = new Pager({
@@ -261,7 +426,7 @@ byId("webhook-form").addEventListener("submit", (event) => {
 
 // ---- tabs ---------------------------------------------------------------------------
 
-const tabs = { orders: () => {}, users: listUsers, webhooks: listWebhooks };
+const tabs = { orders: () => {}, users: listUsers, products: listProducts, webhooks: listWebhooks };
 
 function select(name) {
   for (const tab of Object.keys(tabs)) {

@@ -1,9 +1,9 @@
 // What both pages share: the JSON API client, the session, live streams read with fetch,
 // and a DOM builder that only ever makes text nodes out of data.
 
-import { CANCELLED, ORDER_STATUSES } from "./statuses.js";
+import { CANCELLED, EDITABLE, ORDER_STATUSES } from "./statuses.js";
 
-export { CANCELLED };
+export { CANCELLED, EDITABLE };
 
 const API = "/api/v1";
 
@@ -309,6 +309,9 @@ function showLiveState(element, state, message) {
   element.dataset.state = state;
 }
 
+/** How a history entry of each kind begins; a status change names where it came from. */
+const HISTORY_VERBS = { created: "placed as ", edited: "changed while ", shipment: "shipped while " };
+
 /** Fills a `<dialog>` with an order's history and opens it. */
 export async function showHistory(session, dialog, order) {
   const { data } = await session.call("GET", `orders/${order.id}/history`);
@@ -316,7 +319,7 @@ export async function showHistory(session, dialog, order) {
     h(
       "li",
       { dataset: { to: event.to_status } },
-      h("strong", {}, event.from_status ? `${statusLabel(event.from_status)} → ` : "placed as "),
+      h("strong", {}, HISTORY_VERBS[event.kind] ?? `${statusLabel(event.from_status)} → `),
       statusBadge(event.to_status),
       " by ",
       event.actor === "system" ? "the system" : `${event.actor} #${event.actor_id}`,

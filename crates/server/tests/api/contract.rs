@@ -92,7 +92,7 @@ async fn unknown_routes_and_wrong_methods_are_json() {
         .unwrap();
     assert_json_error(res, StatusCode::NOT_FOUND).await;
     for (method, path, allowed) in [
-        (Method::DELETE, "/orders/1", "GET"),
+        (Method::DELETE, "/orders/1", "GET, PATCH"),
         (Method::GET, "/register", "POST"),
         (Method::POST, "/my-orders", "GET"),
         (Method::GET, "/orders/1/cancel", "PUT"),

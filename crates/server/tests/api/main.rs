@@ -29,6 +29,7 @@ mod partition;
 mod receiver;
 mod sealed_keys;
 mod server_process;
+mod shop_pages;
 mod shutdown;
 mod sse;
 mod tracking;
