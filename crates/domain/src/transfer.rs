@@ -13,6 +13,8 @@ pub struct StoredEvent {
     pub event: OrderEvent,
     pub version: i64,
     pub next_step_at: Option<DateTime<Utc>>,
+    /// For an edit, the JSON document of what it replaced, as both stores keep it.
+    pub replaced: Option<String>,
 }
 
 /// A token logged out before it expires.

@@ -154,7 +154,12 @@ impl Import {
             .iter()
             .map(|s| {
                 let e = &s.event;
-                (
+                let replaced = s
+                    .replaced
+                    .as_deref()
+                    .map(serde_json::from_str::<serde_json::Value>)
+                    .transpose()?;
+                Ok((
                     order_events::id.eq(e.id),
                     order_events::order_id.eq(e.order_id.get()),
                     order_events::kind.eq(e.kind.as_str()),
@@ -165,9 +170,15 @@ impl Import {
                     order_events::created_at.eq(e.at),
                     order_events::version.eq(s.version),
                     order_events::next_step_at.eq(s.next_step_at),
-                )
+                    order_events::replaced.eq(replaced),
+                ))
             })
-            .collect();
+            .collect::<Result<Vec<_>, serde_json::Error>>()
+            .map_err(|e| {
+                failed("encode order events")(diesel::result::Error::SerializationError(Box::new(
+                    e,
+                )))
+            })?;
         diesel::insert_into(order_events::table)
             .values(rows)
             .execute(&mut self.conn)

@@ -23,6 +23,7 @@ type FullEventRow = (
     i64,
     i64,
     Option<i64>,
+    Option<String>,
 );
 
 impl SqliteStore {
@@ -130,6 +131,7 @@ impl SqliteStore {
                         order_events::created_at,
                         order_events::version,
                         order_events::next_step_at,
+                        order_events::replaced,
                     ))
                     .load(conn)
             })
@@ -165,7 +167,7 @@ impl SqliteStore {
 }
 
 fn stored_event(row: FullEventRow) -> Result<StoredEvent, DomainError> {
-    let (id, order_id, kind, from, to, actor, actor_id, at, version, next_step_at) = row;
+    let (id, order_id, kind, from, to, actor, actor_id, at, version, next_step_at, replaced) = row;
     let status = |label: &str| OrderStatus::parse(label).map_err(DomainError::corrupt_row);
     Ok(StoredEvent {
         event: OrderEvent {
@@ -183,5 +185,6 @@ fn stored_event(row: FullEventRow) -> Result<StoredEvent, DomainError> {
         },
         version,
         next_step_at: next_step_at.map(instant).transpose()?,
+        replaced,
     })
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks|lines|paths]`: benchmarks that print figures. They build and
+//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks|lines|search|paths]`: benchmarks that print figures. They build and
 //! start the release server, and use a scratch database `trachios_bench`.
 
 mod cache;
@@ -11,6 +11,7 @@ mod load;
 mod paths;
 mod quiet;
 mod rounds;
+mod search;
 mod stores;
 mod tracking;
 mod webhooks;
@@ -49,6 +50,7 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
             runtime.block_on(stores::run())?;
             runtime.block_on(webhooks::run())?;
             runtime.block_on(lines::run())?;
+            runtime.block_on(search::run())?;
             // Last, so that the headline table ends the output.
             runtime.block_on(paths::run())
         }
@@ -59,9 +61,10 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
         Some("stores") => runtime.block_on(stores::run()),
         Some("webhooks") => runtime.block_on(webhooks::run()),
         Some("lines") => runtime.block_on(lines::run()),
+        Some("search") => runtime.block_on(search::run()),
         Some("paths") => runtime.block_on(paths::run()),
         Some(other) => {
-            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores, webhooks, lines or paths")
+            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores, webhooks, lines, search or paths")
         }
     }
 }
@@ -73,10 +76,15 @@ fn cores() -> usize {
 
 /// A freshly created, migrated scratch database with one customer (id 1).
 async fn scratch_database() -> anyhow::Result<String> {
+    scratch_database_named(BENCH_DB).await
+}
+
+/// `scratch_database` under another name, for a benchmark that compares two databases.
+async fn scratch_database_named(name: &str) -> anyhow::Result<String> {
     let server = crate::services::test_postgres_server();
-    trachios_postgres::drop_database(&server, BENCH_DB).await?;
-    trachios_postgres::create_database_if_missing(&server, BENCH_DB).await?;
-    let url = trachios_postgres::with_database(&server, BENCH_DB);
+    trachios_postgres::drop_database(&server, name).await?;
+    trachios_postgres::create_database_if_missing(&server, name).await?;
+    let url = trachios_postgres::with_database(&server, name);
     trachios_postgres::migrate(&url).await?;
     sql(
         &url,
@@ -127,6 +135,21 @@ async fn count(url: &str, query: &str) -> anyhow::Result<i64> {
         .trim()
         .parse()
         .unwrap_or(-1))
+}
+
+/// Each row `query` returns, as psql prints it on one line.
+async fn rows(url: &str, query: &str) -> anyhow::Result<Vec<String>> {
+    let out = Command::new("psql")
+        .args([url, "-Atc", query])
+        .output()
+        .context("psql")?;
+    if !out.status.success() {
+        bail!("psql failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect())
 }
 
 /// Registers (once) and logs in an admin of the scratch database.

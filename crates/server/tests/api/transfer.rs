@@ -148,6 +148,16 @@ async fn the_catalog_its_ledger_and_orders_with_lines_are_copied_and_go_on_from_
         .await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
     let id = order["id"].as_i64().expect("id");
+    let (status, order) = before
+        .call(
+            Method::PATCH,
+            &format!("/orders/{id}"),
+            Some(&jo),
+            Some(json!({"note": "gift, wrapped"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{order}");
+    let history = before.history(id).await;
     let ledger_path = format!("/products/{mug}/stock-movements");
     let (_, ledger) = before
         .call(Method::GET, &ledger_path, Some(&admin), None)
@@ -174,6 +184,20 @@ async fn the_catalog_its_ledger_and_orders_with_lines_are_copied_and_go_on_from_
     let after = spawn_on(&postgres_url, 3600.0).await;
     let (_, read) = after.order(&jo, id).await;
     assert_eq!(read, order, "the order with its lines, address and note");
+    assert_eq!(
+        after.history(id).await,
+        history,
+        "its history, the edit's kind included"
+    );
+    assert_eq!(
+        after
+            .sql_value_behind_the_service(
+                "SELECT replaced->>'note' FROM order_events WHERE kind = 'edited'"
+            )
+            .await,
+        "gift",
+        "what the edit replaced, for the deliveries of earlier events"
+    );
     let admin = after.admin().await;
     let (_, copied_ledger) = after
         .call(Method::GET, &ledger_path, Some(&admin), None)
