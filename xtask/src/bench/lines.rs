@@ -36,6 +36,9 @@ fn three_lines(first_id: i64) -> String {
 }
 
 pub(super) async fn run() -> anyhow::Result<()> {
+    if !super::wrk::installed() {
+        anyhow::bail!("this benchmark drives the server with wrk: apt-get install wrk");
+    }
     let url = scratch_database().await?;
     let server = ReleaseServer::start(
         &url,
