@@ -181,14 +181,18 @@ pub(crate) async fn list_all(
         (status = 200, description = "the order with its new contents and version", body = OrderResponse),
         (status = 400, description = "a refused field, named in the message (`lines[1]: no such product`), or nothing to change", body = ErrorBody),
         (status = 409, description = "the order has left `created` (`order can no longer be changed`), a free-text order asked for lines, or too few units for the new lines; nothing changed", body = ErrorBody),
+        (status = 429, description = "too many orders and edits from this user in a minute", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
     )
 )]
 pub(crate) async fn edit(
     orders: web::Data<OrderService>,
+    limits: web::Data<RateLimits>,
     Authenticated(caller): Authenticated,
     id: web::Path<i64>,
     JsonBody(body): JsonBody<EditOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    // Each edit writes a version and an event: edits spend the allowance creations do.
+    limits.check_order(caller.user_id)?;
     let id = OrderId::parse(id.into_inner())?;
     let order = orders.edit(caller, id, body.parse()?).await?;
     Ok(HttpResponse::Ok().json(OrderResponse::from(order)))

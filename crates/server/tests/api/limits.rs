@@ -129,6 +129,19 @@ async fn orders_are_limited_per_user() {
         Some(2),
         "the limited order was not created"
     );
+    // Edits write a version and an event each: they spend the same allowance.
+    let desk = &mine[1];
+    let res = app
+        .request(
+            Method::PATCH,
+            &format!("/orders/{}", desk["id"]),
+            Some(&jo),
+            Some(json!({"note": "Fragile"})),
+        )
+        .await;
+    assert_limited(res, "an edit past the allowance").await;
+    let (_, unchanged) = app.order(&jo, desk["id"].as_i64().unwrap()).await;
+    assert_eq!(&unchanged, desk, "the limited edit changed nothing");
     app.create_order(&ann, "Desk").await;
 }
 
