@@ -894,6 +894,58 @@ mod tests {
         assert_eq!(out.status, Cancelled);
     }
 
+    fn note_edit() -> OrderEdit {
+        let note = crate::OrderNote::parse("Fragile").unwrap();
+        OrderEdit::new(None, None, Some(note)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_edit_that_loses_to_an_edit_retries_on_the_new_version() {
+        let mut repo = MockOrderRepository::new();
+        let mut reads = vec![order(1, 7, Created, 2), order(1, 7, Created, 1)];
+        repo.expect_find_by_id().returning(move |_| Ok(reads.pop()));
+        repo.expect_edit()
+            .withf(|e| e.expected_version == 1)
+            .times(1)
+            .returning(|_| Ok(None));
+        repo.expect_edit()
+            .withf(|e| e.expected_version == 2 && e.new_version == 3)
+            .times(1)
+            .returning(|_| Ok(Some(order(1, 7, Created, 3))));
+        let out = service(repo, quiet_cache())
+            .edit(customer(7), id(1), note_edit())
+            .await
+            .unwrap();
+        assert_eq!(out.version, 3);
+    }
+
+    #[tokio::test]
+    async fn an_edit_that_loses_to_the_lifecycle_is_refused_and_writes_nothing() {
+        let mut repo = MockOrderRepository::new();
+        let mut reads = vec![order(1, 7, Dispatched, 2), order(1, 7, Created, 1)];
+        repo.expect_find_by_id().returning(move |_| Ok(reads.pop()));
+        repo.expect_edit().times(1).returning(|_| Ok(None));
+        let err = service(repo, quiet_cache())
+            .edit(customer(7), id(1), note_edit())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DomainError::Conflict("order can no longer be changed")),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn another_customers_edit_learns_nothing_and_reaches_no_store() {
+        let mut repo = repo_with(order(1, 7, Created, 1));
+        repo.expect_edit().never();
+        let err = service(repo, quiet_cache())
+            .edit(customer(8), id(1), note_edit())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DomainError::NotFound("order")), "{err:?}");
+    }
+
     #[tokio::test]
     async fn customers_cannot_override_a_status() {
         let svc = service(MockOrderRepository::new(), quiet_cache());
