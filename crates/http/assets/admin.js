@@ -5,7 +5,7 @@ import {
   attempt, byId, CANCELLED, fill, h, isFinal, notify, Pager, request, Session, Shell, STATUSES,
   statusLabel, timeCell,
 } from "./app.js";
-import { formatMoney, parseMoney } from "./catalog.js";
+import { decimalText, formatMoney, parseMoney } from "./catalog.js";
 import { OrderTable } from "./orders.js";
 import { WEBHOOK_EVENTS } from "./rules.js";
 
@@ -199,20 +199,7 @@ function productRow(product) {
       { class: "actions" },
       h("button", { type: "button", class: "link", onclick: () => openStock(product) }, "Stock"),
       h("button", { type: "button", class: "link", onclick: () => openLedger(product) }, "Ledger"),
-      h("button", {
-        type: "button",
-        class: "link",
-        onclick: (event) => {
-          const text = window.prompt(`New price of ${product.name} in ${product.currency}:`);
-          if (text === null) return;
-          const price = parseMoney(text, product.currency);
-          if (price === null) {
-            notify(`"${text}" is not a price in ${product.currency}.`, "error");
-            return;
-          }
-          updateProduct(event.target, product, { price });
-        },
-      }, "Price"),
+      h("button", { type: "button", class: "link", onclick: () => openProductEdit(product) }, "Edit"),
       h("button", {
         type: "button",
         class: product.active ? "link danger" : "link",
@@ -226,12 +213,14 @@ function showProduct(product) {
   byId("products").querySelector(`tr[data-product-id="${product.id}"]`)?.replaceWith(productRow(product));
 }
 
+async function patchProduct(product, change) {
+  const { data } = await session.call("PATCH", `products/${product.id}`, change);
+  showProduct(data);
+  notify(`${data.sku}: ${formatMoney(data.price, data.currency)}, ${data.active ? "on sale" : "off sale"}.`);
+}
+
 function updateProduct(button, product, change) {
-  return attempt(button, async () => {
-    const { data } = await session.call("PATCH", `products/${product.id}`, change);
-    showProduct(data);
-    notify(`${data.sku}: ${formatMoney(data.price, data.currency)}, ${data.active ? "on sale" : "off sale"}.`);
-  });
+  return attempt(button, () => patchProduct(product, change));
 }
 
 function listProducts() {
@@ -267,6 +256,37 @@ byId("product-form").addEventListener("submit", (event) => {
     form.reset();
     notify(`${data.sku} is added with ${data.stock} in stock.`);
     await listProducts();
+  });
+});
+
+const productDialog = byId("product-edit");
+let editingProduct = null;
+
+function openProductEdit(product) {
+  editingProduct = product;
+  fill(productDialog.querySelector("[data-title]"), `Edit ${product.sku}`);
+  fill(productDialog.querySelector("[data-currency]"), `(${product.currency})`);
+  byId("product-edit-name").value = product.name;
+  byId("product-edit-price").value = decimalText(product.price, product.currency);
+  byId("product-edit-description").value = product.description;
+  if (!productDialog.open) productDialog.showModal();
+}
+
+productDialog.querySelector("[data-close]").addEventListener("click", () => productDialog.close());
+
+byId("product-edit-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const product = editingProduct;
+  const text = byId("product-edit-price").value;
+  const price = parseMoney(text, product.currency);
+  if (price === null) {
+    notify(`"${text}" is not a price in ${product.currency}.`, "error");
+    return;
+  }
+  const change = { name: byId("product-edit-name").value, description: byId("product-edit-description").value, price };
+  attempt(event.target.querySelector('button[type="submit"]'), async () => {
+    await patchProduct(product, change);
+    productDialog.close();
   });
 });
 

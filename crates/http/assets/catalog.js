@@ -15,15 +15,21 @@ const digitsOf = (currency) => CURRENCY_EXPONENTS[currency] ?? 2;
 export function formatMoney(minor, currency) {
   if (minor === null || minor === undefined || !currency) return "—";
   const digits = digitsOf(currency);
-  const units = String(Math.abs(minor)).padStart(digits + 1, "0");
-  const decimal = digits === 0 ? units : `${units.slice(0, -digits)}.${units.slice(-digits)}`;
   const format = new Intl.NumberFormat(undefined, {
     style: "currency",
     currency,
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
   });
-  return format.format(`${minor < 0 ? "-" : ""}${decimal}`);
+  return format.format(decimalText(minor, currency));
+}
+
+/** An amount in minor units as a plain decimal in major units: 1250 EUR is "12.50". */
+export function decimalText(minor, currency) {
+  const digits = digitsOf(currency);
+  const units = String(Math.abs(minor)).padStart(digits + 1, "0");
+  const decimal = digits === 0 ? units : `${units.slice(0, -digits)}.${units.slice(-digits)}`;
+  return `${minor < 0 ? "-" : ""}${decimal}`;
 }
 
 /** A price typed in major units (`12.5`) as minor units (1250), or null if it is not one. */

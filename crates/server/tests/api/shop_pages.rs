@@ -292,6 +292,46 @@ async fn manage_products(browser: Browser, app: &TestApp, screenshot: Option<&st
     }
     browser.click("#ledger [data-close]").await;
 
+    // A new name and price, in the product's dialog.
+    browser
+        .click(&format!("{row} .actions button:nth-child(3)"))
+        .await;
+    assert!(
+        browser
+            .wait_until("return document.querySelector('#product-edit').open;")
+            .await
+    );
+    assert_eq!(
+        browser
+            .eval("return document.querySelector('#product-edit-price').value;")
+            .await,
+        json!("12.50"),
+        "the price as the form takes it"
+    );
+    browser.fill("#product-edit-name", "Enamel mug, blue").await;
+    browser.fill("#product-edit-price", "13.5").await;
+    browser
+        .click("#product-edit-form button[type=submit]")
+        .await;
+    assert_eq!(
+        browser
+            .wait_for_text(&format!("{row} td[data-label=\"Price\"]"), "€13.50")
+            .await,
+        "€13.50"
+    );
+    assert_eq!(
+        browser
+            .text(&format!("{row} td[data-label=\"Name\"]"))
+            .await,
+        "Enamel mug, blue"
+    );
+    assert!(
+        browser
+            .wait_until("return !document.querySelector('#product-edit').open;")
+            .await,
+        "the dialog closes"
+    );
+
     // Off sale: customers no longer see it.
     browser
         .click(&format!("{row} .actions button:nth-child(4)"))
