@@ -4,13 +4,14 @@
 //! transaction holds them.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use crate::lines::edited;
 use crate::order::VERSION_STEP;
 use crate::{
-    Actor, Caller, DomainError, ItemDescription, LedgerEntry, LineRequests, LockedStock,
-    MovementReason, Order, OrderDetails, OrderId, OrderNote, OrderStatus, PricedLines, ProductRef,
-    ShippingAddress, StockMove,
+    Actor, Caller, Currency, DomainError, ItemDescription, LedgerEntry, LineRequests, LockedStock,
+    Money, MovementReason, Order, OrderDetails, OrderId, OrderLine, OrderNote, OrderStatus,
+    PricedLines, ProductRef, ShippingAddress, StockMove,
 };
 
 /// What an edit asks to change; a part left out stays as it is.
@@ -103,8 +104,16 @@ pub struct PendingEdit {
 impl PendingEdit {
     /// What the order held before the edit, kept with the edit's event: what the order
     /// looked like at every earlier event.
-    pub fn replaced(&self) -> (&ItemDescription, &OrderDetails) {
-        (&self.item_description, &self.details)
+    pub fn replaced(&self) -> ReplacedContents<'_> {
+        let details = &self.details;
+        ReplacedContents {
+            item_description: self.item_description.as_str(),
+            lines: &details.lines,
+            currency: details.currency().map(Currency::code),
+            total: details.total.map(Money::minor),
+            shipping_address: details.shipping_address.as_deref(),
+            note: details.note.as_ref().map(OrderNote::as_str),
+        }
     }
 
     /// The products whose rows the storing transaction locks before deciding: those of the
@@ -149,6 +158,19 @@ impl PendingEdit {
             movements,
         })
     }
+}
+
+/// What an edit replaced, as both stores keep it with the edit's event: the order's contents
+/// under the names of the order's columns, amounts in minor units, so that a store reads
+/// each part back where it would read the column.
+#[derive(Debug, Serialize)]
+pub struct ReplacedContents<'a> {
+    item_description: &'a str,
+    lines: &'a [OrderLine],
+    currency: Option<&'static str>,
+    total: Option<i64>,
+    shipping_address: Option<&'a ShippingAddress>,
+    note: Option<&'a str>,
 }
 
 /// An edited order's contents as decided, and the stock the edit moved.

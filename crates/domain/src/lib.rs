@@ -32,7 +32,7 @@ pub use catalog::{
     ProductFilter, ProductName, ProductQuery, Sku, Stock, StockAdjustment, StockDelta,
     StockMovement, StoredMovement, StoredProduct,
 };
-pub use edit::{EditedContents, OrderEdit, PendingEdit, EDITABLE_STATUS};
+pub use edit::{EditedContents, OrderEdit, PendingEdit, ReplacedContents, EDITABLE_STATUS};
 pub use error::{error_chain, retry_after_seconds, BoxError, DomainError};
 pub use feed::{CommittedVersion, FeedEvent, FeedScope, OrderChange};
 pub use history::{EventKind, OrderEvent};

@@ -50,6 +50,11 @@ impl OrderRequest {
         lines.iter().map(|line| &line.product)
     }
 
+    /// Whether storing it moves stock: it names products of the catalog.
+    pub fn takes_stock(&self) -> bool {
+        self.named_products().next().is_some()
+    }
+
     /// The order's contents priced from `stock`'s products, and the units it takes from
     /// them, taken from `stock` at once: an order decided after it in the same transaction
     /// sees what this one left. Nothing is taken when it is refused.

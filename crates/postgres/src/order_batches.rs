@@ -109,7 +109,7 @@ async fn form_batches(pool: PgPool, mut waiting: mpsc::Receiver<(NewOrder, Reply
         // almost always share a product: run at once they would wait for each other's
         // locks anyway. One at a time, each takes everything that queued meanwhile, so a
         // commit serves more orders.
-        let stock_slot = if first.0.request.named_products().next().is_some() {
+        let stock_slot = if first.0.request.takes_stock() {
             match taking_stock.clone().acquire_owned().await {
                 Ok(permit) => Some(permit),
                 Err(_) => return,
@@ -172,10 +172,7 @@ struct BatchRow {
 /// an order refused for want of stock changes nothing and fails no other order.
 async fn insert_all(pool: &PgPool, orders: Vec<NewOrder>) -> Result<Outcomes, DomainError> {
     let mut conn = connection(pool).await?;
-    if orders
-        .iter()
-        .all(|o| o.request.named_products().next().is_none())
-    {
+    if orders.iter().all(|o| !o.request.takes_stock()) {
         let mut no_stock = LockedStock::new(Vec::new());
         let placed = orders
             .iter()

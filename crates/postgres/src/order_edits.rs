@@ -48,8 +48,8 @@ pub(crate) async fn edit(pool: &PgPool, edit: PendingEdit) -> Result<Option<Orde
         let mut stock = stock::lock(conn, &edit.named_products()).await?;
         let edited = edit.decide(&mut stock).map_err(refused)?;
         let columns = DetailColumns::of(&edited.details).map_err(refused)?;
-        let (item, details) = edit.replaced();
-        let replaced = DetailColumns::replaced(item, details).map_err(refused)?;
+        let replaced =
+            serde_json::to_value(edit.replaced()).map_err(|e| refused(DomainError::internal(e)))?;
         let Some(row) = statement(EDIT)
             .bind::<BigInt, _>(edit.order_id.get())
             .bind::<BigInt, _>(edit.expected_version)

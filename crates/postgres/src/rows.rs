@@ -148,23 +148,6 @@ pub(crate) struct DetailColumns {
 }
 
 impl DetailColumns {
-    /// What an edit replaced, as its event keeps it: the columns' values under the
-    /// columns' names, for `order_contents_at_event!`.
-    pub fn replaced(
-        item: &ItemDescription,
-        details: &OrderDetails,
-    ) -> Result<serde_json::Value, DomainError> {
-        let columns = Self::of(details)?;
-        Ok(serde_json::json!({
-            "item_description": item.as_str(),
-            "lines": columns.lines,
-            "currency": columns.currency,
-            "total": columns.total,
-            "shipping_address": columns.shipping_address,
-            "note": columns.note,
-        }))
-    }
-
     pub fn of(details: &OrderDetails) -> Result<Self, DomainError> {
         Ok(Self {
             lines: serde_json::to_value(&details.lines).map_err(DomainError::internal)?,

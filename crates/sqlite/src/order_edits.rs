@@ -39,7 +39,6 @@ pub(crate) fn edit(conn: &mut SqliteConnection, edit: &PendingEdit) -> QueryResu
         ))
         .returning(OrderRow::as_returning())
         .get_result(conn)?;
-    let (item, details) = edit.replaced();
     let mut event = NewEventRow::of(
         &row,
         EventKind::Edited,
@@ -49,7 +48,10 @@ pub(crate) fn edit(conn: &mut SqliteConnection, edit: &PendingEdit) -> QueryResu
         at,
     )
     .map_err(refused)?;
-    event.replaced = Some(DetailColumns::replaced(item, details).map_err(refused)?);
+    event.replaced = Some(
+        serde_json::to_string(&edit.replaced())
+            .map_err(|e| refused(trachios_domain::DomainError::internal(e)))?,
+    );
     diesel::insert_into(order_events::table)
         .values(event)
         .execute(conn)?;

@@ -158,7 +158,7 @@ pub(crate) struct NewEventRow<'a> {
     pub created_at: i64,
     pub version: i64,
     pub next_step_at: Option<i64>,
-    /// For an edit: what it replaced (see `DetailColumns::replaced`).
+    /// For an edit: what it replaced (`ReplacedContents`).
     pub replaced: Option<String>,
 }
 
@@ -197,20 +197,6 @@ pub(crate) struct DetailColumns {
 }
 
 impl DetailColumns {
-    /// What an edit replaced, as its event keeps it: the columns' values under the
-    /// columns' names, read back by the deliveries' query.
-    pub fn replaced(item: &ItemDescription, details: &OrderDetails) -> Result<String, DomainError> {
-        let document = serde_json::json!({
-            "item_description": item.as_str(),
-            "lines": &details.lines,
-            "currency": details.currency().map(|c| c.code()),
-            "total": details.total.map(|t| t.minor()),
-            "shipping_address": &details.shipping_address,
-            "note": details.note.as_ref().map(|n| n.as_str()),
-        });
-        serde_json::to_string(&document).map_err(DomainError::internal)
-    }
-
     pub fn of(details: &OrderDetails) -> Result<Self, DomainError> {
         Ok(Self {
             lines: serde_json::to_string(&details.lines).map_err(DomainError::internal)?,

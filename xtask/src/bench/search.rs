@@ -130,9 +130,7 @@ pub(super) async fn run() -> anyhow::Result<()> {
         .collect();
     let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let p99 =
-        |pick: fn(&(WrkFigures, WrkFigures)) -> f64| median(rounds.iter().map(pick).collect());
-    let rate =
+    let over_rounds =
         |pick: fn(&(WrkFigures, WrkFigures)) -> f64| median(rounds.iter().map(pick).collect());
     println!();
     println!(
@@ -141,10 +139,10 @@ pub(super) async fn run() -> anyhow::Result<()> {
     );
     println!(
         "  GET /products?q=, {listed} products   p99 {:.1} ms, {:.0} req/s\n    vs {SMALL} products p99 {:.1} ms, {:.0} req/s: p99 ratio {:.2} ({low:.2}–{high:.2}) (target <= 2.00)",
-        p99(|(large, _)| large.p99_ms),
-        rate(|(large, _)| large.requests_per_second),
-        p99(|(_, small)| small.p99_ms),
-        rate(|(_, small)| small.requests_per_second),
+        over_rounds(|(large, _)| large.p99_ms),
+        over_rounds(|(large, _)| large.requests_per_second),
+        over_rounds(|(_, small)| small.p99_ms),
+        over_rounds(|(_, small)| small.requests_per_second),
         median(ratios.clone()),
     );
     drop((small, large));
