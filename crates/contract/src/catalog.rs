@@ -121,6 +121,8 @@ pub async fn searches_match_what_the_domains_rule_says_and_pages_hold_every_prod
         ("LAMP-7", "Desk lamp"),
         ("AB_1", "Under_score 100%"),
         ("CUP", "Teacup"),
+        // Quotes and backslashes, which a tsquery's parser reads as its own syntax.
+        ("OB-1", r"O'Brien's back\slash stand"),
     ] {
         all.push(stored(products, sku, name, 1).await);
     }
@@ -145,7 +147,8 @@ pub async fn searches_match_what_the_domains_rule_says_and_pages_hold_every_prod
         v
     };
     for q in [
-        "mug", "MUG-0", "mu", "lamp", "p-7", "cup", "_1", "e_s", "100%", "%", "zzz", "a",
+        "mug", "MUG-0", "mu", "lamp", "p-7", "cup", "_1", "e_s", "100%", "%", "zzz", "a", "n's",
+        r"k\s", "':*", "b-1", "ob-",
     ] {
         for active in [
             ActiveFilter::Active,

@@ -50,15 +50,36 @@ const FIND: &str = "\
 SELECT id, sku, name, description, price, currency, stock, active, created_at, updated_at
 FROM products WHERE id = $1";
 
-/// Planned with its values each time, so that the conditions not asked for fold away and
-/// a search uses the trigram or the sku index.
+/// Planned with its values each time, so that the conditions not asked for fold away and a
+/// short query walks the sku index.
 const LIST: &str = "\
 SELECT id, sku, name, description, price, currency, stock, active, created_at, updated_at
 FROM products
 WHERE ($1::boolean IS NULL OR active = $1)
-  AND ($2::text IS NULL OR lower(name) LIKE $2 ESCAPE '\\' OR lower(sku) LIKE $2 ESCAPE '\\')
-  AND ($3::text IS NULL OR lower(sku) LIKE $3 ESCAPE '\\')
-  AND ($4::bigint IS NULL OR id < $4)
+  AND ($2::text IS NULL OR lower(sku) LIKE $2 ESCAPE '\\')
+  AND ($3::bigint IS NULL OR id < $3)
+ORDER BY id DESC
+LIMIT $4";
+
+/// A page of the names containing the query and a page of the skus, each from its own
+/// index, merged: as one `OR`, a walk along the primary key would compute every row's sku
+/// suffixes, and a bitmap of both would compute them again for every match. Planned with
+/// its values each time, so that a common word walks the primary key and a rare one (or a
+/// sku) reads its index.
+const SEARCH: &str = "\
+SELECT id, sku, name, description, price, currency, stock, active, created_at, updated_at
+FROM products
+WHERE id IN (
+    (SELECT id FROM products
+     WHERE lower(name) LIKE $2 ESCAPE '\\'
+       AND ($1::boolean IS NULL OR active = $1) AND ($4::bigint IS NULL OR id < $4)
+     ORDER BY id DESC LIMIT $5)
+    UNION ALL
+    (SELECT id FROM products
+     WHERE sku_suffixes(sku) @@ $3::tsquery
+       AND ($1::boolean IS NULL OR active = $1) AND ($4::bigint IS NULL OR id < $4)
+     ORDER BY id DESC LIMIT $5)
+)
 ORDER BY id DESC
 LIMIT $5";
 
@@ -189,6 +210,13 @@ fn like_pattern(text: &str, anywhere: bool) -> String {
     }
 }
 
+/// The tsquery matching the sku suffixes (see the migration's `sku_suffixes`) that start
+/// with `text`, which are those of the skus containing it: one quoted lexeme, its quotes
+/// and backslashes doubled as tsquery's parser reads them, taken as a prefix.
+fn suffix_prefix(text: &str) -> String {
+    format!("'{}':*", text.replace('\\', "\\\\").replace('\'', "''"))
+}
+
 fn products(rows: Vec<ProductRow>) -> Result<Vec<Product>, DomainError> {
     rows.into_iter().map(ProductRow::into_product).collect()
 }
@@ -237,19 +265,23 @@ impl ProductRepository for PgProductRepository {
         limit: usize,
     ) -> Result<Vec<Product>, DomainError> {
         let active = filter.active.required_flag();
-        let (anywhere, sku_prefix) = match &filter.q {
-            Some(q) if q.is_substring() => (Some(like_pattern(q.as_str(), true)), None),
-            Some(q) => (None, Some(like_pattern(q.as_str(), false))),
-            None => (None, None),
-        };
         let mut conn = connection(&self.pool).await?;
-        let rows = statement(LIST)
-            .planned_each_time()
-            .bind::<Nullable<Bool>, _>(active)
-            .bind::<Nullable<Text>, _>(anywhere)
-            .bind::<Nullable<Text>, _>(sku_prefix)
-            .bind::<Nullable<BigInt>, _>(before)
-            .bind::<BigInt, _>(sql_limit(limit))
+        let query = match &filter.q {
+            Some(q) if q.is_substring() => statement(SEARCH)
+                .planned_each_time()
+                .bind::<Nullable<Bool>, _>(active)
+                .bind::<Text, _>(like_pattern(q.as_str(), true))
+                .bind::<Text, _>(suffix_prefix(q.as_str()))
+                .bind::<Nullable<BigInt>, _>(before)
+                .bind::<BigInt, _>(sql_limit(limit)),
+            q => statement(LIST)
+                .planned_each_time()
+                .bind::<Nullable<Bool>, _>(active)
+                .bind::<Nullable<Text>, _>(q.as_ref().map(|q| like_pattern(q.as_str(), false)))
+                .bind::<Nullable<BigInt>, _>(before)
+                .bind::<BigInt, _>(sql_limit(limit)),
+        };
+        let rows = query
             .load::<ProductRow>(&mut conn)
             .await
             .or_failure_on(&mut conn)
