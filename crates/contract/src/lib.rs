@@ -71,6 +71,7 @@ macro_rules! port_contract {
         $crate::port_contract!(@each $fresh;
             users::accounts_round_trip_and_duplicate_emails_conflict,
             users::an_update_changes_only_the_named_fields,
+            users::emails_are_read_for_the_accounts_asked_for_that_exist,
             orders::an_order_is_stored_exactly_as_the_domain_placed_it,
             orders::a_transition_applies_once_and_a_stale_version_loses,
             orders::history_is_oldest_first_and_empty_for_an_unknown_order,

@@ -84,3 +84,27 @@ pub async fn an_update_changes_only_the_named_fields(ports: Ports) {
         .unwrap()
         .is_none());
 }
+
+pub async fn emails_are_read_for_the_accounts_asked_for_that_exist(ports: Ports) {
+    let users = ports.users.as_ref();
+    let ann = customer(users, "ann@x.io").await;
+    let bo = customer(users, "bo@x.io").await;
+    customer(users, "cy@x.io").await;
+    let missing = UserId::parse(bo.get() + 100).unwrap();
+    let mut found: Vec<(i64, String)> = users
+        .emails(&[bo, missing, ann])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, email)| (id.get(), email.as_str().to_owned()))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            (ann.get(), "ann@x.io".to_owned()),
+            (bo.get(), "bo@x.io".to_owned())
+        ]
+    );
+    assert!(users.emails(&[]).await.unwrap().is_empty());
+}

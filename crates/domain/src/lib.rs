@@ -5,6 +5,7 @@ pub mod address;
 pub mod catalog;
 pub mod edit;
 pub mod error;
+pub mod export;
 pub mod feed;
 pub mod history;
 pub mod idempotency;
@@ -34,6 +35,7 @@ pub use catalog::{
 };
 pub use edit::{EditedContents, OrderEdit, PendingEdit, ReplacedContents, EDITABLE_STATUS};
 pub use error::{error_chain, retry_after_seconds, BoxError, DomainError};
+pub use export::{ExportedOrder, EXPORT_CHUNK, EXPORT_COLUMNS};
 pub use feed::{CommittedVersion, FeedEvent, FeedScope, OrderChange};
 pub use history::{EventKind, OrderEvent};
 pub use idempotency::{

@@ -55,6 +55,8 @@ pub trait UserRepository: Send + Sync {
         before: Option<i64>,
         limit: usize,
     ) -> Result<Vec<User>, DomainError>;
+    /// The e-mail of each of these accounts that exists, in no particular order.
+    async fn emails(&self, ids: &[UserId]) -> Result<Vec<(UserId, Email)>, DomainError>;
 }
 
 /// Stored orders and their status history.

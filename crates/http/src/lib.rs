@@ -22,8 +22,8 @@ use std::sync::Arc;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 use trachios_domain::services::{
-    AccountService, CatalogService, OrderService, ReadinessService, SessionService,
-    TrackingService, UserAdminService, WebhookService,
+    AccountService, CatalogService, OrderExportService, OrderService, ReadinessService,
+    SessionService, TrackingService, UserAdminService, WebhookService,
 };
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
@@ -44,6 +44,7 @@ pub struct ApiState {
     pub sessions: SessionService,
     pub user_admin: UserAdminService,
     pub orders: OrderService,
+    pub exports: OrderExportService,
     pub tracking: TrackingService,
     pub webhooks: WebhookService,
     pub catalog: CatalogService,
@@ -70,6 +71,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(state.accounts))
             .app_data(web::Data::new(state.orders))
+            .app_data(web::Data::new(state.exports))
             .app_data(web::Data::new(state.tracking))
             .app_data(web::Data::from(state.stream_slots))
             .app_data(web::Data::new(state.sessions))

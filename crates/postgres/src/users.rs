@@ -193,4 +193,22 @@ impl UserRepository for PgUserRepository {
             .await?;
         rows.into_iter().map(UserRow::into_user).collect()
     }
+
+    async fn emails(&self, ids: &[UserId]) -> Result<Vec<(UserId, Email)>, DomainError> {
+        let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+        let mut conn = connection(&self.pool).await?;
+        let rows: Vec<(i64, String)> = users::table
+            .filter(users::id.eq_any(ids))
+            .select((users::id, users::email))
+            .load(&mut conn)
+            .await
+            .or_failure_on(&mut conn)
+            .await?;
+        rows.into_iter().map(stored_email).collect()
+    }
+}
+
+/// An account's id and e-mail as stored, checked again as they are read back.
+fn stored_email((id, email): (i64, String)) -> Result<(UserId, Email), DomainError> {
+    Ok((UserId::parse(id)?, Email::parse(&email)?))
 }

@@ -16,8 +16,8 @@ use trachios_domain::ports::{
 };
 use trachios_domain::services::{
     AccountService, CacheBackend, CatalogService, DeliveryService, LifecycleService, NoCache,
-    OrderService, ReadinessService, SessionService, TrackingService, UserAdminService, WatchTiming,
-    WebhookService,
+    OrderExportService, OrderService, ReadinessService, SessionService, TrackingService,
+    UserAdminService, WatchTiming, WebhookService,
 };
 use trachios_http::limits::{BodyTimeout, RateLimits, RatesPerMinute, StreamSlots, TrustedProxies};
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
@@ -132,6 +132,7 @@ impl Application {
             },
         );
         let user_admin = UserAdminService::new(users.clone(), clock.clone());
+        let exports = OrderExportService::new(orders.clone(), users.clone());
         let accounts = AccountService::new(
             users,
             Arc::new(
@@ -215,6 +216,7 @@ impl Application {
             sessions,
             user_admin,
             orders: order_service,
+            exports,
             tracking,
             webhooks: webhook_admin,
             catalog,

@@ -199,4 +199,23 @@ impl UserRepository for SqliteUserRepository {
         let rows: Vec<UserRow> = self.store.read(move |conn| query.load(conn)).await?;
         rows.into_iter().map(UserRow::into_user).collect()
     }
+
+    async fn emails(&self, ids: &[UserId]) -> Result<Vec<(UserId, Email)>, DomainError> {
+        let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+        let rows: Vec<(i64, String)> = self
+            .store
+            .read(move |conn| {
+                users::table
+                    .filter(users::id.eq_any(ids))
+                    .select((users::id, users::email))
+                    .load(conn)
+            })
+            .await?;
+        rows.into_iter().map(stored_email).collect()
+    }
+}
+
+/// An account's id and e-mail as stored, checked again as they are read back.
+fn stored_email((id, email): (i64, String)) -> Result<(UserId, Email), DomainError> {
+    Ok((UserId::parse(id)?, Email::parse(&email)?))
 }

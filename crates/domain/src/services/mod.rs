@@ -3,6 +3,7 @@
 mod accounts;
 mod catalog;
 mod deliveries;
+mod export;
 mod lifecycle;
 mod no_cache;
 mod orders;
@@ -16,6 +17,7 @@ mod webhooks;
 pub use accounts::{AccountService, LoginOutcome};
 pub use catalog::{CatalogService, ProductDraft};
 pub use deliveries::DeliveryService;
+pub use export::{OrderExport, OrderExportService};
 pub use lifecycle::LifecycleService;
 pub use no_cache::NoCache;
 pub use orders::OrderService;

@@ -102,3 +102,9 @@ pub(crate) fn render_json<T, R: Serialize>(
         .map(Bytes::from)
         .map_err(DomainError::internal)
 }
+
+/// The order filters of a request that reads every match rather than a page (`limit` and
+/// `cursor` are not its parameters); `customer_id` included.
+pub(crate) fn every_order_filter(req: &HttpRequest) -> Result<OrderFilter, DomainError> {
+    params::order_filter(&QueryParams::of(req), true)
+}

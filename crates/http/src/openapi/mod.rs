@@ -10,10 +10,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto;
-use crate::routes::{accounts, health, operations, orders, products, tracking, webhooks};
+use crate::routes::{accounts, export, health, operations, orders, products, tracking, webhooks};
 
 pub(crate) use params::{
-    DeliveriesQuery, LogoutQuery, OrderListQuery, ProductListQuery, UsersQuery,
+    DeliveriesQuery, LogoutQuery, OrderExportQuery, OrderListQuery, ProductListQuery, UsersQuery,
 };
 pub(crate) use schemas::ErrorBody;
 
@@ -43,6 +43,7 @@ const ALSO_AT_ROOT: &[&str] = &["/health", "/ready"];
         accounts::update_user,
         orders::create,
         orders::list_all,
+        export::export_csv,
         orders::list_mine,
         orders::get,
         orders::edit,

@@ -25,6 +25,22 @@ pub(crate) struct OrderListQuery {
     created_before: Option<DateTime<Utc>>,
 }
 
+/// The filters of `GET /orders/export.csv`: those of `GET /orders`, without paging.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OrderExportQuery {
+    /// Any of these statuses (repeat the parameter or separate with commas).
+    #[param(style = Form, explode)]
+    status: Option<Vec<OrderStatusName>>,
+    /// Created strictly after this instant (RFC 3339).
+    created_after: Option<DateTime<Utc>>,
+    /// Created strictly before this instant (RFC 3339).
+    created_before: Option<DateTime<Utc>>,
+    /// Only this customer's orders.
+    #[param(minimum = 1)]
+    customer_id: Option<i64>,
+}
+
 /// `GET /users`.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]

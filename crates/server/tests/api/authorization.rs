@@ -149,6 +149,13 @@ async fn every_endpoint_answers_each_kind_of_caller_as_the_contract_and_the_docu
         ),
         row(
             M::GET,
+            "/orders/export.csv",
+            "/orders/export.csv",
+            None,
+            unauthorized_forbidden_ok(S::OK),
+        ),
+        row(
+            M::GET,
             "/users",
             "/users",
             None,

@@ -10,6 +10,7 @@ mod catalog;
 mod contract;
 mod deployment;
 mod embedded;
+mod export;
 mod fanout;
 mod helpers;
 mod idempotency;
