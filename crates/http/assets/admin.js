@@ -2,8 +2,8 @@
 // stock, and webhooks.
 
 import {
-  attempt, byId, CANCELLED, fill, h, isFinal, notify, Pager, request, Session, Shell, STATUSES,
-  statusLabel, timeCell,
+  attempt, byId, CANCELLED, fill, h, isFinal, notify, Pager, request, saveFile, Session, Shell,
+  STATUSES, statusLabel, timeCell,
 } from "./app.js";
 import { decimalText, formatMoney, parseMoney } from "./catalog.js";
 import { OrderTable } from "./orders.js";
@@ -105,6 +105,15 @@ byId("filter-form").addEventListener("submit", (event) => {
 });
 // A reset clears the fields after this event; list once they are clear.
 byId("filter-form").addEventListener("reset", () => setTimeout(() => orders.first()));
+
+// Every order the filters keep, not only this page.
+byId("export-orders").addEventListener("click", (event) =>
+  attempt(event.currentTarget, async () => {
+    const params = orderQuery();
+    params.delete("limit");
+    saveFile(await session.file(`orders/export.csv?${params}`), "orders.csv");
+    notify("The export of the filtered orders is downloading as orders.csv.");
+  }));
 
 // ---- users --------------------------------------------------------------------------
 

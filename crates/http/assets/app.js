@@ -111,9 +111,18 @@ export class Session {
   }
 
   /** Calls the API as this user; a 401 ends the session and returns to the login form. */
-  async call(method, path, body, headers = {}) {
+  call(method, path, body, headers = {}) {
+    return this.guarded(request(method, path, { body, token: this.token, headers }));
+  }
+
+  /** A file the API answers with, as a Blob; the session ends as with `call`. */
+  file(path) {
+    return this.guarded(requestFile(path, { token: this.token }));
+  }
+
+  async guarded(answer) {
     try {
-      return await request(method, path, { body, token: this.token, headers });
+      return await answer;
     } catch (error) {
       if (error instanceof ApiError && this.endsOn(error.status)) error.sessionEnded = true;
       throw error;
@@ -155,6 +164,30 @@ export async function request(method, path, { body, token, headers = {} } = {}) 
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) throw errorOf(response, data);
   return { data, response };
+}
+
+/** A GET whose answer is a file, not JSON: resolves to a Blob, rejects with an ApiError. */
+export async function requestFile(path, { token } = {}) {
+  const init = { headers: {} };
+  if (token) init.headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(`${API}/${path}`, init);
+  } catch {
+    throw new ApiError(0, "The server cannot be reached. Check your connection and try again.");
+  }
+  if (!response.ok) throw errorOf(response, await response.json().catch(() => null));
+  return response.blob();
+}
+
+/** Hands a Blob to the browser as a download named `name`. */
+export function saveFile(blob, name) {
+  const link = h("a", { href: URL.createObjectURL(blob), download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The download has its own copy once it starts; the URL only holds memory after that.
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 }
 
 function errorOf(response, data) {

@@ -113,6 +113,17 @@ impl Browser {
         browser
     }
 
+    /// Saves what pages download into `dir`, without asking.
+    pub async fn download_into(&self, dir: &std::path::Path) {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: "Browser.setDownloadBehavior",
+                params: json!({ "behavior": "allow", "downloadPath": dir }),
+            })
+            .await
+            .expect("downloads are allowed");
+    }
+
     pub async fn goto(&self, url: &str) {
         self.client.goto(url).await.expect("the page loads");
     }

@@ -1,6 +1,8 @@
 //! The customer page and the admin dashboard in a real headless Chromium, against the
 //! real server on this run's store, with every host but 127.0.0.1 unresolvable.
 
+use std::time::Duration;
+
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -221,6 +223,30 @@ async fn an_admin_filters_overrides_a_status_and_reads_the_history() {
             .await,
         "only the order in transit is listed"
     );
+
+    // The export downloads every order the filters keep, as the API exports them.
+    let downloads =
+        std::env::temp_dir().join(format!("trachios-downloads-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&downloads).expect("a download directory");
+    browser.download_into(&downloads).await;
+    browser.click("#export-orders").await;
+    let file = downloads.join("orders.csv");
+    assert!(
+        eventually(Duration::from_secs(10), || async { file.exists() }).await,
+        "orders.csv was downloaded"
+    );
+    let downloaded = std::fs::read_to_string(&file).expect("the export");
+    let _ = std::fs::remove_dir_all(&downloads);
+    let res = app
+        .request(
+            Method::GET,
+            "/orders/export.csv?status=in_transit",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(downloaded, res.text().await.expect("the API's export"));
+    assert_eq!(downloaded.lines().count(), 2, "{downloaded}");
 
     // Override to delivered, then read the history.
     let row = format!("{ROW}[data-order-id=\"{}\"]", desk["id"]);
