@@ -100,6 +100,13 @@ impl ReleaseServer {
         self.status_kib("VmHWM:")
     }
 
+    /// Starts the high-water mark of `peak_rss_kib` again from what is resident now.
+    pub fn reset_peak_rss(&self) -> anyhow::Result<()> {
+        // Linux: 5 written to clear_refs resets the process's peak RSS.
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5")
+            .context("resetting the peak RSS")
+    }
+
     fn status_kib(&self, field: &str) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
         status

@@ -28,7 +28,7 @@ use trachios_domain::services::{
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 pub use error::{json_error, ApiError};
-use limits::{BodyTimeout, RateLimits, StreamSlots, TrustedProxies};
+use limits::{BodyTimeout, ExportSlots, RateLimits, StreamSlots, TrustedProxies};
 pub use lists::CursorKey;
 pub use metrics::{record_request_metrics, MetricsEndpoint};
 pub use order_json::OrderJson;
@@ -54,6 +54,7 @@ pub struct ApiState {
     pub security_events: SecurityEvents,
     pub rate_limits: Arc<RateLimits>,
     pub stream_slots: Arc<StreamSlots>,
+    pub export_slots: ExportSlots,
     pub trusted_proxies: TrustedProxies,
     pub body_timeout: BodyTimeout,
     pub readiness: ReadinessService,
@@ -74,6 +75,7 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::Data::new(state.exports))
             .app_data(web::Data::new(state.tracking))
             .app_data(web::Data::from(state.stream_slots))
+            .app_data(web::Data::new(state.export_slots))
             .app_data(web::Data::new(state.sessions))
             .app_data(web::Data::new(state.user_admin))
             .app_data(web::Data::new(state.webhooks))

@@ -19,7 +19,9 @@ use trachios_domain::services::{
     OrderExportService, OrderService, ReadinessService, SessionService, TrackingService,
     UserAdminService, WatchTiming, WebhookService,
 };
-use trachios_http::limits::{BodyTimeout, RateLimits, RatesPerMinute, StreamSlots, TrustedProxies};
+use trachios_http::limits::{
+    BodyTimeout, ExportSlots, RateLimits, RatesPerMinute, StreamSlots, TrustedProxies,
+};
 use trachios_http::middleware::{catch_panics, json_error_fallback, request_id};
 use trachios_http::SecurityEvents;
 use trachios_http::{record_request_metrics, ApiState, CursorKey, MetricsEndpoint, OrderJson};
@@ -221,6 +223,10 @@ impl Application {
             webhooks: webhook_admin,
             catalog,
             stream_slots: Arc::new(StreamSlots::new(limit(settings.limits.streams_per_user))),
+            export_slots: ExportSlots::new(
+                limit(settings.limits.exports_at_once),
+                Some(settings.limits.export_rows_per_second).filter(|r| *r > 0),
+            ),
             cursors: CursorKey::derive(settings.auth.jwt_secret.expose_secret().as_bytes()),
             security_events: SecurityEvents::derive(
                 settings.auth.jwt_secret.expose_secret().as_bytes(),

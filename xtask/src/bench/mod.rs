@@ -1,8 +1,9 @@
-//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks|lines|search|paths]`: benchmarks that print figures. They build and
+//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks|lines|search|export|paths]`: benchmarks that print figures. They build and
 //! start the release server, and use a scratch database `trachios_bench`.
 
 mod cache;
 mod cpu;
+mod export;
 mod field;
 mod hashing;
 mod lifecycle;
@@ -51,6 +52,7 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
             runtime.block_on(webhooks::run())?;
             runtime.block_on(lines::run())?;
             runtime.block_on(search::run())?;
+            runtime.block_on(export::run())?;
             // Last, so that the headline table ends the output.
             runtime.block_on(paths::run())
         }
@@ -62,9 +64,10 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
         Some("webhooks") => runtime.block_on(webhooks::run()),
         Some("lines") => runtime.block_on(lines::run()),
         Some("search") => runtime.block_on(search::run()),
+        Some("export") => runtime.block_on(export::run()),
         Some("paths") => runtime.block_on(paths::run()),
         Some(other) => {
-            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores, webhooks, lines, search or paths")
+            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores, webhooks, lines, search, export or paths")
         }
     }
 }

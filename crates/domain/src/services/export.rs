@@ -2,7 +2,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::ports::{OrderRepository, UserRepository};
-use crate::{Caller, DomainError, ExportedOrder, OrderFilter, UserId, EXPORT_CHUNK};
+use crate::{Caller, DomainError, Email, ExportedOrder, OrderFilter, UserId, EXPORT_CHUNK};
 
 /// Every order a filter keeps, for admins, read a chunk at a time.
 #[derive(Clone)]
@@ -32,6 +32,7 @@ impl OrderExportService {
             filter,
             before: None,
             finished: false,
+            emails: HashMap::new(),
         })
     }
 }
@@ -47,7 +48,13 @@ pub struct OrderExport {
     filter: OrderFilter,
     before: Option<i64>,
     finished: bool,
+    /// The e-mails read so far (`None`: no such account): customers come back chunk after
+    /// chunk, and reading each chunk's again cost the store as much as the orders.
+    emails: HashMap<UserId, Option<Email>>,
 }
+
+/// The most e-mails an export keeps between chunks; past it, it starts again from none.
+const KNOWN_EMAILS: usize = 10_000;
 
 impl OrderExport {
     /// The next chunk of at most `EXPORT_CHUNK` orders with their customers' e-mails;
@@ -65,15 +72,32 @@ impl OrderExport {
             return Ok(None);
         };
         self.before = Some(last.id.get());
-        let mut customers: Vec<UserId> = orders.iter().map(|o| o.customer_id).collect();
-        customers.sort_unstable_by_key(|id| id.get());
-        customers.dedup();
-        let emails: HashMap<UserId, _> = self.users.emails(&customers).await?.into_iter().collect();
+        let mut unknown: Vec<UserId> = orders
+            .iter()
+            .map(|o| o.customer_id)
+            .filter(|id| !self.emails.contains_key(id))
+            .collect();
+        if !unknown.is_empty() {
+            unknown.sort_unstable_by_key(|id| id.get());
+            unknown.dedup();
+            if self.emails.len() + unknown.len() > KNOWN_EMAILS {
+                self.emails.clear();
+                unknown = orders.iter().map(|o| o.customer_id).collect();
+                unknown.sort_unstable_by_key(|id| id.get());
+                unknown.dedup();
+            }
+            let found: HashMap<UserId, Email> =
+                self.users.emails(&unknown).await?.into_iter().collect();
+            for id in unknown {
+                let email = found.get(&id).cloned();
+                self.emails.insert(id, email);
+            }
+        }
         Ok(Some(
             orders
                 .into_iter()
                 .map(|order| ExportedOrder {
-                    customer_email: emails.get(&order.customer_id).cloned(),
+                    customer_email: self.emails.get(&order.customer_id).cloned().flatten(),
                     order,
                 })
                 .collect(),
@@ -86,7 +110,7 @@ mod tests {
     use super::*;
     use crate::ports::{MockOrderRepository, MockUserRepository};
     use crate::services::fixtures::{admin, customer, order, uid};
-    use crate::{Email, OrderStatus};
+    use crate::OrderStatus;
     use mockall::predicate::eq;
 
     fn orders_from(first: i64, count: i64) -> Vec<crate::Order> {
@@ -110,7 +134,8 @@ mod tests {
             .times(1)
             .returning(|_, _, _| Ok(orders_from(5, 5)));
         let mut users = MockUserRepository::new();
-        users.expect_emails().times(2).returning(|ids| {
+        // Customers 1–3 order in both chunks: their e-mails are read once.
+        users.expect_emails().times(1).returning(|ids| {
             Ok(ids
                 .iter()
                 .filter(|id| id.get() != 2)

@@ -1,7 +1,8 @@
-//! What one client may cost the service: request rates, open streams, and how long a body
-//! may take.
+//! What one client may cost the service: request rates, open streams, exports, and how
+//! long a body may take.
 
 mod client_ip;
+mod exports;
 mod gcra;
 mod rates;
 mod streams;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 pub use client_ip::TrustedProxies;
 pub(crate) use client_ip::{client_ip_of, ClientIp};
+pub use exports::{ExportPace, ExportSlots};
 pub(crate) use rates::email_key;
 pub use rates::{RateLimits, RatesPerMinute, FORGET_IDLE_EVERY};
 pub use streams::{StreamSlot, StreamSlots};

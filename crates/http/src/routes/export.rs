@@ -8,6 +8,7 @@ use trachios_domain::services::{OrderExport, OrderExportService};
 use trachios_domain::{DomainError, ExportedOrder, EXPORT_COLUMNS};
 
 use crate::auth::Authenticated;
+use crate::limits::{ExportPace, ExportSlots};
 use crate::lists::every_order_filter;
 use crate::openapi::{ErrorBody, OrderExportQuery};
 use crate::ApiError;
@@ -22,32 +23,41 @@ use crate::ApiError;
             content_type = "text/csv; charset=utf-8", body = String,
             headers(("Content-Disposition" = String, description = "`attachment; filename=\"orders.csv\"`"))),
         (status = 403, description = "the caller is not an admin", body = ErrorBody),
+        (status = 429, description = "`EXPORTS_AT_ONCE` exports are under way in this process", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
     )
 )]
 pub(crate) async fn export_csv(
     exports: web::Data<OrderExportService>,
+    slots: web::Data<ExportSlots>,
     Authenticated(caller): Authenticated,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     // A customer learns nothing about which parameters would be accepted.
     exports.ensure_may_export(caller)?;
     let mut export = exports.start(caller, every_order_filter(&req)?)?;
+    let mut pace = slots.take()?;
     // Read before answering, so that a store that cannot be read is an error status, not
     // a 200 cut short.
     let first = export.next_chunk().await?;
     let head =
         csv_rows(Some(&EXPORT_COLUMNS), first.as_deref().unwrap_or_default()).map_err(ApiError)?;
-    let rest = if first.is_some() { Some(export) } else { None };
-    // The next chunk is read only when the last one has been handed to the connection:
-    // a slow client slows the reads, and one that goes away drops the export with them.
+    pace.sent(first.as_ref().map_or(0, Vec::len));
+    let rest = first.map(|_| (export, pace));
+    // The next chunk is read only when the last one has been handed to the connection
+    // and the pace allows it: a slow client slows the reads, and one that goes away drops
+    // the export, and its slot, with them.
     let body = stream::once(async move { Ok::<_, DomainError>(head) }).chain(stream::try_unfold(
         rest,
-        |rest: Option<OrderExport>| async move {
-            let Some(mut export) = rest else {
+        |rest: Option<(OrderExport, ExportPace)>| async move {
+            let Some((mut export, mut pace)) = rest else {
                 return Ok(None);
             };
+            pace.ready().await;
             match export.next_chunk().await {
-                Ok(Some(chunk)) => Ok(Some((csv_rows(None, &chunk)?, Some(export)))),
+                Ok(Some(chunk)) => {
+                    pace.sent(chunk.len());
+                    Ok(Some((csv_rows(None, &chunk)?, Some((export, pace)))))
+                }
                 Ok(None) => Ok(None),
                 Err(err) => {
                     tracing::warn!(error = %err.chain(), "orders export cut short");

@@ -203,6 +203,10 @@ section! {
         request_body_timeout_seconds: f64 = 10.0, env "REQUEST_BODY_TIMEOUT_SECONDS";
         /// Open event streams per user (and process).
         streams_per_user: usize = 8, env "STREAMS_PER_USER";
+        /// `GET /orders/export.csv` under way at once (per process).
+        exports_at_once: usize = 2, env "EXPORTS_AT_ONCE";
+        /// Rows an export sends a second at most, so that it leaves the machine to others.
+        export_rows_per_second: u32 = 110_000, env "EXPORT_ROWS_PER_SECOND";
         /// Proxies whose `X-Forwarded-For` is believed: addresses or CIDRs, comma-separated.
         trusted_proxies: String = String::new(), env "TRUSTED_PROXIES";
     }

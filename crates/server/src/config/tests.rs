@@ -286,6 +286,7 @@ fn sample(variable: &str) -> &'static str {
         "WEBHOOK_ALLOW_PRIVATE" | "METRICS_PUBLIC" => "true",
         "FREE_TEXT_ORDERS" => "false",
         "WEBHOOK_MAX_ATTEMPTS" | "WEBHOOK_RETENTION_HOURS" => "7",
+        "EXPORTS_AT_ONCE" | "EXPORT_ROWS_PER_SECOND" => "7",
         v if v.ends_with("_PORT") => "4242",
         v if v.ends_with("_PER_MINUTE")
             || v.ends_with("_PER_HOUR")

@@ -21,7 +21,7 @@ const AWKWARD: &[&str] = &[
     "@home",
     "Plain lamp",
 ];
-/// Enough copies of the placed orders to make about 10,000 rows: ten export chunks.
+/// Enough copies of the placed orders to make about 10,000 rows: forty export chunks.
 const COPIES: usize = 900;
 
 /// What a row of the export must say for an order as `GET /orders` answered it.
@@ -202,10 +202,8 @@ async fn the_export_is_what_paging_through_the_list_returns_row_for_row() {
     ] {
         assert!(descriptions.contains(&expected), "{expected:?}");
     }
-    let line_row = exported
-        .iter()
-        .find(|r| r[0] == with_lines["id"].to_string())
-        .unwrap();
+    let line_id = with_lines["id"].to_string();
+    let line_row = exported.iter().find(|r| r[0] == line_id).unwrap();
     assert_eq!(
         line_row[5..8],
         ["EUR", "7499", "MUG-1×2 LAMP-2×1"].map(str::to_owned)
@@ -281,4 +279,66 @@ async fn only_admins_export_and_a_bad_filter_is_a_400_naming_it() {
             "{query}: {body}"
         );
     }
+}
+
+#[tokio::test]
+async fn exports_past_the_limit_wait_their_turn_and_a_client_that_leaves_gives_its_slot_back() {
+    let app = spawn_configured(3600.0, |s| {
+        s.limits.exports_at_once = 1;
+        // 6,000 orders take twelve seconds: an export is under way all along, and one whose
+        // slot came back only at its end would come back too late.
+        s.limits.export_rows_per_second = 500;
+    })
+    .await;
+    let admin = app.admin().await;
+    let (customer, _) = app.customer("jo@x.io").await;
+    for item in ["Desk", "Lamp", "Chair"] {
+        app.create_order(&customer, item).await;
+    }
+    app.sql_behind_the_service(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1999)
+         INSERT INTO orders (customer_id, item_description, status, version, next_step_at,
+                             created_at, updated_at, lines)
+         SELECT customer_id, item_description, status, version, next_step_at, created_at,
+                updated_at, lines
+         FROM orders CROSS JOIN n",
+    )
+    .await;
+    let mut first = app
+        .request(Method::GET, "/orders/export.csv", Some(&admin), None)
+        .await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(
+        first.chunk().await.unwrap().is_some(),
+        "the export is under way"
+    );
+
+    let second = app
+        .request(Method::GET, "/orders/export.csv", Some(&admin), None)
+        .await;
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        second
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .as_deref(),
+        Some("10")
+    );
+
+    // The first client goes away long before its export would end.
+    drop(first);
+    let freed = eventually(std::time::Duration::from_secs(6), || async {
+        app.request(
+            Method::GET,
+            "/orders/export.csv?status=cancelled",
+            Some(&admin),
+            None,
+        )
+        .await
+        .status()
+            == StatusCode::OK
+    })
+    .await;
+    assert!(freed, "the slot came back once the client left");
 }
