@@ -61,7 +61,7 @@ impl ExportedOrder {
                     .total
                     .map_or(String::new(), |t| t.minor().to_string()),
             ),
-            text_owned(lines),
+            text(lines),
             Cow::Owned(crate::rfc3339::format(&order.created_at)),
             Cow::Owned(crate::rfc3339::format(&order.updated_at)),
         ]
@@ -69,18 +69,12 @@ impl ExportedOrder {
 }
 
 /// A cell of text someone typed, which a spreadsheet must not run.
-fn text(cell: &str) -> Cow<'_, str> {
+fn text<'a>(cell: impl Into<Cow<'a, str>>) -> Cow<'a, str> {
+    let cell = cell.into();
     if cell.starts_with(FORMULA_STARTS) {
         Cow::Owned(format!("'{cell}"))
     } else {
-        Cow::Borrowed(cell)
-    }
-}
-
-fn text_owned(cell: String) -> Cow<'static, str> {
-    match text(&cell) {
-        Cow::Owned(guarded) => Cow::Owned(guarded),
-        Cow::Borrowed(_) => Cow::Owned(cell),
+        cell
     }
 }
 

@@ -154,13 +154,8 @@ export async function request(method, path, { body, token, headers = {} } = {}) 
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  let response;
-  try {
-    // Paths are relative to the API; `Link` targets arrive absolute.
-    response = await fetch(/^(\/|https?:)/.test(path) ? path : `${API}/${path}`, init);
-  } catch {
-    throw new ApiError(0, "The server cannot be reached. Check your connection and try again.");
-  }
+  // Paths are relative to the API; `Link` targets arrive absolute.
+  const response = await send(/^(\/|https?:)/.test(path) ? path : `${API}/${path}`, init);
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) throw errorOf(response, data);
   return { data, response };
@@ -170,14 +165,18 @@ export async function request(method, path, { body, token, headers = {} } = {}) 
 export async function requestFile(path, { token } = {}) {
   const init = { headers: {} };
   if (token) init.headers.Authorization = `Bearer ${token}`;
-  let response;
+  const response = await send(`${API}/${path}`, init);
+  if (!response.ok) throw errorOf(response, await response.json().catch(() => null));
+  return response.blob();
+}
+
+/** `fetch`, with a network failure as the ApiError the pages show. */
+async function send(url, init) {
   try {
-    response = await fetch(`${API}/${path}`, init);
+    return await fetch(url, init);
   } catch {
     throw new ApiError(0, "The server cannot be reached. Check your connection and try again.");
   }
-  if (!response.ok) throw errorOf(response, await response.json().catch(() => null));
-  return response.blob();
 }
 
 /** Hands a Blob to the browser as a download named `name`. */

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use serde_json::json;
 
-use super::rounds::{median, ROUNDS, SECONDS};
+use super::rounds::{median, median_and_spread, ROUNDS, SECONDS};
 use super::wrk::{self, WrkFigures, WrkRun};
 use super::{admin_token, count, login, scratch_database, sql};
 use crate::process::ReleaseServer;
@@ -167,8 +167,6 @@ pub(super) async fn run() -> anyhow::Result<()> {
     drop(server);
 
     let ratios: Vec<f64> = rounds.iter().map(|(d, r)| d.p99_ms / r.p99_ms).collect();
-    let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-    let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     println!();
     println!("orders export (PostgreSQL + Redis, {ORDERS} orders, {ROUNDS} rounds; medians)");
     println!(
@@ -184,10 +182,10 @@ pub(super) async fn run() -> anyhow::Result<()> {
         median(during_rates),
     );
     println!(
-        "    vs alone p99 {:.2} ms, {:.0} req/s: p99 ratio {:.2} ({low:.2}–{high:.2}) (target <= 1.50)",
+        "    vs alone p99 {:.2} ms, {:.0} req/s: p99 ratio {} (target <= 1.50)",
         median(rounds.iter().map(|(_, r)| r.p99_ms).collect()),
         median(rounds.iter().map(|(_, r)| r.requests_per_second).collect()),
-        median(ratios.clone()),
+        median_and_spread(&ratios),
     );
     Ok(())
 }

@@ -61,14 +61,15 @@ impl Paired {
 
     /// "0.52 (0.49–0.55)": the median and the spread between rounds.
     pub(super) fn ratio_text(&self) -> String {
-        let low = self.ratios.iter().copied().fold(f64::INFINITY, f64::min);
-        let high = self
-            .ratios
-            .iter()
-            .copied()
-            .fold(f64::NEG_INFINITY, f64::max);
-        format!("{:.2} ({low:.2}–{high:.2})", self.ratio())
+        median_and_spread(&self.ratios)
     }
+}
+
+/// "0.52 (0.49–0.55)": the median of each round's ratio and the spread between rounds.
+pub(super) fn median_and_spread(ratios: &[f64]) -> String {
+    let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!("{:.2} ({low:.2}–{high:.2})", median(ratios.to_vec()))
 }
 
 pub(super) fn median(mut values: Vec<f64>) -> f64 {

@@ -72,20 +72,17 @@ impl OrderExport {
             return Ok(None);
         };
         self.before = Some(last.id.get());
-        let mut unknown: Vec<UserId> = orders
-            .iter()
-            .map(|o| o.customer_id)
+        let mut customers: Vec<UserId> = orders.iter().map(|o| o.customer_id).collect();
+        customers.sort_unstable_by_key(|id| id.get());
+        customers.dedup();
+        if self.emails.len() + customers.len() > KNOWN_EMAILS {
+            self.emails.clear();
+        }
+        let unknown: Vec<UserId> = customers
+            .into_iter()
             .filter(|id| !self.emails.contains_key(id))
             .collect();
         if !unknown.is_empty() {
-            unknown.sort_unstable_by_key(|id| id.get());
-            unknown.dedup();
-            if self.emails.len() + unknown.len() > KNOWN_EMAILS {
-                self.emails.clear();
-                unknown = orders.iter().map(|o| o.customer_id).collect();
-                unknown.sort_unstable_by_key(|id| id.get());
-                unknown.dedup();
-            }
             let found: HashMap<UserId, Email> =
                 self.users.emails(&unknown).await?.into_iter().collect();
             for id in unknown {

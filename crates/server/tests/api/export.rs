@@ -61,30 +61,12 @@ fn expected_row(order: &Value, emails: &HashMap<i64, String>) -> Vec<String> {
 impl TestApp {
     /// Every order of `GET /orders?{query}`, following the pages.
     async fn every_order(&self, admin: &str, query: &str) -> Vec<Value> {
-        let mut orders = Vec::new();
-        let mut before: Option<i64> = None;
-        // Pages through the JSON list with its own cursor links.
-        let mut path = format!("/orders?limit=1000&{query}");
-        loop {
-            let res = self.request(Method::GET, &path, Some(admin), None).await;
-            assert_eq!(res.status(), StatusCode::OK, "{path}");
-            let next = res
-                .headers()
-                .get(header::LINK)
-                .map(|l| l.to_str().unwrap().to_owned());
-            let page: Vec<Value> = res.json().await.unwrap();
-            if let (Some(last), Some(first)) = (before, page.first()) {
-                assert!(first["id"].as_i64().unwrap() < last, "pages descend");
-            }
-            before = page.last().and_then(|o| o["id"].as_i64());
-            orders.extend(page);
-            let Some(next) = next else {
-                return orders;
-            };
-            let target = next.split(';').next().unwrap().trim();
-            let target = target.trim_start_matches('<').trim_end_matches('>');
-            path = target.trim_start_matches("/api/v1").to_owned();
-        }
+        let (orders, _) = self
+            .every_item(&format!("/orders?limit=1000&{query}"), admin)
+            .await;
+        let ids: Vec<i64> = orders.iter().map(|o| o["id"].as_i64().unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] > w[1]), "pages descend");
+        orders
     }
 
     /// The export's rows as a CSV reader reads them, after checking the answer's headers

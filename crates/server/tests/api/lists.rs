@@ -40,15 +40,23 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// The ids of every item of a list, following `next` links from `path`; also returns
+    /// how many pages it took.
+    pub(crate) async fn every_page(&self, path: &str, token: &str) -> (Vec<i64>, usize) {
+        let (items, pages) = self.every_item(path, token).await;
+        (ids(&Value::Array(items)), pages)
+    }
+
     /// Every item of a list, following `next` links from `path`; also returns how many
     /// pages it took.
-    pub(crate) async fn every_page(&self, path: &str, token: &str) -> (Vec<i64>, usize) {
+    pub(crate) async fn every_item(&self, path: &str, token: &str) -> (Vec<Value>, usize) {
         let mut res = self.request(Method::GET, path, Some(token), None).await;
         let (mut all, mut pages) = (Vec::new(), 0);
         loop {
             assert_eq!(res.status(), StatusCode::OK, "{path}");
             let next = next_link(&res);
-            all.extend(ids(&res.json::<Value>().await.expect("JSON")));
+            let page: Vec<Value> = res.json().await.expect("a JSON array");
+            all.extend(page);
             pages += 1;
             match next {
                 Some(next) => res = self.follow(&next, token).await,
