@@ -16,6 +16,7 @@ use trachios_domain::{
 };
 
 pub mod accounts;
+pub mod bulk_keys;
 pub mod catalog;
 pub mod edits;
 pub mod idempotency;
@@ -83,6 +84,10 @@ macro_rules! port_contract {
             idempotency::twenty_concurrent_inserts_under_one_key_store_one_order,
             idempotency::an_expired_key_is_free_again_and_purged_keys_are_gone,
             idempotency::a_live_claim_is_found_by_its_key_and_an_expired_or_unknown_one_is_not,
+            bulk_keys::a_claimed_key_is_seen_running_then_answered_and_is_per_user,
+            bulk_keys::twenty_concurrent_claims_of_one_key_leave_one_claimed,
+            bulk_keys::a_lapsed_lease_is_taken_over_by_the_same_request_only,
+            bulk_keys::a_released_or_expired_key_is_free_and_expired_keys_are_purged,
             lists::orders_are_filtered_and_paged_newest_first,
             lists::users_are_filtered_by_role_and_exact_email_and_paged,
             accounts::status_follows_role_changes_disabling_and_revocation,

@@ -2,6 +2,7 @@
 //! adapters implement and the use-case services written against them.
 
 pub mod address;
+pub mod bulk;
 pub mod catalog;
 pub mod edit;
 pub mod error;
@@ -28,6 +29,10 @@ pub mod user;
 pub mod webhook;
 
 pub use address::{AddressInput, CountryCode, OrderNote, Phone, ShippingAddress};
+pub use bulk::{
+    BulkAction, BulkAnswer, BulkClaim, BulkItem, BulkKeyClaim, BulkRequest, BULK_KEY_LEASE,
+    MAX_BULK_IDS,
+};
 pub use catalog::{
     ActiveFilter, MovementReason, NewProduct, Product, ProductChanges, ProductDescription,
     ProductFilter, ProductName, ProductQuery, Sku, Stock, StockAdjustment, StockDelta,

@@ -163,6 +163,27 @@ impl Order {
         if self.customer_id != by.user_id {
             return Err(DomainError::Forbidden);
         }
+        self.cancelled_by(Actor::Customer(by.user_id), now, step)
+    }
+
+    /// An admin cancels an order that is not yet delivered: the owner's rule with the
+    /// admin's authority (bulk cancel). `override_to` is the admin's way to any status.
+    pub fn cancel_as_admin(
+        &self,
+        by: Caller,
+        now: DateTime<Utc>,
+        step: Duration,
+    ) -> Result<StatusChange, DomainError> {
+        by.ensure_admin()?;
+        self.cancelled_by(Actor::Admin(by.user_id), now, step)
+    }
+
+    fn cancelled_by(
+        &self,
+        actor: Actor,
+        now: DateTime<Utc>,
+        step: Duration,
+    ) -> Result<StatusChange, DomainError> {
         let to = OrderStatus::Cancelled;
         if !self.status.can_cancel() {
             return Err(DomainError::InvalidTransition {
@@ -170,7 +191,7 @@ impl Order {
                 to,
             });
         }
-        Ok(self.change_to(to, Actor::Customer(by.user_id), now, step))
+        Ok(self.change_to(to, actor, now, step))
     }
 
     /// An admin sets any status: a non-terminal one restarts its step, a terminal one stops
@@ -490,6 +511,26 @@ mod tests {
                 Err(DomainError::InvalidTransition { from, to: Cancelled }) if from == status
             ));
         }
+    }
+
+    #[test]
+    fn an_admin_cancel_follows_the_owners_rule_under_the_admins_name() {
+        let change = order(1, 7, Dispatched, 2)
+            .cancel_as_admin(admin(1), T0, STEP)
+            .unwrap();
+        assert_eq!((change.from, change.to), (Dispatched, Cancelled));
+        assert_eq!(change.actor, Actor::Admin(UserId::parse(1).unwrap()));
+        assert_eq!(change.next_step_at, None);
+        for status in [Delivered, Cancelled] {
+            assert!(matches!(
+                order(1, 7, status, 4).cancel_as_admin(admin(1), T0, STEP),
+                Err(DomainError::InvalidTransition { from, to: Cancelled }) if from == status
+            ));
+        }
+        assert!(matches!(
+            order(1, 7, Created, 1).cancel_as_admin(customer(7), T0, STEP),
+            Err(DomainError::Forbidden)
+        ));
     }
 
     #[test]

@@ -6,11 +6,11 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use crate::{
-    AccountStatus, AdvancedOrder, CachedPage, CommittedVersion, DomainError, DueSteps, Email,
-    FeedEvent, FeedScope, IdempotencyKey, KeyClaim, KeyedInsert, ListGeneration, NewOrder, NewUser,
-    Order, OrderChange, OrderEvent, OrderFilter, OrderId, PageSize, Password, PasswordHash,
-    PendingEdit, RenderedOrder, RenderedPage, StatusChange, TokenClaims, TokenId, User, UserChange,
-    UserCredentials, UserFilter, UserId,
+    AccountStatus, AdvancedOrder, BulkClaim, BulkKeyClaim, CachedPage, CommittedVersion,
+    DomainError, DueSteps, Email, FeedEvent, FeedScope, IdempotencyKey, KeyClaim, KeyedInsert,
+    ListGeneration, NewOrder, NewUser, Order, OrderChange, OrderEvent, OrderFilter, OrderId,
+    PageSize, Password, PasswordHash, PendingEdit, RenderedOrder, RenderedPage, StatusChange,
+    TokenClaims, TokenId, User, UserChange, UserCredentials, UserFilter, UserId,
 };
 use crate::{
     Actor, NewProduct, Product, ProductChanges, ProductFilter, ProductId, StockAdjustment,
@@ -109,8 +109,27 @@ pub trait OrderRepository: Send + Sync {
         order: NewOrder,
         claim: KeyClaim,
     ) -> Result<KeyedInsert, DomainError>;
-    /// Forgets up to `limit` keys that expired before `now`; returns how many.
+    /// Forgets up to `limit` keys (of creations and of bulk requests) that expired before
+    /// `now`; returns how many.
     async fn purge_expired_keys(&self, now: DateTime<Utc>, limit: i64) -> Result<u64, DomainError>;
+    /// Claims the caller's key for a bulk request about to run, unless a live claim holds
+    /// it: then returns what that one asked for and, if it was answered, its answer.
+    /// Concurrent claims of one key leave exactly one `Claimed`.
+    async fn claim_bulk_key(
+        &self,
+        user: UserId,
+        claim: &BulkClaim,
+    ) -> Result<BulkKeyClaim, DomainError>;
+    /// Keeps the answer of the claimed request for its repeats; nothing if the claim was
+    /// taken over meanwhile.
+    async fn keep_bulk_answer(
+        &self,
+        user: UserId,
+        claim: &BulkClaim,
+        response: &str,
+    ) -> Result<(), DomainError>;
+    /// Frees a claim whose request failed before it had an answer, so that a repeat runs it.
+    async fn release_bulk_key(&self, user: UserId, claim: &BulkClaim) -> Result<(), DomainError>;
 }
 
 /// Changes of the orders in one scope, from the moment of subscribing; dropping it ends

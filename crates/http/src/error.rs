@@ -24,8 +24,8 @@ impl std::fmt::Display for ApiError {
 }
 
 /// The one place a domain error becomes a status and a message.
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
+impl ApiError {
+    pub(crate) fn status(&self) -> StatusCode {
         match &self.0 {
             DomainError::Validation(_) | DomainError::InvalidTransition { .. } => {
                 StatusCode::BAD_REQUEST
@@ -50,22 +50,34 @@ impl ResponseError for ApiError {
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        // The one place a failure's cause is logged; the client never sees it.
-        let message = match &self.0 {
-            DomainError::Internal(_) => {
-                tracing::error!(error = %self.0.chain(), "request failed");
-                "internal server error".to_owned()
-            }
-            DomainError::Unavailable(_) => {
-                tracing::warn!(error = %self.0.chain(), "request failed: dependency unavailable");
-                self.0.to_string()
-            }
+    /// What the client is told; never a cause's internals.
+    pub(crate) fn message(&self) -> String {
+        match &self.0 {
+            DomainError::Internal(_) => "internal server error".to_owned(),
             DomainError::Forbidden => "you are not allowed to do this".to_owned(),
             other => other.to_string(),
-        };
-        let mut response = json_error(status, &message);
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status();
+        // The one place a failure's cause is logged; the client never sees it.
+        match &self.0 {
+            DomainError::Internal(_) => {
+                tracing::error!(error = %self.0.chain(), "request failed")
+            }
+            DomainError::Unavailable(_) => {
+                tracing::warn!(error = %self.0.chain(), "request failed: dependency unavailable")
+            }
+            _ => {}
+        }
+        let mut response = json_error(status, &self.message());
         if let DomainError::RateLimited { retry_after } = self.0 {
             response.headers_mut().insert(
                 header::RETRY_AFTER,

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod bulk_keys;
 mod children;
 mod endpoint;
 mod epoch;

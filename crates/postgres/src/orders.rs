@@ -8,10 +8,12 @@ use diesel_async::AsyncConnection;
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::OrderRepository;
 use trachios_domain::{
-    AdvancedOrder, DomainError, DueSteps, IdempotencyKey, KeyClaim, KeyedInsert, NewOrder, Order,
-    OrderEvent, OrderFilter, OrderId, PendingEdit, RequestFingerprint, StatusChange, UserId,
+    AdvancedOrder, BulkClaim, BulkKeyClaim, DomainError, DueSteps, IdempotencyKey, KeyClaim,
+    KeyedInsert, NewOrder, Order, OrderEvent, OrderFilter, OrderId, PendingEdit,
+    RequestFingerprint, StatusChange, UserId,
 };
 
+use crate::bulk_keys;
 use crate::error::{refused, the_row, written, QueryFailure};
 use crate::explain::explain;
 use crate::order_batches::OrderBatches;
@@ -392,15 +394,39 @@ impl OrderRepository for PgOrderRepository {
         limit: i64,
     ) -> Result<u64, DomainError> {
         let mut conn = connection(&self.pool).await?;
-        let purged = statement(PURGE_EXPIRED_KEYS)
-            .planned_each_time()
-            .bind::<Timestamptz, _>(now)
-            .bind::<BigInt, _>(limit)
-            .execute(&mut conn)
-            .await
-            .or_failure_on(&mut conn)
-            .await?;
+        let mut purged = 0;
+        for purge in [PURGE_EXPIRED_KEYS, bulk_keys::PURGE_EXPIRED] {
+            purged += statement(purge)
+                .planned_each_time()
+                .bind::<Timestamptz, _>(now)
+                .bind::<BigInt, _>(limit)
+                .execute(&mut conn)
+                .await
+                .or_failure_on(&mut conn)
+                .await?;
+        }
         Ok(u64::try_from(purged).unwrap_or_default())
+    }
+
+    async fn claim_bulk_key(
+        &self,
+        user: UserId,
+        claim: &BulkClaim,
+    ) -> Result<BulkKeyClaim, DomainError> {
+        bulk_keys::claim(&self.pool, user, claim).await
+    }
+
+    async fn keep_bulk_answer(
+        &self,
+        user: UserId,
+        claim: &BulkClaim,
+        response: &str,
+    ) -> Result<(), DomainError> {
+        bulk_keys::keep(&self.pool, user, claim, response).await
+    }
+
+    async fn release_bulk_key(&self, user: UserId, claim: &BulkClaim) -> Result<(), DomainError> {
+        bulk_keys::release(&self.pool, user, claim).await
     }
 
     async fn advance_due(

@@ -11,6 +11,7 @@
 //! beside the writer.
 
 mod accounts;
+mod bulk_keys;
 mod connection;
 mod epoch;
 mod error;

@@ -9,11 +9,12 @@ use diesel::sqlite::Sqlite;
 use diesel::SqliteConnection;
 use trachios_domain::ports::OrderRepository;
 use trachios_domain::{
-    AdvancedOrder, AutomaticStep, DomainError, DueSteps, EventKind, IdempotencyKey, KeyClaim,
-    KeyedInsert, NewOrder, Order, OrderEvent, OrderFilter, OrderId, PendingEdit,
-    RequestFingerprint, StatusChange, UserId,
+    AdvancedOrder, AutomaticStep, BulkClaim, BulkKeyClaim, DomainError, DueSteps, EventKind,
+    IdempotencyKey, KeyClaim, KeyedInsert, NewOrder, Order, OrderEvent, OrderFilter, OrderId,
+    PendingEdit, RequestFingerprint, StatusChange, UserId,
 };
 
+use crate::bulk_keys;
 use crate::error::refused;
 use crate::rows::{instant, into_orders, micros, DetailColumns, EventRow, NewEventRow, OrderRow};
 use crate::schema::{idempotency_keys, order_events, orders};
@@ -318,15 +319,40 @@ impl OrderRepository for SqliteOrderRepository {
             .store
             .write(
                 move |conn| {
-                    diesel::sql_query(PURGE_EXPIRED_KEYS)
-                        .bind::<BigInt, _>(micros(now))
-                        .bind::<BigInt, _>(limit)
-                        .execute(conn)
+                    let mut purged = 0;
+                    for purge in [PURGE_EXPIRED_KEYS, bulk_keys::PURGE_EXPIRED] {
+                        purged += diesel::sql_query(purge)
+                            .bind::<BigInt, _>(micros(now))
+                            .bind::<BigInt, _>(limit)
+                            .execute(conn)?;
+                    }
+                    Ok(purged)
                 },
                 |_, _| {},
             )
             .await?;
         Ok(u64::try_from(purged).unwrap_or_default())
+    }
+
+    async fn claim_bulk_key(
+        &self,
+        user: UserId,
+        claim: &BulkClaim,
+    ) -> Result<BulkKeyClaim, DomainError> {
+        bulk_keys::claim(&self.store, user, claim).await
+    }
+
+    async fn keep_bulk_answer(
+        &self,
+        user: UserId,
+        claim: &BulkClaim,
+        response: &str,
+    ) -> Result<(), DomainError> {
+        bulk_keys::keep(&self.store, user, claim, response).await
+    }
+
+    async fn release_bulk_key(&self, user: UserId, claim: &BulkClaim) -> Result<(), DomainError> {
+        bulk_keys::release(&self.store, user, claim).await
     }
 
     async fn advance_due(

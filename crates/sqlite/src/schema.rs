@@ -77,6 +77,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    bulk_request_keys (user_id, key) {
+        user_id -> BigInt,
+        key -> Text,
+        fingerprint -> Binary,
+        response -> Nullable<Text>,
+        claimed_at -> BigInt,
+        lease_until -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     webhooks (id) {
         id -> BigInt,
         url -> Text,
@@ -128,6 +140,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     cache_epoch,
     revoked_tokens,
     idempotency_keys,
+    bulk_request_keys,
     webhooks,
     webhook_events,
     webhook_deliveries,

@@ -1,6 +1,7 @@
 //! Use cases, written against the ports.
 
 mod accounts;
+mod bulk;
 mod catalog;
 mod deliveries;
 mod export;

@@ -21,11 +21,11 @@ const MAX_CAS_ATTEMPTS: usize = 8;
 /// stores what it decided.
 #[derive(Clone)]
 pub struct OrderService {
-    orders: Arc<dyn OrderRepository>,
+    pub(super) orders: Arc<dyn OrderRepository>,
     cache: Arc<dyn OrderCache>,
     /// The renderer the cache keeps orders with, for the orders read past it.
     renderer: Arc<dyn OrderRenderer>,
-    clock: Arc<dyn Clock>,
+    pub(super) clock: Arc<dyn Clock>,
     step: Duration,
     /// `OPEN_ORDERS_PER_USER`; `None` sets no bound.
     open_orders_limit: Option<u32>,
@@ -234,14 +234,19 @@ impl OrderService {
 
     /// The owner cancels an order that is not yet delivered.
     pub async fn cancel(&self, caller: Caller, id: OrderId) -> Result<Order, DomainError> {
-        for _ in 0..MAX_CAS_ATTEMPTS {
-            let order = self.load(id).await?;
-            let change = order.cancel(caller, self.clock.now(), self.step)?;
-            if let Some(cancelled) = self.apply(change).await? {
-                return Ok(cancelled);
-            }
-        }
-        Err(DomainError::Contended)
+        self.change(id, |order, now| {
+            order.cancel(caller, now, self.step).map(Some)
+        })
+        .await
+    }
+
+    /// An admin cancels an order that is not yet delivered (see `Order::cancel_as_admin`).
+    pub async fn cancel_as_admin(&self, caller: Caller, id: OrderId) -> Result<Order, DomainError> {
+        caller.ensure_admin()?;
+        self.change(id, |order, now| {
+            order.cancel_as_admin(caller, now, self.step).map(Some)
+        })
+        .await
     }
 
     /// The owner or an admin edits an order's lines, address or note while it is
@@ -296,9 +301,25 @@ impl OrderService {
         to: OrderStatus,
     ) -> Result<Order, DomainError> {
         caller.ensure_admin()?;
+        self.change(id, |order, now| {
+            order.override_to(to, caller, now, self.step)
+        })
+        .await
+    }
+
+    /// Loads the order, lets `decide` make its change (`None`: the order stays as it is)
+    /// and stores it if the order has not changed meanwhile, deciding again if it has.
+    async fn change(
+        &self,
+        id: OrderId,
+        decide: impl Fn(
+            &Order,
+            chrono::DateTime<chrono::Utc>,
+        ) -> Result<Option<StatusChange>, DomainError>,
+    ) -> Result<Order, DomainError> {
         for _ in 0..MAX_CAS_ATTEMPTS {
             let order = self.load(id).await?;
-            let Some(change) = order.override_to(to, caller, self.clock.now(), self.step)? else {
+            let Some(change) = decide(&order, self.clock.now())? else {
                 return Ok(order);
             };
             if let Some(updated) = self.apply(change).await? {

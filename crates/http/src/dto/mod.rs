@@ -13,9 +13,11 @@ use crate::openapi::schemas::{
     ActorKind, EventKindName, OrderStatusName, RoleName, WebhookEventName,
 };
 
+mod bulk;
 mod catalog;
 mod order_contents;
 
+pub use bulk::{render_results, BulkOrdersRequest, BulkResultsResponse};
 pub use catalog::{
     CreateProductRequest, ProductResponse, StockAdjustmentRequest, StockMovementResponse,
     UpdateProductRequest,

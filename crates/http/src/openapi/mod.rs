@@ -10,7 +10,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto;
-use crate::routes::{accounts, export, health, operations, orders, products, tracking, webhooks};
+use crate::routes::{
+    accounts, bulk, export, health, operations, orders, products, tracking, webhooks,
+};
 
 pub(crate) use params::{
     DeliveriesQuery, LogoutQuery, OrderExportQuery, OrderListQuery, ProductListQuery, UsersQuery,
@@ -49,6 +51,7 @@ const ALSO_AT_ROOT: &[&str] = &["/health", "/ready"];
         orders::edit,
         orders::cancel,
         orders::set_status,
+        bulk::change_in_bulk,
         tracking::history,
         tracking::watch_order,
         tracking::watch_mine,

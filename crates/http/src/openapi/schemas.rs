@@ -55,6 +55,24 @@ domain_enum_schema!(
     trachios_domain::OrderStatus,
     "Where an order is in its life."
 );
+/// The wire form of `trachios_domain::BulkAction`'s names.
+pub(crate) struct BulkActionName;
+
+impl PartialSchema for BulkActionName {
+    fn schema() -> RefOr<Schema> {
+        names(
+            "What a bulk request does to each order.",
+            trachios_domain::BulkAction::NAMES,
+        )
+    }
+}
+
+impl ToSchema for BulkActionName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("BulkAction")
+    }
+}
+
 domain_enum_schema!(
     WebhookEventName,
     "WebhookEventType",

@@ -1,4 +1,5 @@
 pub(crate) mod accounts;
+pub(crate) mod bulk;
 pub(crate) mod export;
 pub(crate) mod health;
 pub(crate) mod operations;
@@ -48,6 +49,7 @@ routes! { API_ROUTES, register, "/api/v1":
     // Before `/orders/{id}`, which would otherwise read `stream` as an id.
     "/orders/stream" => { get: tracking::watch_all },
     "/orders/export.csv" => { get: export::export_csv },
+    "/orders/bulk" => { post: bulk::change_in_bulk },
     "/orders/{id}" => { get: orders::get, patch: orders::edit },
     "/my-orders" => { get: orders::list_mine },
     "/orders" => { post: orders::create, get: orders::list_all },

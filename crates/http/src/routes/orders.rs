@@ -55,7 +55,7 @@ pub(crate) async fn create(
 }
 
 /// The `Idempotency-Key` header, if the request has one.
-fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, DomainError> {
+pub(crate) fn idempotency_key(req: &HttpRequest) -> Result<Option<IdempotencyKey>, DomainError> {
     let mut values = req.headers().get_all("idempotency-key");
     let Some(value) = values.next() else {
         return Ok(None);

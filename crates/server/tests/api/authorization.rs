@@ -177,6 +177,13 @@ async fn every_endpoint_answers_each_kind_of_caller_as_the_contract_and_the_docu
         ),
         row(
             M::POST,
+            "/orders/bulk",
+            "/orders/bulk",
+            Some(json!({"ids": [id], "action": "set_status", "status": "dispatched"})),
+            unauthorized_forbidden_ok(S::OK),
+        ),
+        row(
+            M::POST,
             "/webhooks",
             "/webhooks",
             Some(hook),

@@ -124,6 +124,28 @@ impl OrderRepository for StallingOrders {
     ) -> Result<u64, DomainError> {
         self.inner.purge_expired_keys(now, limit).await
     }
+    async fn claim_bulk_key(
+        &self,
+        user: UserId,
+        claim: &trachios_domain::BulkClaim,
+    ) -> Result<trachios_domain::BulkKeyClaim, DomainError> {
+        self.inner.claim_bulk_key(user, claim).await
+    }
+    async fn keep_bulk_answer(
+        &self,
+        user: UserId,
+        claim: &trachios_domain::BulkClaim,
+        response: &str,
+    ) -> Result<(), DomainError> {
+        self.inner.keep_bulk_answer(user, claim, response).await
+    }
+    async fn release_bulk_key(
+        &self,
+        user: UserId,
+        claim: &trachios_domain::BulkClaim,
+    ) -> Result<(), DomainError> {
+        self.inner.release_bulk_key(user, claim).await
+    }
 }
 
 /// A server with one customer and their order, beside an `OrderService` of its own over the

@@ -99,6 +99,7 @@ async fn unknown_routes_and_wrong_methods_are_json() {
         (Method::PATCH, "/orders/1/status", "PUT"),
         (Method::DELETE, "/orders", "POST, GET"),
         (Method::POST, "/orders/export.csv", "GET"),
+        (Method::GET, "/orders/bulk", "POST"),
         (Method::PUT, "/users/1", "PATCH"),
     ] {
         let res = app.request(method.clone(), path, None, None).await;

@@ -5,6 +5,7 @@ mod account_control;
 mod accounts;
 mod authorization;
 mod browser;
+mod bulk;
 mod cache;
 mod catalog;
 mod contract;

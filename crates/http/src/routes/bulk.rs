@@ -1,0 +1,61 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+use trachios_domain::services::OrderService;
+use trachios_domain::BulkAnswer;
+
+use crate::auth::Authenticated;
+use crate::dto::{render_results, BulkOrdersRequest, BulkResultsResponse};
+use crate::json_body::JsonBody;
+use crate::openapi::ErrorBody;
+use crate::routes::orders::idempotency_key;
+use crate::ApiError;
+
+/// Cancels or sets the status of up to 1,000 orders, each its own change (admin).
+#[utoipa::path(
+    post, path = "/api/v1/orders/bulk", tag = "orders", operation_id = "bulk_change_orders",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[\x20-\x7E]*[\x21-\x7E][\x20-\x7E]*$",
+        description = "1–255 printable ASCII characters (HTTP drops leading and trailing spaces); a repeat within 24 hours replays the first answer")),
+    request_body = BulkOrdersRequest,
+    responses(
+        (status = 200, description = "one result per id, in the order of `ids`; a refused order changed nothing", body = BulkResultsResponse,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this is a kept answer"))),
+        (status = 400, description = "no ids, more than 1,000, an id twice, or an unknown action or status; nothing changed", body = ErrorBody),
+        (status = 403, description = "the caller is not an admin", body = ErrorBody),
+        (status = 409, description = "a request with this key is still being processed", body = ErrorBody),
+        (status = 422, description = "this key was used with another body", body = ErrorBody),
+    )
+)]
+pub(crate) async fn change_in_bulk(
+    orders: web::Data<OrderService>,
+    Authenticated(caller): Authenticated,
+    req: HttpRequest,
+    JsonBody(body): JsonBody<BulkOrdersRequest>,
+) -> Result<HttpResponse, ApiError> {
+    orders.ensure_may_change_in_bulk(caller)?;
+    let key = idempotency_key(&req)?;
+    let request = body.parse()?;
+    let Some(key) = key else {
+        let items = orders.bulk(caller, &request).await?;
+        return Ok(answer(render_results(items)?));
+    };
+    match orders
+        .bulk_once(caller, &request, key, body.fingerprint(), render_results)
+        .await?
+    {
+        BulkAnswer::Ran(results) => Ok(answer(results)),
+        BulkAnswer::Replayed(results) => {
+            let mut response = answer(results);
+            response.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
+                actix_web::http::header::HeaderValue::from_static("true"),
+            );
+            Ok(response)
+        }
+    }
+}
+
+fn answer(results: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(results)
+}
