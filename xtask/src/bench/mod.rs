@@ -1,6 +1,7 @@
-//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks|lines|search|export|paths]`: benchmarks that print figures. They build and
+//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks|lines|search|export|bulk|paths]`: benchmarks that print figures. They build and
 //! start the release server, and use a scratch database `trachios_bench`.
 
+mod bulk;
 mod cache;
 mod cpu;
 mod export;
@@ -53,6 +54,7 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
             runtime.block_on(lines::run())?;
             runtime.block_on(search::run())?;
             runtime.block_on(export::run())?;
+            runtime.block_on(bulk::run())?;
             // Last, so that the headline table ends the output.
             runtime.block_on(paths::run())
         }
@@ -65,9 +67,10 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
         Some("lines") => runtime.block_on(lines::run()),
         Some("search") => runtime.block_on(search::run()),
         Some("export") => runtime.block_on(export::run()),
+        Some("bulk") => runtime.block_on(bulk::run()),
         Some("paths") => runtime.block_on(paths::run()),
         Some(other) => {
-            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores, webhooks, lines, search, export or paths")
+            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores, webhooks, lines, search, export, bulk or paths")
         }
     }
 }
