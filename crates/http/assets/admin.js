@@ -2,12 +2,12 @@
 // stock, and webhooks.
 
 import {
-  attempt, byId, CANCELLED, fill, h, isFinal, notify, Pager, request, saveFile, Session, Shell,
-  STATUSES, statusLabel, timeCell,
+  attempt, byId, CANCELLED, fill, h, idempotencyKey, isFinal, notify, Pager, request, saveFile,
+  Session, Shell, STATUSES, statusLabel, timeCell,
 } from "./app.js";
 import { decimalText, formatMoney, parseMoney } from "./catalog.js";
 import { OrderTable } from "./orders.js";
-import { WEBHOOK_EVENTS } from "./rules.js";
+import { BULK_ACTIONS, MAX_BULK_IDS, WEBHOOK_EVENTS } from "./rules.js";
 
 const session = new Session("trachios.admin");
 session.forbiddenMessage = "This account is no longer an administrator.";
@@ -97,6 +97,64 @@ const orders = new OrderTable({
     { label: "Total", value: (order) => h("span", { class: "amount" }, formatMoney(order.total, order.currency)) },
   ],
   actions: statusControl,
+  selection: { page: byId("select-page"), onChange: showSelection },
+});
+
+// ---- bulk changes -------------------------------------------------------------------
+
+const [BULK_CANCEL, BULK_SET_STATUS] = BULK_ACTIONS;
+
+// Cancel (refused for delivered and cancelled orders, as the owner's cancel is), or set any
+// status (as the row's "Set" does).
+fill(
+  byId("bulk-action"),
+  h("option", { value: BULK_CANCEL }, "Cancel"),
+  STATUSES.map((status) => h("option", { value: status }, `Set status: ${statusLabel(status)}`)),
+);
+
+function showSelection(ids) {
+  byId("bulk-count").textContent =
+    ids.length === 0 ? "No orders selected" : `${ids.length} order${ids.length === 1 ? "" : "s"} selected`;
+  byId("bulk-apply").disabled = ids.length === 0 || ids.length > MAX_BULK_IDS;
+}
+
+byId("bulk-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const ids = orders.selectedIds();
+  if (ids.length === 0) return;
+  const choice = byId("bulk-action").value;
+  const body = choice === BULK_CANCEL ? { ids, action: BULK_CANCEL } : { ids, action: BULK_SET_STATUS, status: choice };
+  const what = choice === BULK_CANCEL ? "Cancel" : `Set to ${statusLabel(choice)}`;
+  if (!window.confirm(`${what}: ${ids.length} order${ids.length === 1 ? "" : "s"}?`)) return;
+  attempt(byId("bulk-apply"), async () => {
+    // A retry after a lost answer replays it instead of changing the orders again.
+    const { data } = await session.call("POST", "orders/bulk", body, { "Idempotency-Key": idempotencyKey() });
+    for (const result of data.results) if (result.ok) orders.upsert(result.order);
+    orders.clearSelection();
+    showBulkResults(data.results);
+  });
+});
+
+function showBulkResults(results) {
+  const panel = byId("bulk-results");
+  const done = results.filter((result) => result.ok).length;
+  fill(panel.querySelector("[data-summary]"), `${done} of ${results.length} changed.`);
+  fill(
+    panel.querySelector("ul"),
+    results.map((result) =>
+      h(
+        "li",
+        { dataset: { orderId: result.id, ok: String(result.ok) } },
+        result.ok
+          ? `#${result.id}: ${statusLabel(result.order.status)}`
+          : `#${result.id}: not changed — ${result.error}`,
+      )),
+  );
+  panel.hidden = false;
+}
+
+byId("bulk-results").querySelector("[data-close]").addEventListener("click", () => {
+  byId("bulk-results").hidden = true;
 });
 
 byId("filter-form").addEventListener("submit", (event) => {

@@ -9,8 +9,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
 use trachios_domain::{
-    CountryCode, Currency, LineRequests, OrderNote, OrderStatus, Quantity, Subscription,
-    WebhookEventType, EDITABLE_STATUS,
+    BulkAction, CountryCode, Currency, LineRequests, OrderNote, OrderStatus, Quantity,
+    Subscription, WebhookEventType, EDITABLE_STATUS,
 };
 
 use crate::error::json_error;
@@ -99,13 +99,18 @@ static RULES_MODULE: LazyLock<String> = LazyLock::new(|| {
          export const MAX_QUANTITY = {};\n\
          export const NOTE_MAX_LENGTH = {};\n\
          // What a webhook may subscribe to, and what it hears when it names nothing.\n\
-         export const WEBHOOK_EVENTS = {};\n",
+         export const WEBHOOK_EVENTS = {};\n\
+         // What a bulk request may do (cancel, then set a status), and to how many orders.\n\
+         export const BULK_ACTIONS = {};\n\
+         export const MAX_BULK_IDS = {};\n",
         serde_json::Value::Object(exponents),
         serde_json::json!(countries),
         LineRequests::MAX,
         Quantity::MAX,
         OrderNote::MAX_LEN,
         serde_json::Value::Array(events),
+        serde_json::json!(BulkAction::NAMES),
+        trachios_domain::MAX_BULK_IDS,
     )
 });
 

@@ -580,3 +580,83 @@ async fn the_orders_table_pages_through_the_link_headers() {
     assert_eq!(browser.problems().await, Vec::<String>::new());
     browser.close().await;
 }
+
+#[tokio::test]
+async fn an_admin_cancels_the_selected_orders_at_once_and_sees_each_result() {
+    let app = spawn_app().await;
+    let origin = origin(&app);
+    let admin = app.admin().await;
+    let (grace, _) = app.customer("grace@example.com").await;
+    let kept = app.create_order(&grace, "Kept lamp").await["id"].clone();
+    let delivered = app.create_order(&grace, "Delivered desk").await["id"].clone();
+    let open = app.create_order(&grace, "Open chair").await["id"].clone();
+    app.set_status(&admin, delivered.as_i64().expect("id"), "delivered")
+        .await;
+
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&format!("{origin}/admin")).await;
+    browser.fill("#login-email", ADMIN_EMAIL).await;
+    browser.fill("#login-password", ADMIN_PASSWORD).await;
+    browser.click("#login-form button").await;
+    assert!(
+        browser
+            .wait_until("return document.querySelectorAll('#orders tbody tr').length === 3;")
+            .await
+    );
+    assert_eq!(browser.text("#bulk-count").await, "No orders selected");
+
+    // All on this page, then one left out.
+    browser.click("#select-page").await;
+    assert_eq!(browser.text("#bulk-count").await, "3 orders selected");
+    browser
+        .click(&format!(
+            "{ROW}[data-order-id=\"{kept}\"] input[data-select]"
+        ))
+        .await;
+    assert_eq!(browser.text("#bulk-count").await, "2 orders selected");
+    assert_eq!(
+        browser
+            .eval("const all = document.querySelector('#select-page'); return [all.checked, all.indeterminate];")
+            .await,
+        json!([false, true])
+    );
+
+    browser.click("#bulk-apply").await;
+    browser.accept_confirm().await;
+    assert_eq!(
+        browser
+            .wait_for_text("#bulk-results [data-summary]", "1 of 2 changed.")
+            .await,
+        "1 of 2 changed."
+    );
+    let result = |id: &serde_json::Value| format!("#bulk-results li[data-order-id=\"{id}\"]");
+    assert_eq!(
+        browser.text(&result(&delivered)).await,
+        format!(
+            "#{delivered}: not changed — cannot change order status from delivered to cancelled"
+        )
+    );
+    assert_eq!(
+        browser.text(&result(&open)).await,
+        format!("#{open}: cancelled")
+    );
+    let status =
+        |id: &serde_json::Value| format!("{ROW}[data-order-id=\"{id}\"] [data-field=status]");
+    assert_eq!(
+        browser.wait_for_text(&status(&open), "cancelled").await,
+        "cancelled"
+    );
+    assert_eq!(browser.text("#bulk-count").await, "No orders selected");
+    browser.screenshot("admin-bulk").await;
+
+    for (id, expected) in [
+        (&kept, "created"),
+        (&delivered, "delivered"),
+        (&open, "cancelled"),
+    ] {
+        let (_, order) = app.order(&admin, id.as_i64().expect("id")).await;
+        assert_eq!(order["status"], expected, "order {id}");
+    }
+    assert_eq!(browser.problems().await, Vec::<String>::new());
+    browser.close().await;
+}
