@@ -1,27 +1,88 @@
 //! `POST /orders/bulk`: the request, and each order's result in the answer.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
-use trachios_domain::{BulkAction, BulkItem, BulkRequest, DomainError, RequestFingerprint};
+use trachios_domain::{
+    BulkAction, BulkItem, BulkRequest, DomainError, RequestFingerprint, MAX_BULK_IDS,
+};
 use utoipa::ToSchema;
 
+use super::catalog::whole_number;
 use super::OrderResponse;
-use crate::openapi::schemas::{BulkActionName, OrderStatusName};
+use crate::openapi::schemas::{BulkCancelName, BulkSetStatusName, OrderStatusName};
 use crate::ApiError;
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
+/// `POST /orders/bulk` as it is read; the document describes it as `BulkOrdersBody`.
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BulkOrdersRequest {
-    /// The orders to change, each once; the results come in this order.
-    #[schema(min_items = 1, max_items = 1000, value_type = Vec<i64>)]
+    #[serde(deserialize_with = "whole_numbers")]
     pub ids: Vec<i64>,
-    /// `cancel` (what the owner's cancel allows: not a delivered or cancelled order) or
-    /// `set_status` (any status, as `PUT /orders/{id}/status`).
-    #[schema(value_type = BulkActionName)]
     pub action: String,
-    /// The status to set; only with `set_status`.
-    #[schema(value_type = Option<OrderStatusName>)]
     pub status: Option<String>,
+}
+
+/// Whole numbers however JSON writes them (`7` or `7.0`, one value to JSON Schema).
+fn whole_numbers<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole_number")] i64);
+    Ok(Vec::<Whole>::deserialize(deserializer)?
+        .into_iter()
+        .map(|Whole(n)| n)
+        .collect())
+}
+
+/// A bulk cancel, or a status to set on each order.
+#[derive(ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // describes only
+pub enum BulkOrdersBody {
+    Cancel(BulkCancelBody),
+    SetStatus(BulkSetStatusBody),
+}
+
+/// Cancels each order as its owner's cancel would: not a delivered or cancelled one.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct BulkCancelBody {
+    /// The orders to change, each once; the results come in this order.
+    #[schema(schema_with = bulk_ids)]
+    ids: Vec<i64>,
+    #[schema(value_type = BulkCancelName)]
+    action: String,
+}
+
+/// Sets the status of each order as `PUT /orders/{id}/status` would.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct BulkSetStatusBody {
+    /// The orders to change, each once; the results come in this order.
+    #[schema(schema_with = bulk_ids)]
+    ids: Vec<i64>,
+    #[schema(value_type = BulkSetStatusName)]
+    action: String,
+    #[schema(value_type = OrderStatusName)]
+    status: String,
+}
+
+/// 1–`MAX_BULK_IDS` order ids, none twice.
+fn bulk_ids() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                    utoipa::openapi::KnownFormat::Int64,
+                )))
+                .minimum(Some(1)),
+        )
+        .min_items(Some(1))
+        .max_items(Some(MAX_BULK_IDS))
+        .unique_items(true)
+        .build()
 }
 
 impl BulkOrdersRequest {

@@ -17,7 +17,7 @@ mod bulk;
 mod catalog;
 mod order_contents;
 
-pub use bulk::{render_results, BulkOrdersRequest, BulkResultsResponse};
+pub use bulk::{render_results, BulkOrdersBody, BulkOrdersRequest, BulkResultsResponse};
 pub use catalog::{
     CreateProductRequest, ProductResponse, StockAdjustmentRequest, StockMovementResponse,
     UpdateProductRequest,

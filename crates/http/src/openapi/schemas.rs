@@ -55,23 +55,32 @@ domain_enum_schema!(
     trachios_domain::OrderStatus,
     "Where an order is in its life."
 );
-/// The wire form of `trachios_domain::BulkAction`'s names.
-pub(crate) struct BulkActionName;
+/// A one-value schema of a `trachios_domain::BulkAction` name: each shape of a bulk
+/// request names its action.
+macro_rules! bulk_action_schema {
+    ($wire:ident, $schema:literal, $index:literal, $description:literal) => {
+        pub(crate) struct $wire;
 
-impl PartialSchema for BulkActionName {
-    fn schema() -> RefOr<Schema> {
-        names(
-            "What a bulk request does to each order.",
-            trachios_domain::BulkAction::NAMES,
-        )
-    }
-}
+        impl PartialSchema for $wire {
+            fn schema() -> RefOr<Schema> {
+                names($description, [trachios_domain::BulkAction::NAMES[$index]])
+            }
+        }
 
-impl ToSchema for BulkActionName {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("BulkAction")
-    }
+        impl ToSchema for $wire {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($schema)
+            }
+        }
+    };
 }
+bulk_action_schema!(BulkCancelName, "BulkCancel", 0, "Cancel each order.");
+bulk_action_schema!(
+    BulkSetStatusName,
+    "BulkSetStatus",
+    1,
+    "Set each order's status."
+);
 
 domain_enum_schema!(
     WebhookEventName,

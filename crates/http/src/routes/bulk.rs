@@ -3,7 +3,7 @@ use trachios_domain::services::OrderService;
 use trachios_domain::BulkAnswer;
 
 use crate::auth::Authenticated;
-use crate::dto::{render_results, BulkOrdersRequest, BulkResultsResponse};
+use crate::dto::{render_results, BulkOrdersBody, BulkOrdersRequest, BulkResultsResponse};
 use crate::json_body::JsonBody;
 use crate::openapi::ErrorBody;
 use crate::routes::orders::idempotency_key;
@@ -15,7 +15,7 @@ use crate::ApiError;
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[\x20-\x7E]*[\x21-\x7E][\x20-\x7E]*$",
         description = "1–255 printable ASCII characters (HTTP drops leading and trailing spaces); a repeat within 24 hours replays the first answer")),
-    request_body = BulkOrdersRequest,
+    request_body = BulkOrdersBody,
     responses(
         (status = 200, description = "one result per id, in the order of `ids`; a refused order changed nothing", body = BulkResultsResponse,
             headers(("Idempotent-Replayed" = String, description = "`true` when this is a kept answer"))),

@@ -180,6 +180,16 @@ async fn setting_a_status_in_bulk_changes_what_differs_and_leaves_what_is_alread
         vec![ok(first, "in_transit"), ok(second, "in_transit")]
     );
     assert_eq!(body["results"][1]["order"], before, "already so: unchanged");
+    // JSON's 7.0 is 7.
+    let (status, body, _) = app
+        .bulk(
+            &admin,
+            json!({"ids": [first as f64], "action": "set_status", "status": "in_transit"}),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(outcomes(&body), vec![ok(first, "in_transit")]);
     assert_eq!(app.history(first).await.len(), 2, "placed, then one change");
     assert_eq!(
         app.history(second).await.len(),
@@ -233,6 +243,7 @@ async fn a_malformed_bulk_request_is_refused_whole_and_customers_may_not_send_on
         json!({"ids": [id], "action": "set_status", "status": "lost"}),
         json!({"ids": [id], "action": "cancel", "force": true}),
         json!({"ids": ["1"], "action": "cancel"}),
+        json!({"ids": [1.5], "action": "cancel"}),
         json!({"action": "cancel"}),
     ] {
         let (status, answer, _) = app.bulk(&admin, body.clone(), None).await;
