@@ -36,7 +36,7 @@ cargo xtask <command>
   audit                 the dependencies against the RustSec advisory database (the snapshot in
                         ../shared/advisory-db, or ADVISORY_DB); installs cargo-audit if missing
   bench [WHICH]         run the benchmarks (lifecycle, cache, field, tracking, stores, webhooks,
-                        lines, search, export, bulk, paths) and print their figures; `paths` is
+                        lines, search, export, bulk, order-search, paths) and print their figures; `paths` is
                         the headline table
 ";
 

@@ -22,6 +22,7 @@ pub mod edits;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod lists;
+pub mod order_search;
 pub mod orders;
 pub mod schema;
 pub mod stock;
@@ -90,6 +91,8 @@ macro_rules! port_contract {
             bulk_keys::a_released_or_expired_key_is_free_and_expired_keys_are_purged,
             lists::orders_are_filtered_and_paged_newest_first,
             lists::users_are_filtered_by_role_and_exact_email_and_paged,
+            order_search::searches_find_what_the_domains_rule_says_with_filters_and_pages,
+            order_search::a_search_finds_an_order_by_its_new_contents_after_an_edit,
             accounts::status_follows_role_changes_disabling_and_revocation,
             accounts::ending_sessions_refuses_tokens_issued_before_and_disabling_is_for_good,
             accounts::a_password_change_replaces_the_hash_and_keeps_only_the_changing_token,

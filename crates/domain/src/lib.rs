@@ -17,6 +17,7 @@ pub mod listing;
 pub mod money;
 pub mod names;
 pub mod order;
+pub mod order_search;
 pub mod page_cache;
 pub mod placement;
 pub mod ports;
@@ -55,6 +56,7 @@ pub use order::{
     Actor, ActorKind, AdvancedOrder, AutomaticStep, DueSteps, NewOrder, Order, OrderStatus,
     StatusChange,
 };
+pub use order_search::OrderSearch;
 pub use page_cache::{CachedPage, ListGeneration, RenderedPage};
 pub use placement::{
     LedgerEntry, LockedStock, OrderDetails, OrderItems, OrderRequest, OrderStockChange,

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{DomainError, Email, OrderStatus, Role, UserId};
+use crate::{DomainError, Email, OrderSearch, OrderStatus, Role, UserId};
 
 /// How many items one page holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,8 @@ pub struct OrderFilter {
     /// Created strictly before this instant.
     pub created_before: Option<DateTime<Utc>>,
     pub customer_id: Option<UserId>,
+    /// Only the orders the search finds (see `OrderSearch`).
+    pub search: Option<OrderSearch>,
 }
 
 impl OrderFilter {
@@ -97,6 +99,7 @@ impl OrderFilter {
             && self.statuses.is_empty()
             && self.created_after.is_none()
             && self.created_before.is_none()
+            && self.search.is_none()
     }
 }
 

@@ -7,7 +7,7 @@ import {
 } from "./app.js";
 import { decimalText, formatMoney, parseMoney } from "./catalog.js";
 import { OrderTable } from "./orders.js";
-import { BULK_ACTIONS, MAX_BULK_IDS, WEBHOOK_EVENTS } from "./rules.js";
+import { BULK_ACTIONS, MAX_BULK_IDS, ORDER_SEARCH_FROM, WEBHOOK_EVENTS } from "./rules.js";
 
 const session = new Session("trachios.admin");
 session.forbiddenMessage = "This account is no longer an administrator.";
@@ -41,8 +41,22 @@ function orderQuery() {
   if (after) params.set("created_after", after);
   const before = instant("filter-before");
   if (before) params.set("created_before", before);
+  const q = byId("filter-q").value.trim();
+  if (q) params.set("q", q);
   params.set("limit", byId("filter-limit").value);
   return params;
+}
+
+/**
+ * Whether a new order is one the search finds, as far as the page can tell: its id, or the
+ * text in its item or a line's sku or name. An order found by its customer's e-mail shows
+ * up at the next reload, since orders do not carry the e-mail.
+ */
+function searchFinds(order, q) {
+  if (/^#?\d+$/.test(q) && Number(q.replace("#", "")) === order.id) return true;
+  const needle = q.toLowerCase();
+  const text = [order.item_description, ...(order.lines ?? []).flatMap((line) => [line.sku, line.name])];
+  return needle.length >= ORDER_SEARCH_FROM && text.some((part) => part.toLowerCase().includes(needle));
 }
 
 function orderMatches(order) {
@@ -51,7 +65,9 @@ function orderMatches(order) {
   const after = instant("filter-after");
   const before = instant("filter-before");
   const created = Date.parse(order.created_at);
+  const q = byId("filter-q").value.trim();
   return (
+    (!q || searchFinds(order, q)) &&
     (statuses.length === 0 || statuses.includes(order.status)) &&
     (!customer || String(order.customer_id) === customer) &&
     (!after || created > Date.parse(after)) &&

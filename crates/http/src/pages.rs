@@ -102,7 +102,9 @@ static RULES_MODULE: LazyLock<String> = LazyLock::new(|| {
          export const WEBHOOK_EVENTS = {};\n\
          // What a bulk request may do (cancel, then set a status), and to how many orders.\n\
          export const BULK_ACTIONS = {};\n\
-         export const MAX_BULK_IDS = {};\n",
+         export const MAX_BULK_IDS = {};\n\
+         // The shortest piece of an order's text a search looks for.\n\
+         export const ORDER_SEARCH_FROM = {};\n",
         serde_json::Value::Object(exponents),
         serde_json::json!(countries),
         LineRequests::MAX,
@@ -111,6 +113,7 @@ static RULES_MODULE: LazyLock<String> = LazyLock::new(|| {
         serde_json::Value::Array(events),
         serde_json::json!(BulkAction::NAMES),
         trachios_domain::MAX_BULK_IDS,
+        trachios_domain::OrderSearch::SUBSTRING_FROM,
     )
 });
 

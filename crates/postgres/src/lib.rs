@@ -12,6 +12,7 @@ mod explain;
 mod follower;
 mod history;
 mod import;
+mod like;
 mod migrations;
 mod order_batches;
 mod order_edits;

@@ -1,25 +1,27 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
 use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bytea, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Bool, Bytea, Nullable, Text, Timestamptz};
 use diesel_async::AsyncConnection;
 use diesel_async::RunQueryDsl;
 use trachios_domain::ports::OrderRepository;
 use trachios_domain::{
     AdvancedOrder, BulkClaim, BulkKeyClaim, DomainError, DueSteps, IdempotencyKey, KeyClaim,
-    KeyedInsert, NewOrder, Order, OrderEvent, OrderFilter, OrderId, PendingEdit,
+    KeyedInsert, NewOrder, Order, OrderEvent, OrderFilter, OrderId, OrderSearch, PendingEdit,
     RequestFingerprint, StatusChange, UserId,
 };
 
 use crate::bulk_keys;
 use crate::error::{refused, the_row, written, QueryFailure};
 use crate::explain::explain;
+use crate::like::like_pattern;
 use crate::order_batches::OrderBatches;
 use crate::pool::{connection, sql_limit, PgPool};
 use crate::rows::{into_orders, DbActor, DbStatus, DetailColumns, OrderRow};
-use crate::schema::{orders, sql_types};
+use crate::schema::{orders, sql_types, users};
 use crate::statement::{statement, Statement};
 use crate::stock;
 
@@ -84,7 +86,41 @@ fn list_query(
     if let Some(before) = filter.created_before {
         query = query.filter(orders::created_at.lt(before));
     }
+    if let Some(search) = &filter.search {
+        query = query.filter(found_by(search));
+    }
     query
+}
+
+type OrderCondition = Box<dyn BoxableExpression<orders::table, Pg, SqlType = Bool>>;
+
+/// The orders a search finds: its id, its customer's e-mail, or its text through the
+/// trigram index of `searched_text` (which `LIKE` reads for three characters or more).
+fn found_by(search: &OrderSearch) -> OrderCondition {
+    let mut any: Vec<OrderCondition> = Vec::new();
+    if let Some(id) = search.id() {
+        any.push(Box::new(orders::id.eq(id.get())));
+    }
+    if let Some(email) = search.email() {
+        // One account has the address: a scalar subquery, which the planner reads from the
+        // customer's index beside the others (`IN` made it walk the whole table).
+        any.push(Box::new(
+            orders::customer_id.eq(users::table
+                .filter(users::email.eq(email.as_str().to_owned()))
+                .select(users::id)
+                .single_value()
+                // No account has it: NULL, which keeps no order.
+                .assume_not_null()),
+        ));
+    }
+    if let Some(text) = search.text() {
+        any.push(Box::new(
+            sql::<Bool>("orders.searched_text LIKE ").bind::<Text, _>(like_pattern(text, true)),
+        ));
+    }
+    any.into_iter()
+        .reduce(|all, one| Box::new(all.or(one)))
+        .unwrap_or_else(|| Box::new(sql::<Bool>("FALSE")))
 }
 
 /// Binds what `Order::place` decided, and the contents its request decided (`$placed`,

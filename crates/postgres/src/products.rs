@@ -16,6 +16,7 @@ use trachios_domain::{
 
 use crate::children::of_existing_parent;
 use crate::error::{written, QueryFailure};
+use crate::like::like_pattern;
 use crate::pool::{connection, sql_limit, PgPool};
 use crate::rows::DbActor;
 use crate::schema::sql_types;
@@ -194,19 +195,6 @@ impl MovementRow {
             created_at: self.created_at,
         }
         .into_movement()
-    }
-}
-
-/// `%text%` or `text%` for LIKE, with its wildcards taken literally.
-fn like_pattern(text: &str, anywhere: bool) -> String {
-    let escaped = text
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    if anywhere {
-        format!("%{escaped}%")
-    } else {
-        format!("{escaped}%")
     }
 }
 

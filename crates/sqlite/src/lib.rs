@@ -17,6 +17,7 @@ mod epoch;
 mod error;
 mod export;
 mod file_lock;
+mod fts;
 mod migrations;
 mod order_edits;
 mod orders;

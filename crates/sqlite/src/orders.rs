@@ -2,22 +2,24 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
 use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::sqlite::Sqlite;
 use diesel::SqliteConnection;
 use trachios_domain::ports::OrderRepository;
 use trachios_domain::{
     AdvancedOrder, AutomaticStep, BulkClaim, BulkKeyClaim, DomainError, DueSteps, EventKind,
     IdempotencyKey, KeyClaim, KeyedInsert, NewOrder, Order, OrderEvent, OrderFilter, OrderId,
-    PendingEdit, RequestFingerprint, StatusChange, UserId,
+    OrderSearch, PendingEdit, RequestFingerprint, StatusChange, UserId,
 };
 
 use crate::bulk_keys;
 use crate::error::refused;
+use crate::fts::phrase;
 use crate::rows::{instant, into_orders, micros, DetailColumns, EventRow, NewEventRow, OrderRow};
-use crate::schema::{idempotency_keys, order_events, orders};
+use crate::schema::{idempotency_keys, order_events, orders, users};
 use crate::stock;
 use crate::store::SqliteStore;
 
@@ -61,7 +63,42 @@ fn list_query(
     if let Some(before) = filter.created_before {
         query = query.filter(orders::created_at.lt(micros(before)));
     }
+    if let Some(search) = &filter.search {
+        query = query.filter(found_by(search));
+    }
     query
+}
+
+type OrderCondition = Box<dyn BoxableExpression<orders::table, Sqlite, SqlType = Bool>>;
+
+/// The orders a search finds: its id, its customer's e-mail, or its text in the trigram table.
+fn found_by(search: &OrderSearch) -> OrderCondition {
+    let mut any: Vec<OrderCondition> = Vec::new();
+    if let Some(id) = search.id() {
+        any.push(Box::new(orders::id.eq(id.get())));
+    }
+    if let Some(email) = search.email() {
+        // One account has the address: a scalar subquery, which the planner reads from the
+        // customer's index beside the others (`IN` made it walk the whole table).
+        any.push(Box::new(
+            orders::customer_id.eq(users::table
+                .filter(users::email.eq(email.as_str().to_owned()))
+                .select(users::id)
+                .single_value()
+                // No account has it: NULL, which keeps no order.
+                .assume_not_null()),
+        ));
+    }
+    if let Some(text) = search.text() {
+        any.push(Box::new(
+            sql::<Bool>("orders.id IN (SELECT rowid FROM orders_search WHERE orders_search MATCH ")
+                .bind::<Text, _>(phrase(text))
+                .sql(")"),
+        ));
+    }
+    any.into_iter()
+        .reduce(|all, one| Box::new(all.or(one)))
+        .unwrap_or_else(|| Box::new(sql::<Bool>("FALSE")))
 }
 
 /// Decides the order's contents against its products, then stores it, its creation event

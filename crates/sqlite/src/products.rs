@@ -11,6 +11,7 @@ use trachios_domain::{
     StockAdjustment, StockMovement, StoredMovement, StoredProduct, UserId,
 };
 
+use crate::fts::phrase;
 use crate::rows::{instant, micros};
 use crate::store::SqliteStore;
 
@@ -174,11 +175,6 @@ enum Adjusted {
     Done(ProductRow),
     Missing,
     Refused(DomainError),
-}
-
-/// The FTS5 query for a substring: one quoted phrase, its quotes doubled.
-fn phrase(q: &str) -> String {
-    format!("\"{}\"", q.replace('"', "\"\""))
 }
 
 #[async_trait]

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks|lines|search|export|bulk|paths]`: benchmarks that print figures. They build and
+//! `cargo xtask bench [lifecycle|cache|field|tracking|stores|webhooks|lines|search|export|bulk|order-search|paths]`: benchmarks that print figures. They build and
 //! start the release server, and use a scratch database `trachios_bench`.
 
 mod bulk;
@@ -10,6 +10,7 @@ mod hashing;
 mod lifecycle;
 mod lines;
 mod load;
+mod order_search;
 mod paths;
 mod quiet;
 mod rounds;
@@ -55,6 +56,7 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
             runtime.block_on(search::run())?;
             runtime.block_on(export::run())?;
             runtime.block_on(bulk::run())?;
+            runtime.block_on(order_search::run())?;
             // Last, so that the headline table ends the output.
             runtime.block_on(paths::run())
         }
@@ -68,9 +70,10 @@ pub fn run(runtime: &Runtime, which: Option<&str>) -> anyhow::Result<()> {
         Some("search") => runtime.block_on(search::run()),
         Some("export") => runtime.block_on(export::run()),
         Some("bulk") => runtime.block_on(bulk::run()),
+        Some("order-search") => runtime.block_on(order_search::run()),
         Some("paths") => runtime.block_on(paths::run()),
         Some(other) => {
-            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores, webhooks, lines, search, export, bulk or paths")
+            bail!("unknown benchmark {other:?}: lifecycle, cache, field, tracking, stores, webhooks, lines, search, export, bulk, order-search or paths")
         }
     }
 }
@@ -160,6 +163,12 @@ async fn rows(url: &str, query: &str) -> anyhow::Result<Vec<String>> {
 
 /// Registers (once) and logs in an admin of the scratch database.
 pub(super) async fn admin_token(base: &str) -> anyhow::Result<String> {
+    let url = trachios_postgres::with_database(&crate::services::test_postgres_server(), BENCH_DB);
+    admin_token_of(base, &url).await
+}
+
+/// Registers (once) and logs in an admin of the server on the database at `url`.
+pub(super) async fn admin_token_of(base: &str, url: &str) -> anyhow::Result<String> {
     let client = reqwest::Client::new();
     let email = "bench-admin@x.io";
     // The bench customer's orders are read as an admin, who may read every order.
@@ -174,9 +183,8 @@ pub(super) async fn admin_token(base: &str) -> anyhow::Result<String> {
         anyhow::bail!("registering the bench admin answered {registered}");
     }
     // Promote through the database: there is deliberately no API for it.
-    let url = trachios_postgres::with_database(&crate::services::test_postgres_server(), BENCH_DB);
     sql(
-        &url,
+        url,
         &format!("UPDATE users SET role = 'admin' WHERE email = '{email}'"),
     )
     .await?;

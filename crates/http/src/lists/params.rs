@@ -4,7 +4,7 @@
 use actix_web::HttpRequest;
 use chrono::{DateTime, Utc};
 use trachios_domain::{
-    ActiveFilter, DomainError, Email, OrderFilter, OrderStatus, PageRequest, PageSize,
+    ActiveFilter, DomainError, Email, OrderFilter, OrderSearch, OrderStatus, PageRequest, PageSize,
     ProductFilter, ProductQuery, Role, UserFilter, UserId,
 };
 
@@ -83,8 +83,8 @@ pub(crate) fn page_request(
     Ok(PageRequest { size, before })
 }
 
-/// `status`, `created_after`, `created_before`, and `customer_id` where the caller may
-/// choose whose orders to see.
+/// `status`, `created_after`, `created_before`, and `customer_id` and `q` where the caller
+/// may choose whose orders to see and search them all.
 pub(crate) fn order_filter(
     params: &QueryParams,
     customer_allowed: bool,
@@ -112,11 +112,17 @@ pub(crate) fn order_filter(
     } else {
         None
     };
+    let search = if customer_allowed {
+        params.single("q")?.map(OrderSearch::parse).transpose()?
+    } else {
+        None
+    };
     Ok(OrderFilter {
         statuses,
         created_after: time(params, "created_after")?,
         created_before: time(params, "created_before")?,
         customer_id,
+        search,
     })
 }
 

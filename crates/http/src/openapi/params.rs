@@ -41,6 +41,20 @@ pub(crate) struct OrderExportQuery {
     customer_id: Option<i64>,
 }
 
+/// The search of `GET /orders` and its export.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct OrderSearchQuery {
+    /// An order id (`42`, `#42`), a customer's e-mail, or a substring (3+ characters) of the
+    /// item description or of a line's sku or name, case-insensitive; trimmed. Orders
+    /// matching any of these are kept.
+    #[param(
+        max_length = 255,
+        pattern = r"^\s*(#?0*[1-9][0-9]{0,17}|[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]+[^\s\x00-\x1F\x7F-\x9F])\s*$"
+    )]
+    q: Option<String>,
+}
+
 /// `GET /users`.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]

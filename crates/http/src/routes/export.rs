@@ -10,14 +10,14 @@ use trachios_domain::{DomainError, ExportedOrder, EXPORT_COLUMNS};
 use crate::auth::Authenticated;
 use crate::limits::{ExportPace, ExportSlots};
 use crate::lists::every_order_filter;
-use crate::openapi::{ErrorBody, OrderExportQuery};
+use crate::openapi::{ErrorBody, OrderExportQuery, OrderSearchQuery};
 use crate::ApiError;
 
 /// Every order the filters keep, newest first, as CSV (admin).
 #[utoipa::path(
     get, path = "/api/v1/orders/export.csv", tag = "orders", operation_id = "export_orders",
     security(("bearer" = [])),
-    params(OrderExportQuery),
+    params(OrderExportQuery, OrderSearchQuery),
     responses(
         (status = 200, description = "RFC 4180 CSV with a header row (`id,customer_id,customer_email,status,item_description,currency,total,lines,created_at,updated_at`), one row per order, newest first; `total` in the currency's minor unit, `lines` as `SKU×quantity` separated by spaces; a cell starting with `=`, `+`, `-`, `@`, tab or carriage return is prefixed with `'`. Streamed as it is read.",
             content_type = "text/csv; charset=utf-8", body = String,

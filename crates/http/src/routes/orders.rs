@@ -10,7 +10,7 @@ use crate::dto::{CreateOrderRequest, EditOrderRequest, OrderResponse, SetStatusR
 use crate::json_body::JsonBody;
 use crate::limits::RateLimits;
 use crate::lists::{render_json, CursorKey, ListKind, ListRequest};
-use crate::openapi::{ErrorBody, OrderListQuery};
+use crate::openapi::{ErrorBody, OrderListQuery, OrderSearchQuery};
 use crate::ApiError;
 
 /// Places an order for the caller; with `Idempotency-Key`, a repeat creates nothing.
@@ -149,6 +149,7 @@ pub(crate) async fn list_mine(
     security(("bearer" = [])),
     params(
         OrderListQuery,
+        OrderSearchQuery,
         ("customer_id" = Option<i64>, Query, minimum = 1, description = "Only this customer's orders"),
     ),
     responses(

@@ -60,7 +60,7 @@ fn expected_row(order: &Value, emails: &HashMap<i64, String>) -> Vec<String> {
 
 impl TestApp {
     /// Every order of `GET /orders?{query}`, following the pages.
-    async fn every_order(&self, admin: &str, query: &str) -> Vec<Value> {
+    pub(crate) async fn every_order(&self, admin: &str, query: &str) -> Vec<Value> {
         let (orders, _) = self
             .every_item(&format!("/orders?limit=1000&{query}"), admin)
             .await;
@@ -71,7 +71,7 @@ impl TestApp {
 
     /// The export's rows as a CSV reader reads them, after checking the answer's headers
     /// and header row.
-    async fn export(&self, admin: &str, query: &str) -> Vec<Vec<String>> {
+    pub(crate) async fn export(&self, admin: &str, query: &str) -> Vec<Vec<String>> {
         let res = self
             .request(
                 Method::GET,

@@ -30,6 +30,7 @@ mod pages;
 mod partition;
 mod receiver;
 mod sealed_keys;
+mod search;
 mod server_process;
 mod shop_pages;
 mod shutdown;

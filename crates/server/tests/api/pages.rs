@@ -582,7 +582,7 @@ async fn the_orders_table_pages_through_the_link_headers() {
 }
 
 #[tokio::test]
-async fn an_admin_cancels_the_selected_orders_at_once_and_sees_each_result() {
+async fn an_admin_searches_the_orders_then_cancels_the_selected_ones_at_once() {
     let app = spawn_app().await;
     let origin = origin(&app);
     let admin = app.admin().await;
@@ -604,6 +604,29 @@ async fn an_admin_cancels_the_selected_orders_at_once_and_sees_each_result() {
             .await
     );
     assert_eq!(browser.text("#bulk-count").await, "No orders selected");
+
+    // Search: a piece of one item, then the customer's e-mail.
+    let listed = |expected: &[&serde_json::Value]| {
+        let expected: Vec<String> = expected.iter().map(|id| id.to_string()).collect();
+        format!(
+            "return JSON.stringify(Array.from(document.querySelectorAll('{ROW}'), (r) => r.dataset.orderId)) === {};",
+            json!(json!(expected).to_string())
+        )
+    };
+    browser.fill("#filter-q", "CHAIR").await;
+    browser.click("#filter-form button[type=submit]").await;
+    assert!(
+        browser.wait_until(&listed(&[&open])).await,
+        "only the chair"
+    );
+    browser.fill("#filter-q", "grace@example.com").await;
+    browser.click("#filter-form button[type=submit]").await;
+    assert!(
+        browser
+            .wait_until(&listed(&[&open, &delivered, &kept]))
+            .await,
+        "every order of grace"
+    );
 
     // All on this page, then one left out.
     browser.click("#select-page").await;
