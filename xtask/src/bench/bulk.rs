@@ -9,7 +9,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
 use super::rounds::{median, ROUNDS};
-use super::{admin_token, login, scratch_database};
+use super::{admin_token, buyer_and_product, scratch_database};
 use crate::process::ReleaseServer;
 
 const ORDERS: usize = 1000;
@@ -53,20 +53,7 @@ pub(super) async fn run() -> anyhow::Result<()> {
     let base = server.base.clone();
     let admin = admin_token(&base).await?;
     let client = reqwest::Client::new();
-    client
-        .post(format!("{base}/register"))
-        .json(&json!({"name": "Buyer", "email": "buyer@x.io", "password": "bench-password"}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let buyer = login(&base, "buyer@x.io", "bench-password").await?;
-    client
-        .post(format!("{base}/products"))
-        .bearer_auth(&admin)
-        .json(&json!({"sku": "MUG-01", "name": "Enamel mug", "price": 1250, "stock": 1_000_000}))
-        .send()
-        .await?
-        .error_for_status()?;
+    let buyer = buyer_and_product(&base, &admin, ("MUG-01", "Enamel mug", 1_000_000)).await?;
 
     let mut bulk_ms = Vec::with_capacity(ROUNDS);
     let mut single_ms = Vec::with_capacity(ROUNDS);

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::rounds::{median, median_and_spread, ROUNDS, SECONDS};
 use super::wrk::{self, WrkFigures, WrkRun};
-use super::{admin_token, count, login, scratch_database, sql};
+use super::{admin_token, buyer_and_product, count, scratch_database, sql};
 use crate::process::ReleaseServer;
 
 const ORDERS: i64 = 1_000_000;
@@ -56,20 +56,7 @@ pub(super) async fn run() -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     // One order with lines as the API stores it, then copies: half with lines, half free
     // text with a comma and quotes for the writer to escape.
-    client
-        .post(format!("{base}/register"))
-        .json(&json!({"name": "Buyer", "email": "buyer@x.io", "password": "bench-password"}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let buyer = login(&base, "buyer@x.io", "bench-password").await?;
-    client
-        .post(format!("{base}/products"))
-        .bearer_auth(&admin)
-        .json(&json!({"sku": "MUG-01", "name": "Enamel mug", "price": 1250, "stock": 1000}))
-        .send()
-        .await?
-        .error_for_status()?;
+    let buyer = buyer_and_product(&base, &admin, ("MUG-01", "Enamel mug", 1000)).await?;
     let placed: serde_json::Value = client
         .post(format!("{base}/orders"))
         .bearer_auth(&buyer)

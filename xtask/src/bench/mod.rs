@@ -191,6 +191,30 @@ pub(super) async fn admin_token_of(base: &str, url: &str) -> anyhow::Result<Stri
     login(base, email, "bench-password").await
 }
 
+/// Registers the customer `buyer@x.io` and adds a product on sale (price 12.50 EUR) as
+/// `admin`, for benchmarks that place orders; the buyer's token.
+pub(super) async fn buyer_and_product(
+    base: &str,
+    admin: &str,
+    (sku, name, stock): (&str, &str, i64),
+) -> anyhow::Result<String> {
+    let client = reqwest::Client::new();
+    client
+        .post(format!("{base}/register"))
+        .json(&serde_json::json!({"name": "Buyer", "email": "buyer@x.io", "password": "bench-password"}))
+        .send()
+        .await?
+        .error_for_status()?;
+    client
+        .post(format!("{base}/products"))
+        .bearer_auth(admin)
+        .json(&serde_json::json!({"sku": sku, "name": name, "price": 1250, "stock": stock}))
+        .send()
+        .await?
+        .error_for_status()?;
+    login(base, "buyer@x.io", "bench-password").await
+}
+
 /// A token of an existing account.
 pub(super) async fn login(base: &str, email: &str, password: &str) -> anyhow::Result<String> {
     let login: serde_json::Value = reqwest::Client::new()

@@ -1,15 +1,16 @@
 //! `cargo xtask bench order-search`: `GET /orders?q=` over 1,000,000 orders next to the same
 //! searches over 1,000, two servers on two databases measured in alternating rounds. Orders
-//! are made alike in both: each names one of 100,000 products (a sku and a name of two
-//! words), so a word is in the same share of either table.
+//! are made alike in both: each names one of 100,000 products (a sku and a name of two of
+//! the product search's words), so a word is in the same share of either table.
 
 use anyhow::Context;
 use serde_json::json;
 
 use super::quiet::settle;
 use super::rounds::{median, ROUNDS, SECONDS};
+use super::search::{words_sql, WORDS};
 use super::wrk::{self, WrkFigures, WrkRun};
-use super::{admin_token_of, count, login, scratch_database_named, sql};
+use super::{admin_token_of, buyer_and_product, count, scratch_database_named, sql};
 use crate::process::ReleaseServer;
 
 const SMALL: i64 = 1_000;
@@ -19,29 +20,6 @@ const CUSTOMERS: i64 = 1_000;
 /// As many searches at once as the machine has cores: the figures are a search's latency,
 /// not the length of a queue for the CPU.
 const CONNECTIONS: u32 = 2;
-/// The words product names are made of.
-const WORDS: &[&str] = &[
-    "enamel",
-    "walnut",
-    "linen",
-    "copper",
-    "porcelain",
-    "cedar",
-    "marble",
-    "wool",
-    "bamboo",
-    "leather",
-    "granite",
-    "velvet",
-    "oak",
-    "brass",
-    "cotton",
-    "slate",
-    "teak",
-    "silk",
-    "clay",
-    "steel",
-];
 
 /// The searches the issue names, three and ten characters long: a word one order in twenty
 /// holds, a piece of a number about one in three hundred holds, the start of ten skus, and
@@ -52,11 +30,7 @@ const QUERIES: &[&str] = &["oak", "777", "sku-000077", "walnut cla"];
 /// line's sku and name and the summary changed. The trigram index is built after the rows,
 /// from its own definition, as a restore would.
 async fn orders(url: &str, n: i64, model: i64) -> anyhow::Result<()> {
-    let words = WORDS
-        .iter()
-        .map(|w| format!("'{w}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let words = words_sql();
     let index = super::rows(
         url,
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'orders_searched_text_idx'",
@@ -109,20 +83,7 @@ async fn stage(name: &str, n: i64) -> anyhow::Result<(ReleaseServer, String)> {
     let base = server.base.clone();
     let admin = admin_token_of(&base, &url).await?;
     let client = reqwest::Client::new();
-    client
-        .post(format!("{base}/register"))
-        .json(&json!({"name": "Buyer", "email": "buyer@x.io", "password": "bench-password"}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let buyer = login(&base, "buyer@x.io", "bench-password").await?;
-    client
-        .post(format!("{base}/products"))
-        .bearer_auth(&admin)
-        .json(&json!({"sku": "MODEL-1", "name": "Model", "price": 1250, "stock": 10}))
-        .send()
-        .await?
-        .error_for_status()?;
+    let buyer = buyer_and_product(&base, &admin, ("MODEL-1", "Model", 10)).await?;
     let placed: serde_json::Value = client
         .post(format!("{base}/orders"))
         .bearer_auth(&buyer)

@@ -15,7 +15,7 @@ const LARGE: i64 = 1_000_000;
 /// Few enough that the figures are a search's latency, not a queue's.
 const CONNECTIONS: u32 = 8;
 /// The words names are made of; each names 1/WORDS.len() of the catalog.
-const WORDS: &[&str] = &[
+pub(super) const WORDS: &[&str] = &[
     "enamel",
     "walnut",
     "linen",
@@ -42,15 +42,20 @@ const WORDS: &[&str] = &[
 /// product's sku, and a word no product has.
 const QUERIES: &[&str] = &["walnut", "rcela", "sku-0000", "sku-0000777", "zircon"];
 
+/// `WORDS` as the elements of an SQL array literal.
+pub(super) fn words_sql() -> String {
+    WORDS
+        .iter()
+        .map(|w| format!("'{w}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Creates the catalog of `n` products. The trigram indexes are built after the rows, from
 /// their own definitions, as a restore would: a million inserts into GIN indexes one row at
 /// a time would take the benchmark's budget for nothing it measures.
 async fn catalog(url: &str, n: i64) -> anyhow::Result<()> {
-    let words = WORDS
-        .iter()
-        .map(|w| format!("'{w}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let words = words_sql();
     let indexes: Vec<String> = super::rows(
         url,
         "SELECT indexdef FROM pg_indexes WHERE tablename = 'products' AND indexdef LIKE '%gin%'",

@@ -15,8 +15,8 @@ use crate::routes::{
 };
 
 pub(crate) use params::{
-    DeliveriesQuery, LogoutQuery, OrderExportQuery, OrderListQuery, OrderSearchQuery,
-    ProductListQuery, UsersQuery,
+    DeliveriesQuery, IdempotencyKeyHeader, LogoutQuery, OrderExportQuery, OrderListQuery,
+    OrderSearchQuery, ProductListQuery, UsersQuery,
 };
 pub(crate) use schemas::ErrorBody;
 

@@ -110,3 +110,18 @@ pub(crate) struct LogoutQuery {
     /// `true` ends every token of the account, not only the one presented.
     all: Option<bool>,
 }
+
+/// The `Idempotency-Key` of `POST /orders` and `POST /orders/bulk`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct IdempotencyKeyHeader {
+    /// 1–255 printable ASCII characters (HTTP drops leading and trailing spaces); a repeat
+    /// within 24 hours replays the first answer
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[\x20-\x7E]*[\x21-\x7E][\x20-\x7E]*$"
+    )]
+    idempotency_key: Option<String>,
+}

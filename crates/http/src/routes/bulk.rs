@@ -5,7 +5,8 @@ use trachios_domain::BulkAnswer;
 use crate::auth::Authenticated;
 use crate::dto::{render_results, BulkOrdersBody, BulkOrdersRequest, BulkResultsResponse};
 use crate::json_body::JsonBody;
-use crate::openapi::ErrorBody;
+use crate::limits::RateLimits;
+use crate::openapi::{ErrorBody, IdempotencyKeyHeader};
 use crate::routes::orders::idempotency_key;
 use crate::ApiError;
 
@@ -13,8 +14,7 @@ use crate::ApiError;
 #[utoipa::path(
     post, path = "/api/v1/orders/bulk", tag = "orders", operation_id = "bulk_change_orders",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[\x20-\x7E]*[\x21-\x7E][\x20-\x7E]*$",
-        description = "1–255 printable ASCII characters (HTTP drops leading and trailing spaces); a repeat within 24 hours replays the first answer")),
+    params(IdempotencyKeyHeader),
     request_body = BulkOrdersBody,
     responses(
         (status = 200, description = "one result per id, in the order of `ids`; a refused order changed nothing", body = BulkResultsResponse,
@@ -23,16 +23,21 @@ use crate::ApiError;
         (status = 403, description = "the caller is not an admin", body = ErrorBody),
         (status = 409, description = "a request with this key is still being processed", body = ErrorBody),
         (status = 422, description = "this key was used with another body", body = ErrorBody),
+        (status = 429, description = "too many orders, edits and bulk requests from this user in a minute", body = ErrorBody, headers(("Retry-After" = u32, description = "seconds until a request may succeed"))),
     )
 )]
 pub(crate) async fn change_in_bulk(
     orders: web::Data<OrderService>,
+    limits: web::Data<RateLimits>,
     Authenticated(caller): Authenticated,
     req: HttpRequest,
     JsonBody(body): JsonBody<BulkOrdersRequest>,
 ) -> Result<HttpResponse, ApiError> {
     orders.ensure_may_change_in_bulk(caller)?;
     let key = idempotency_key(&req)?;
+    // Up to a thousand changes, four connections for a second: each bulk request spends the
+    // allowance a creation or an edit does, so one account cannot keep the pool busy.
+    limits.check_order(caller.user_id)?;
     let request = body.parse()?;
     let Some(key) = key else {
         let items = orders.bulk(caller, &request).await?;

@@ -10,15 +10,14 @@ use crate::dto::{CreateOrderRequest, EditOrderRequest, OrderResponse, SetStatusR
 use crate::json_body::JsonBody;
 use crate::limits::RateLimits;
 use crate::lists::{render_json, CursorKey, ListKind, ListRequest};
-use crate::openapi::{ErrorBody, OrderListQuery, OrderSearchQuery};
+use crate::openapi::{ErrorBody, IdempotencyKeyHeader, OrderListQuery, OrderSearchQuery};
 use crate::ApiError;
 
 /// Places an order for the caller; with `Idempotency-Key`, a repeat creates nothing.
 #[utoipa::path(
     post, path = "/api/v1/orders", tag = "orders", operation_id = "create_order",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = r"^[\x20-\x7E]*[\x21-\x7E][\x20-\x7E]*$",
-        description = "1–255 printable ASCII characters (HTTP drops leading and trailing spaces); a repeat within 24 hours replays the first answer")),
+    params(IdempotencyKeyHeader),
     request_body = CreateOrderRequest,
     responses(
         (status = 201, description = "the new order (or, replayed, the one the key created)", body = OrderResponse,

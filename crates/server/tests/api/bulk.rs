@@ -377,3 +377,27 @@ async fn a_bulk_cancel_racing_the_lifecycle_never_cancels_a_delivered_order() {
         }
     }
 }
+
+#[tokio::test]
+async fn bulk_requests_spend_the_callers_allowance_and_past_it_change_nothing() {
+    let app = spawn_configured(3600.0, |s| s.limits.order_rate_per_minute = 2).await;
+    let admin = app.admin().await;
+    let (jo, _) = app.customer("jo@x.io").await;
+    let id = app.create_order(&jo, "Lamp").await["id"].as_i64().unwrap();
+    for status in ["dispatched", "in_transit"] {
+        let body = json!({"ids": [id], "action": "set_status", "status": status});
+        let (code, answer, _) = app.bulk(&admin, body, None).await;
+        assert_eq!(code, StatusCode::OK, "{answer}");
+    }
+    let res = app
+        .client
+        .post(format!("{}/orders/bulk", app.base))
+        .bearer_auth(&admin)
+        .json(&json!({"ids": [id], "action": "cancel"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    assert_eq!(app.current(&admin, id).await["status"], "in_transit");
+}
