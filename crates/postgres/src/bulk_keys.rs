@@ -7,7 +7,7 @@ use trachios_domain::{BulkClaim, BulkKeyClaim, DomainError, RequestFingerprint, 
 
 use crate::error::{written, QueryFailure};
 use crate::pool::{connection, PgPool};
-use crate::statement::statement;
+use crate::statement::{statement, Statement};
 
 /// Takes the key when it is free, expired, or held for the same request by a lease that
 /// ran out; in one statement, so that of concurrent claims one wins and the others wait
@@ -105,17 +105,7 @@ pub(crate) async fn keep(
     claim: &BulkClaim,
     response: &str,
 ) -> Result<(), DomainError> {
-    let mut conn = connection(pool).await?;
-    statement(KEEP)
-        .bind::<BigInt, _>(user.get())
-        .bind::<Text, _>(claim.key.as_str())
-        .bind::<Timestamptz, _>(claim.claimed_at)
-        .bind::<Text, _>(response)
-        .execute(&mut conn)
-        .await
-        .or_failure_on(&mut conn)
-        .await?;
-    Ok(())
+    on_unanswered(pool, of_claim(KEEP, user, claim).bind::<Text, _>(response)).await
 }
 
 pub(crate) async fn release(
@@ -123,11 +113,20 @@ pub(crate) async fn release(
     user: UserId,
     claim: &BulkClaim,
 ) -> Result<(), DomainError> {
-    let mut conn = connection(pool).await?;
-    statement(RELEASE)
+    on_unanswered(pool, of_claim(RELEASE, user, claim)).await
+}
+
+/// `sql` with the claim's row named as `$1`–`$3`.
+fn of_claim<'a>(sql: &'static str, user: UserId, claim: &'a BulkClaim) -> Statement<'a> {
+    statement(sql)
         .bind::<BigInt, _>(user.get())
         .bind::<Text, _>(claim.key.as_str())
         .bind::<Timestamptz, _>(claim.claimed_at)
+}
+
+async fn on_unanswered(pool: &PgPool, change: Statement<'_>) -> Result<(), DomainError> {
+    let mut conn = connection(pool).await?;
+    change
         .execute(&mut conn)
         .await
         .or_failure_on(&mut conn)

@@ -16,14 +16,15 @@ DELETE FROM bulk_request_keys WHERE rowid IN (
     SELECT rowid FROM bulk_request_keys WHERE expires_at <= ? LIMIT ?
 )";
 
-/// Answers the claim, if it is still this claim's (named by its time) and unanswered.
+/// Answers the claim, if it is still this claim's (named by its time) and unanswered: `?1`–`?3`
+/// name the claim, as in `RELEASE`.
 const KEEP: &str = "\
-UPDATE bulk_request_keys SET response = ?
-WHERE user_id = ? AND key = ? AND claimed_at = ? AND response IS NULL";
+UPDATE bulk_request_keys SET response = ?4
+WHERE user_id = ?1 AND key = ?2 AND claimed_at = ?3 AND response IS NULL";
 
 const RELEASE: &str = "\
 DELETE FROM bulk_request_keys
-WHERE user_id = ? AND key = ? AND claimed_at = ? AND response IS NULL";
+WHERE user_id = ?1 AND key = ?2 AND claimed_at = ?3 AND response IS NULL";
 
 pub(crate) async fn claim(
     store: &SqliteStore,
@@ -92,22 +93,7 @@ pub(crate) async fn keep(
     claim: &BulkClaim,
     response: &str,
 ) -> Result<(), DomainError> {
-    let (key, claimed_at) = (claim.key.as_str().to_owned(), micros(claim.claimed_at));
-    let response = response.to_owned();
-    store
-        .write(
-            move |conn| {
-                diesel::sql_query(KEEP)
-                    .bind::<Text, _>(response)
-                    .bind::<BigInt, _>(user.get())
-                    .bind::<Text, _>(key)
-                    .bind::<BigInt, _>(claimed_at)
-                    .execute(conn)
-            },
-            |_, _| {},
-        )
-        .await?;
-    Ok(())
+    on_unanswered(store, KEEP, user, claim, Some(response.to_owned())).await
 }
 
 pub(crate) async fn release(
@@ -115,15 +101,30 @@ pub(crate) async fn release(
     user: UserId,
     claim: &BulkClaim,
 ) -> Result<(), DomainError> {
+    on_unanswered(store, RELEASE, user, claim, None).await
+}
+
+/// Runs `sql` on the claim's row (`?1`–`?3`), with the answer as `?4` when there is one.
+async fn on_unanswered(
+    store: &SqliteStore,
+    sql: &'static str,
+    user: UserId,
+    claim: &BulkClaim,
+    response: Option<String>,
+) -> Result<(), DomainError> {
     let (key, claimed_at) = (claim.key.as_str().to_owned(), micros(claim.claimed_at));
     store
         .write(
             move |conn| {
-                diesel::sql_query(RELEASE)
+                let query = diesel::sql_query(sql)
+                    .into_boxed()
                     .bind::<BigInt, _>(user.get())
                     .bind::<Text, _>(key)
-                    .bind::<BigInt, _>(claimed_at)
-                    .execute(conn)
+                    .bind::<BigInt, _>(claimed_at);
+                match response {
+                    Some(response) => query.bind::<Text, _>(response).execute(conn),
+                    None => query.execute(conn),
+                }
             },
             |_, _| {},
         )

@@ -109,28 +109,14 @@ impl OrderService {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use chrono::Duration;
-
     use super::*;
-    use crate::ports::{MockOrderCache, MockOrderRepository};
-    use crate::services::fixtures::{admin, customer, fixed_clock, order, StatusLine, T0};
+    use crate::ports::MockOrderRepository;
+    use crate::services::fixtures::{admin, customer, order, order_service, quiet_cache, T0};
     use crate::{Order, OrderStatus};
     use OrderStatus::*;
 
-    const STEP: Duration = Duration::seconds(15);
-
     fn service(repo: MockOrderRepository) -> OrderService {
-        let mut cache = MockOrderCache::new();
-        cache.expect_replace().returning(|_| Ok(()));
-        OrderService::new(
-            Arc::new(repo),
-            Arc::new(cache),
-            Arc::new(StatusLine),
-            fixed_clock(),
-            STEP,
-        )
+        order_service(repo, quiet_cache())
     }
 
     /// A store of orders 1 (created), 2 (delivered) and 3 (in transit), in which every

@@ -3,15 +3,39 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
-use crate::ports::{MockClock, OrderRenderer};
+use crate::ports::{MockClock, MockOrderCache, MockOrderRepository, OrderRenderer};
+use crate::services::OrderService;
 use crate::{
     render_order, Caller, DomainError, Email, ItemDescription, Name, Order, OrderId, OrderStatus,
     RenderedOrder, Role, User, UserId,
 };
 
 pub const T0: DateTime<Utc> = DateTime::from_timestamp_nanos(1_795_000_000_000_000_000);
+
+/// The step the order services of these tests are built with.
+pub const STEP: Duration = Duration::seconds(15);
+
+/// A cache that holds nothing and takes every update.
+pub fn quiet_cache() -> MockOrderCache {
+    let mut cache = MockOrderCache::new();
+    cache.expect_get().returning(|_| Ok(None));
+    cache.expect_put().returning(|_| Ok(()));
+    cache.expect_replace().returning(|_| Ok(()));
+    cache
+}
+
+/// An order service over the mocks, at `T0`, with `STEP`.
+pub fn order_service(repo: MockOrderRepository, cache: MockOrderCache) -> OrderService {
+    OrderService::new(
+        Arc::new(repo),
+        Arc::new(cache),
+        Arc::new(StatusLine),
+        fixed_clock(),
+        STEP,
+    )
+}
 
 pub fn fixed_clock() -> Arc<MockClock> {
     let mut clock = MockClock::new();

@@ -396,30 +396,11 @@ mod tests {
     use super::*;
     use crate::ports::{MockOrderCache, MockOrderRepository};
     use crate::services::fixtures::{
-        admin, customer, fixed_clock, oid, order, uid, StatusLine, T0,
+        admin, customer, oid, order, order_service as service, quiet_cache, uid, StatusLine, STEP,
+        T0,
     };
     use crate::{Actor, ListGeneration};
     use OrderStatus::*;
-
-    const STEP: Duration = Duration::seconds(15);
-
-    fn quiet_cache() -> MockOrderCache {
-        let mut cache = MockOrderCache::new();
-        cache.expect_get().returning(|_| Ok(None));
-        cache.expect_put().returning(|_| Ok(()));
-        cache.expect_replace().returning(|_| Ok(()));
-        cache
-    }
-
-    fn service(repo: MockOrderRepository, cache: MockOrderCache) -> OrderService {
-        OrderService::new(
-            Arc::new(repo),
-            Arc::new(cache),
-            Arc::new(StatusLine),
-            fixed_clock(),
-            STEP,
-        )
-    }
 
     fn id(n: i64) -> OrderId {
         oid(n)

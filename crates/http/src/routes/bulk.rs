@@ -41,26 +41,21 @@ pub(crate) async fn change_in_bulk(
     let request = body.parse()?;
     let Some(key) = key else {
         let items = orders.bulk(caller, &request).await?;
-        return Ok(answer(render_results(items)?));
+        return Ok(answer(render_results(items)?, false));
     };
     match orders
         .bulk_once(caller, &request, key, body.fingerprint(), render_results)
         .await?
     {
-        BulkAnswer::Ran(results) => Ok(answer(results)),
-        BulkAnswer::Replayed(results) => {
-            let mut response = answer(results);
-            response.headers_mut().insert(
-                actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
-                actix_web::http::header::HeaderValue::from_static("true"),
-            );
-            Ok(response)
-        }
+        BulkAnswer::Ran(results) => Ok(answer(results, false)),
+        BulkAnswer::Replayed(results) => Ok(answer(results, true)),
     }
 }
 
-fn answer(results: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(results)
+fn answer(results: String, replayed: bool) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    if replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    response.content_type("application/json").body(results)
 }
