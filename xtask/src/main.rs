@@ -3,6 +3,7 @@
 mod audit;
 mod bare;
 mod bench;
+mod container;
 mod db;
 mod fuzz;
 mod process;
@@ -35,6 +36,10 @@ cargo xtask <command>
                         `test`); ARGS go to `schemathesis run`, FUZZ_SEED picks other cases
   audit                 the dependencies against the RustSec advisory database (the snapshot in
                         ../shared/advisory-db, or ADVISORY_DB); installs cargo-audit if missing
+  container [--cold] [--install]
+                        build docker/Dockerfile with podman (local stand-ins for the base images),
+                        run the image alone and the Compose stack, walk the README's flow through
+                        both; --cold adds a build without the layer cache
   bench [WHICH]         run the benchmarks (lifecycle, cache, field, tracking, stores, webhooks,
                         lines, search, export, bulk, order-search, paths) and print their figures; `paths` is
                         the headline table
@@ -64,6 +69,7 @@ fn main() -> anyhow::Result<()> {
         Some("copy-to-postgres") => runtime.block_on(db::copy_to_postgres(&args[1..])),
         Some("fuzz") => runtime.block_on(fuzz::run(&args[1..])),
         Some("audit") => audit::audit(),
+        Some("container") => container::run(&runtime, &args[1..]),
         Some("bench") => bench::run(&runtime, args.get(1).map(String::as_str)),
         // Started by the benchmarks as their reference; not meant to be run by hand.
         Some("bare-actix") => {

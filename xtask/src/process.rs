@@ -165,7 +165,7 @@ fn server_binary(profile: &str) -> anyhow::Result<std::path::PathBuf> {
     Ok(target.join(profile).join("trachios-server"))
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())

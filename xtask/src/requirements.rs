@@ -56,6 +56,47 @@ const PROGRAMS: [Program; 6] = [
     },
 ];
 
+/// What `cargo xtask container` runs from Debian's packages: podman with the runtime and
+/// networking that work on these machines, and the tool that builds the local base image.
+const CONTAINER_PROGRAMS: [Program; 6] = [
+    Program {
+        purpose: "the image is built and run with podman",
+        any_of: &["podman"],
+        override_var: None,
+        package: "podman",
+    },
+    Program {
+        purpose: "podman's default runtime, crun, fails on this kernel's cgroups; runc works",
+        any_of: &["runc"],
+        override_var: None,
+        package: "runc",
+    },
+    Program {
+        purpose: "podman's networks",
+        any_of: &["/usr/lib/podman/netavark"],
+        override_var: None,
+        package: "netavark",
+    },
+    Program {
+        purpose: "containers on one network find each other by name",
+        any_of: &["/usr/lib/podman/aardvark-dns"],
+        override_var: None,
+        package: "aardvark-dns",
+    },
+    Program {
+        purpose: "podman's networks forward and masquerade through iptables",
+        any_of: &["iptables", "/usr/sbin/iptables"],
+        override_var: None,
+        package: "iptables",
+    },
+    Program {
+        purpose: "no image registry is reachable: the base image is built from Debian's packages",
+        any_of: &["debootstrap", "/usr/sbin/debootstrap"],
+        override_var: None,
+        package: "debootstrap",
+    },
+];
+
 /// PostgreSQL's server programs, needed only when no usable server is reachable.
 const POSTGRES_SERVER: Program = Program {
     purpose: "no usable PostgreSQL answers, so a private one is started from initdb and pg_ctl",
@@ -164,6 +205,35 @@ pub fn ensure(
         install_schemathesis(policy)?;
     }
     let still: Vec<&str> = PROGRAMS
+        .iter()
+        .filter(|p| !present(p))
+        .map(|p| p.package)
+        .collect();
+    if !still.is_empty() {
+        bail!("installed, yet still missing: {}", still.join(" "));
+    }
+    Ok(())
+}
+
+/// Makes sure what `cargo xtask container` runs is installed, installing what is missing
+/// when `policy` allows.
+pub fn ensure_container_tools(policy: InstallPolicy) -> anyhow::Result<()> {
+    let missing: Vec<&Program> = CONTAINER_PROGRAMS.iter().filter(|p| !present(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    for program in &missing {
+        eprintln!("xtask: missing {} ({})", program.package, program.purpose);
+    }
+    let packages: Vec<&str> = missing.iter().map(|p| p.package).collect();
+    if policy == InstallPolicy::Never {
+        bail!(
+            "install them with\n    sudo apt-get install --no-install-recommends {}\nor run `cargo xtask container --install`",
+            packages.join(" ")
+        );
+    }
+    install_packages(policy, &packages)?;
+    let still: Vec<&str> = CONTAINER_PROGRAMS
         .iter()
         .filter(|p| !present(p))
         .map(|p| p.package)

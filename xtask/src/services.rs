@@ -90,13 +90,17 @@ fn host_port(url: &str, default_port: u16) -> (String, u16) {
     }
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from("target"))
 }
 
-fn wait_until(what: &str, limit: Duration, check: impl Fn() -> bool) -> anyhow::Result<()> {
+pub(crate) fn wait_until(
+    what: &str,
+    limit: Duration,
+    check: impl Fn() -> bool,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + limit;
     while !check() {
         if Instant::now() > deadline {

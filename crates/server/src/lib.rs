@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod deliveries;
+pub mod healthcheck;
 pub mod housekeeping;
 pub mod lifecycle;
 pub mod metrics;

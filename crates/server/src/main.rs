@@ -1,4 +1,4 @@
-use trachios_server::{startup, telemetry, Application, Settings};
+use trachios_server::{healthcheck, startup, telemetry, Application, Settings};
 
 // Requests allocate and free many small buffers across worker threads; mimalloc's
 // thread-local free lists cost a fraction of glibc's malloc here, and its arena's huge pages
@@ -19,6 +19,18 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        match healthcheck::probe(&settings).await {
+            Ok(answer) => {
+                println!("{answer}");
+                return Ok(());
+            }
+            Err(reason) => {
+                eprintln!("trachios: not ready: {reason}");
+                std::process::exit(1);
+            }
+        }
+    }
     telemetry::init(settings.app.log_format);
     if let Ok(path) = dotenv {
         tracing::info!(path = %path.display(), "read environment from file");

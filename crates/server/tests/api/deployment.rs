@@ -1,6 +1,7 @@
 //! The deployment files: Compose always runs prod with a Redis password, the image ships
-//! no sample profile, and the service works through the unprivileged role that the
-//! PostgreSQL init script creates — run here against the real server.
+//! no sample profile, the service works through the unprivileged role that the PostgreSQL
+//! init script creates, and the binary's own health probe tells ready from gone — run here
+//! against the real server. `cargo xtask container` builds and runs the image itself.
 
 use std::process::Stdio;
 
@@ -9,6 +10,7 @@ use tokio::process::Command;
 use trachios_test_support::base_database_url;
 
 use crate::helpers::*;
+use crate::server_process::ServerProcess;
 
 fn repository_file(path: &str) -> String {
     std::fs::read_to_string(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR")))
@@ -40,6 +42,10 @@ fn compose_always_runs_prod_with_an_unprivileged_database_role_and_a_redis_passw
     assert!(
         compose.contains("    user: redis\n"),
         "Redis runs as its own user"
+    );
+    assert!(
+        compose.contains("    read_only: true\n    cap_drop: [ALL]\n"),
+        "the app's root file system is read-only and it keeps no capability"
     );
     let dockerfile = repository_file("docker/Dockerfile");
     assert!(dockerfile.contains("COPY config/default.toml config/prod.toml /app/config/"));
@@ -227,4 +233,57 @@ async fn composes_redis_demands_its_password_and_never_shows_it_on_a_command_lin
         "the password is on the command line: {args}"
     );
     server.kill().await.ok();
+}
+
+/// `trachios-server healthcheck`, as the image's HEALTHCHECK runs it: the same environment
+/// as the server, exit 0 while it is ready, 1 once nothing answers.
+async fn healthcheck(database_url: &str, port: &str) -> std::process::Output {
+    let probe = Command::new(env!("CARGO_BIN_EXE_trachios-server"))
+        .arg("healthcheck")
+        .env("APP_ENV", "test")
+        .env(
+            "TRACHIOS_CONFIG_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"),
+        )
+        .env("DATABASE_URL", database_url)
+        .env("SERVER_HOST", "127.0.0.1")
+        .env("SERVER_PORT", port)
+        .env("JWT_SECRET", JWT_SECRET)
+        .kill_on_drop(true)
+        .output();
+    tokio::time::timeout(std::time::Duration::from_secs(30), probe)
+        .await
+        .expect("the probe gives up within its own timeout")
+        .expect("the server binary runs")
+}
+
+#[tokio::test]
+async fn the_healthcheck_passes_while_the_server_is_ready_and_fails_once_it_is_gone() {
+    let scratch = ScratchDatabase::new();
+    let database_url = format!("sqlite://{}", scratch.path().display());
+    let mut server = ServerProcess::start(&database_url, "3600").await;
+    let port = server
+        .base
+        .trim_end_matches("/api/v1")
+        .rsplit(':')
+        .next()
+        .expect("a port")
+        .to_owned();
+
+    let ready = healthcheck(&database_url, &port).await;
+    let said = String::from_utf8_lossy(&ready.stdout);
+    assert!(
+        ready.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    assert!(said.contains("\"status\":\"ready\""), "{said}");
+
+    server.kill().await;
+    let gone = healthcheck(&database_url, &port).await;
+    assert_eq!(gone.status.code(), Some(1), "{gone:?}");
+    assert!(
+        String::from_utf8_lossy(&gone.stderr).contains("not ready"),
+        "{gone:?}"
+    );
 }
