@@ -204,7 +204,12 @@ pub fn ensure(
     if schemathesis_missing {
         install_schemathesis(policy)?;
     }
-    let still: Vec<&str> = PROGRAMS
+    all_present(&PROGRAMS)
+}
+
+/// After installing: fails naming what is still missing.
+fn all_present(programs: &[Program]) -> anyhow::Result<()> {
+    let still: Vec<&str> = programs
         .iter()
         .filter(|p| !present(p))
         .map(|p| p.package)
@@ -233,15 +238,7 @@ pub fn ensure_container_tools(policy: InstallPolicy) -> anyhow::Result<()> {
         );
     }
     install_packages(policy, &packages)?;
-    let still: Vec<&str> = CONTAINER_PROGRAMS
-        .iter()
-        .filter(|p| !present(p))
-        .map(|p| p.package)
-        .collect();
-    if !still.is_empty() {
-        bail!("installed, yet still missing: {}", still.join(" "));
-    }
-    Ok(())
+    all_present(&CONTAINER_PROGRAMS)
 }
 
 fn install_packages(policy: InstallPolicy, packages: &[&str]) -> anyhow::Result<()> {

@@ -66,17 +66,11 @@ impl Service {
         );
         let email = format!("container-{}@example.com", super::random_secret()?);
         let password = "secret123".to_owned();
-        let registered = self
+        let register = self
             .client
             .post(self.api("/register"))
-            .json(&json!({"name": "John Doe", "email": email, "password": password}))
-            .send()
-            .await?;
-        ensure!(
-            registered.status() == StatusCode::CREATED,
-            "register answered {}",
-            registered.status()
-        );
+            .json(&json!({"name": "John Doe", "email": email, "password": password}));
+        answered(register, StatusCode::CREATED, "POST /register").await?;
         let token = self.login(&email, &password).await?;
         let cancelled = self.place(&token, "Standing desk").await?;
         let order = self.order(&token, cancelled).await?;
@@ -84,13 +78,11 @@ impl Service {
         let cancel = self
             .client
             .put(self.api(&format!("/orders/{cancelled}/cancel")))
-            .bearer_auth(&token)
-            .send()
-            .await?;
+            .bearer_auth(&token);
+        let cancelled_order = answered(cancel, StatusCode::OK, "PUT /orders/{id}/cancel").await?;
         ensure!(
-            cancel.status() == StatusCode::OK,
-            "cancel answered {}",
-            cancel.status()
+            cancelled_order["status"] == "cancelled",
+            "a cancel answered {cancelled_order}"
         );
         let delivered = self.place(&token, "Office chair").await?;
         let stream = self.stream_until_it_ends(&token, delivered).await?;
@@ -141,18 +133,11 @@ impl Service {
     }
 
     async fn login(&self, email: &str, password: &str) -> anyhow::Result<String> {
-        let response = self
+        let request = self
             .client
             .post(self.api("/login"))
-            .json(&json!({"email": email, "password": password}))
-            .send()
-            .await?;
-        ensure!(
-            response.status() == StatusCode::OK,
-            "login as {email} answered {}",
-            response.status()
-        );
-        let body: Value = response.json().await?;
+            .json(&json!({"email": email, "password": password}));
+        let body = answered(request, StatusCode::OK, &format!("login as {email}")).await?;
         body["token"]
             .as_str()
             .map(str::to_owned)
@@ -160,19 +145,12 @@ impl Service {
     }
 
     async fn place(&self, token: &str, item: &str) -> anyhow::Result<i64> {
-        let response = self
+        let request = self
             .client
             .post(self.api("/orders"))
             .bearer_auth(token)
-            .json(&json!({"item_description": item}))
-            .send()
-            .await?;
-        ensure!(
-            response.status() == StatusCode::CREATED,
-            "POST /orders answered {}",
-            response.status()
-        );
-        let body: Value = response.json().await?;
+            .json(&json!({"item_description": item}));
+        let body = answered(request, StatusCode::CREATED, "POST /orders").await?;
         body["id"].as_i64().context("a created order has an id")
     }
 
@@ -181,18 +159,8 @@ impl Service {
     }
 
     async fn get(&self, token: &str, path: &str) -> anyhow::Result<Value> {
-        let response = self
-            .client
-            .get(self.api(path))
-            .bearer_auth(token)
-            .send()
-            .await?;
-        ensure!(
-            response.status() == StatusCode::OK,
-            "GET {path} answered {}",
-            response.status()
-        );
-        Ok(response.json().await?)
+        let request = self.client.get(self.api(path)).bearer_auth(token);
+        answered(request, StatusCode::OK, &format!("GET {path}")).await
     }
 
     /// The order's stream, read until the server ends it after the order's last status.
@@ -225,4 +193,19 @@ impl Service {
         }
         Ok(String::from_utf8_lossy(&seen).into_owned())
     }
+}
+
+/// The JSON body of a response with the `expected` status.
+async fn answered(
+    request: reqwest::RequestBuilder,
+    expected: StatusCode,
+    what: &str,
+) -> anyhow::Result<Value> {
+    let response = request.send().await?;
+    ensure!(
+        response.status() == expected,
+        "{what} answered {}",
+        response.status()
+    );
+    Ok(response.json().await?)
 }

@@ -132,32 +132,29 @@ pub(super) fn check(podman: &Podman, work: &Path, secrets: &[String]) -> anyhow:
 
 /// Whether the file holds any line of `patterns` (grep is far faster than a byte loop here).
 fn contains_any(file: &Path, patterns: &Path) -> anyhow::Result<bool> {
-    let status = Command::new("grep")
-        .args(["-q", "-a", "-F", "-f"])
-        .arg(patterns)
-        .arg(file)
-        .stdout(Stdio::null())
-        .status()
-        .context("running grep")?;
-    match status.code() {
-        Some(0) => Ok(true),
-        Some(1) => Ok(false),
-        _ => bail!("grep failed on {} ({status})", file.display()),
-    }
+    let mut grep = Command::new("grep");
+    grep.args(["-q", "-a", "-F", "-f"]).arg(patterns).arg(file);
+    finds(grep, file)
 }
 
 /// A PEM private key: the label and the start of the base64 body every DER key begins with
 /// (the binary may name the label alone, for parsing).
 fn contains_multiline_marker(file: &Path) -> anyhow::Result<bool> {
-    let status = Command::new("grep")
-        .args([
-            "-q",
-            "-a",
-            "-z",
-            "-P",
-            r"PRIVATE KEY-----\r?\n(MI|MH|b3BlbnNzaC1rZXkt)",
-        ])
-        .arg(file)
+    let mut grep = Command::new("grep");
+    grep.args([
+        "-q",
+        "-a",
+        "-z",
+        "-P",
+        r"PRIVATE KEY-----\r?\n(MI|MH|b3BlbnNzaC1rZXkt)",
+    ])
+    .arg(file);
+    finds(grep, file)
+}
+
+/// Whether a quiet grep found its pattern in `file`.
+fn finds(mut grep: Command, file: &Path) -> anyhow::Result<bool> {
+    let status = grep
         .stdout(Stdio::null())
         .status()
         .context("running grep")?;

@@ -10,7 +10,7 @@ use tokio::process::Command;
 use trachios_test_support::base_database_url;
 
 use crate::helpers::*;
-use crate::server_process::ServerProcess;
+use crate::server_process::{self, ServerProcess};
 
 fn repository_file(path: &str) -> String {
     std::fs::read_to_string(format!("{}/../../{path}", env!("CARGO_MANIFEST_DIR")))
@@ -238,17 +238,8 @@ async fn composes_redis_demands_its_password_and_never_shows_it_on_a_command_lin
 /// `trachios-server healthcheck`, as the image's HEALTHCHECK runs it: the same environment
 /// as the server, exit 0 while it is ready, 1 once nothing answers.
 async fn healthcheck(database_url: &str, port: &str) -> std::process::Output {
-    let probe = Command::new(env!("CARGO_BIN_EXE_trachios-server"))
+    let probe = server_process::binary(database_url, port)
         .arg("healthcheck")
-        .env("APP_ENV", "test")
-        .env(
-            "TRACHIOS_CONFIG_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"),
-        )
-        .env("DATABASE_URL", database_url)
-        .env("SERVER_HOST", "127.0.0.1")
-        .env("SERVER_PORT", port)
-        .env("JWT_SECRET", JWT_SECRET)
         .kill_on_drop(true)
         .output();
     tokio::time::timeout(std::time::Duration::from_secs(30), probe)

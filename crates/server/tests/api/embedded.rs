@@ -5,23 +5,14 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::helpers::*;
-use crate::server_process::ServerProcess;
+use crate::server_process::{self, ServerProcess};
 
 #[tokio::test]
 async fn a_second_server_on_the_same_embedded_store_is_refused_with_a_clear_message() {
     let scratch = ScratchDatabase::new();
     let database_url = format!("sqlite://{}", scratch.path().display());
     let first = ServerProcess::start(&database_url, "3600").await;
-    let second = tokio::process::Command::new(env!("CARGO_BIN_EXE_trachios-server"))
-        .env("APP_ENV", "test")
-        .env(
-            "TRACHIOS_CONFIG_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"),
-        )
-        .env("DATABASE_URL", &database_url)
-        .env("SERVER_HOST", "127.0.0.1")
-        .env("SERVER_PORT", "0")
-        .env("JWT_SECRET", JWT_SECRET)
+    let second = server_process::binary(&database_url, "0")
         .kill_on_drop(true)
         .output();
     let second = tokio::time::timeout(Duration::from_secs(30), second)

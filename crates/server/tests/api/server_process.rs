@@ -10,6 +10,23 @@ use tokio::sync::oneshot;
 
 use crate::helpers::JWT_SECRET;
 
+/// The server binary in the test profile, on `database_url`, listening on loopback at `port`
+/// (`0`: one it picks).
+pub fn binary(database_url: &str, port: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trachios-server"));
+    command
+        .env("APP_ENV", "test")
+        .env(
+            "TRACHIOS_CONFIG_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"),
+        )
+        .env("DATABASE_URL", database_url)
+        .env("SERVER_HOST", "127.0.0.1")
+        .env("SERVER_PORT", port)
+        .env("JWT_SECRET", JWT_SECRET);
+    command
+}
+
 /// A running server process; killed when dropped. Its log lines are copied into the test's
 /// output, so a failing test shows what the server said.
 pub struct ServerProcess {
@@ -59,16 +76,7 @@ impl ServerProcess {
         port: u16,
         env: &[(&str, &str)],
     ) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trachios-server"))
-            .env("APP_ENV", "test")
-            .env(
-                "TRACHIOS_CONFIG_DIR",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"),
-            )
-            .env("DATABASE_URL", database_url)
-            .env("SERVER_HOST", "127.0.0.1")
-            .env("SERVER_PORT", port.to_string())
-            .env("JWT_SECRET", JWT_SECRET)
+        let mut child = binary(database_url, &port.to_string())
             .env("ORDER_STEP_SECONDS", step_seconds)
             .env("CACHE_ENABLED", "false")
             // As in the in-process servers: the limits have tests of their own.
