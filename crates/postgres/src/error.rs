@@ -6,11 +6,11 @@ use trachios_domain::DomainError;
 
 use crate::pool::{PgConn, PoolError};
 
-/// How long a failed query's connection is watched for closing: a server that terminates
-/// a session sends its error and closes the socket at once, and the driver notices the
-/// close a moment after it hands the error over.
-const CLOSE_GRACE: Duration = Duration::from_millis(50);
-const CLOSE_POLLS: u32 = 5;
+/// How long a failed query's connection is watched for closing: a server that goes away
+/// without saying why closes the socket, and the driver notices the close a moment after it
+/// hands the error over — later on a loaded machine. Only failures of no known kind wait.
+const CLOSE_GRACE: Duration = Duration::from_millis(250);
+const CLOSE_POLLS: u32 = 10;
 
 /// Turns a query's failure into the domain's terms, keeping the cause for the edge to log.
 pub(crate) trait QueryFailure<T> {
@@ -71,7 +71,11 @@ fn is_transient(err: &Error) -> bool {
         // diesel-async gives deadlocks (SQLSTATE 40P01) no kind of their own and hides the
         // code; the server's message is fixed text unless lc_messages translates it.
         Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
-            info.message() == DEADLOCK_MESSAGE
+            let message = info.message();
+            message == DEADLOCK_MESSAGE
+                || OUTAGE_MESSAGE_STARTS
+                    .iter()
+                    .any(|start| message.starts_with(start))
         }
         _ => false,
     }
@@ -79,6 +83,12 @@ fn is_transient(err: &Error) -> bool {
 
 /// PostgreSQL's message for SQLSTATE 40P01 (deadlock_detected) in its own language.
 const DEADLOCK_MESSAGE: &str = "deadlock detected";
+
+/// How PostgreSQL's messages begin when the server ends the session (57P01 administrator
+/// command, 57P02 crash of another process, 57P05 and 25P03 timeouts, recovery conflicts)
+/// or is not serving (57P03: shutting down, starting up, in recovery): the session is gone
+/// whether or not the driver has noticed the closed socket yet.
+const OUTAGE_MESSAGE_STARTS: [&str; 2] = ["terminating connection ", "the database system is "];
 
 async fn connection_lost(conn: &mut PgConn) -> bool {
     for _ in 0..CLOSE_POLLS {
@@ -111,4 +121,35 @@ pub(crate) fn the_row<T>(rows: Vec<T>) -> diesel::QueryResult<T> {
     rows.into_iter()
         .next()
         .ok_or(diesel::result::Error::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::is_transient;
+
+    fn unknown(message: &str) -> Error {
+        Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn a_session_the_server_ended_is_an_outage_whatever_the_socket_says_yet() {
+        for message in [
+            "terminating connection due to administrator command",
+            "terminating connection because of crash of another server process",
+            "terminating connection due to idle-session timeout",
+            "the database system is shutting down",
+            "the database system is in recovery mode",
+            "deadlock detected",
+        ] {
+            assert!(is_transient(&unknown(message)), "{message}");
+        }
+        for message in [
+            "syntax error at or near \"SELEC\"",
+            "column \"x\" does not exist",
+        ] {
+            assert!(!is_transient(&unknown(message)), "{message}");
+        }
+    }
 }

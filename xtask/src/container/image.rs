@@ -11,6 +11,9 @@ use super::podman::Podman;
 use super::secrets;
 
 pub(super) const IMAGE: &str = "localhost/trachios:check";
+/// The Dockerfile's build stage, tagged so that pruning keeps its layers: the dependency
+/// layer among them is what makes the next build warm.
+const BUILD_STAGE: &str = "localhost/trachios:check-build-stage";
 
 /// How a build went: its time and how many of its steps the layer cache answered.
 pub(super) struct Built {
@@ -21,8 +24,10 @@ pub(super) struct Built {
     pub(super) secrets: Vec<String>,
 }
 
-/// Builds the image; `cold` ignores the layer cache. The build's output goes to a log under
-/// `work`, shown when it fails.
+/// Builds the image; `cold` ignores the layer cache. The build stage is built and tagged
+/// first, then the image (from the cache the first build left), then whatever the builds
+/// replaced is pruned: the store keeps one image and one build stage, not one per run. The
+/// builds' output goes to a log under `work`, shown when one fails.
 pub(super) fn build(podman: &Podman, work: &Path, cold: bool) -> anyhow::Result<Built> {
     let log_path = work.join("build.log");
     let log = std::fs::File::create(&log_path)?;
@@ -30,23 +35,33 @@ pub(super) fn build(podman: &Podman, work: &Path, cold: bool) -> anyhow::Result<
     let dockerfile = super::dockerfile();
     let canary = secrets::Canary::plant(&root)?;
     let started = Instant::now();
-    let mut cmd = podman.command("podman");
-    cmd.args(["build", "--pull=never", "--layers", "-t", IMAGE, "-f"])
-        .arg(&dockerfile);
-    if cold {
-        cmd.arg("--no-cache");
+    let mut failed = None;
+    for (stage, tag) in [(Some("build"), BUILD_STAGE), (None, IMAGE)] {
+        let mut cmd = podman.command("podman");
+        cmd.args(["build", "--pull=never", "--layers", "-t", tag, "-f"])
+            .arg(&dockerfile);
+        if let Some(stage) = stage {
+            cmd.args(["--target", stage]);
+        }
+        if cold && stage.is_some() {
+            cmd.arg("--no-cache");
+        }
+        let status = cmd
+            .arg(&root)
+            .stdout(log.try_clone()?)
+            .stderr(log.try_clone()?)
+            .status()
+            .context("running podman build")?;
+        if !status.success() {
+            failed = Some(status);
+            break;
+        }
     }
-    let status = cmd
-        .arg(&root)
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .status()
-        .context("running podman build")?;
     let took = started.elapsed();
     let secrets = canary.secrets();
     drop(canary);
     let output = std::fs::read_to_string(&log_path).unwrap_or_default();
-    if !status.success() {
+    if let Some(status) = failed {
         let tail: Vec<&str> = output.lines().rev().take(40).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         bail!(
@@ -55,6 +70,7 @@ pub(super) fn build(podman: &Podman, work: &Path, cold: bool) -> anyhow::Result<
             tail.join("\n")
         );
     }
+    podman.output(&["image", "prune", "--force"])?;
     Ok(Built {
         took,
         cached_steps: output.matches("--> Using cache").count(),

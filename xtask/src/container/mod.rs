@@ -56,7 +56,7 @@ pub fn run(runtime: &Runtime, args: &[String]) -> anyhow::Result<()> {
     println!();
     println!("container (podman {}, runc)", podman.version()?);
     println!(
-        "  build                 {:.1} s, {} of {} steps from the layer cache",
+        "  build                 {:.1} s, {} of {} steps from the layer cache (build stage, then image)",
         built.took.as_secs_f64(),
         built.cached_steps,
         built.steps

@@ -19,15 +19,25 @@ runtime = \"runc\"
 
 pub(super) struct Podman {
     conf: PathBuf,
+    storage_conf: PathBuf,
 }
 
 impl Podman {
-    /// Writes the configuration under `work`.
+    /// Writes the configuration under `work`, with a store of images and containers of its
+    /// own there: what the check builds, caches and prunes never touches the machine's
+    /// other images.
     pub(super) fn new(work: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(work)?;
         let conf = work.join("containers.conf");
         std::fs::write(&conf, CONTAINERS_CONF).context("writing containers.conf")?;
-        Ok(Self { conf })
+        let storage_conf = work.join("storage.conf");
+        let storage = format!(
+            "[storage]\ndriver = \"overlay\"\ngraphroot = \"{}\"\nrunroot = \"{}\"\n",
+            work.join("storage").display(),
+            work.join("run").display()
+        );
+        std::fs::write(&storage_conf, storage).context("writing storage.conf")?;
+        Ok(Self { conf, storage_conf })
     }
 
     pub(super) fn version(&self) -> anyhow::Result<String> {
@@ -49,6 +59,7 @@ impl Podman {
     /// podman would drop the Dockerfile's.
     pub(super) fn configure(&self, cmd: &mut Command) {
         cmd.env("CONTAINERS_CONF", &self.conf)
+            .env("CONTAINERS_STORAGE_CONF", &self.storage_conf)
             .env("BUILDAH_FORMAT", "docker");
     }
 
