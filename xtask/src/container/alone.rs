@@ -47,8 +47,58 @@ fn clean_up(podman: &Podman) {
 }
 
 fn run_in(podman: &Podman, runtime: &Runtime) -> anyhow::Result<Ran> {
-    let postgres_password = random_secret()?;
-    let redis_password = random_secret()?;
+    let secrets = Secrets::generate()?;
+    start_postgres_and_redis(podman, &secrets)?;
+    refuses_the_sample_secret(podman, &secrets)?;
+    serve(podman, runtime, &secrets)
+}
+
+/// Fresh secrets for the run.
+struct Secrets {
+    postgres_password: String,
+    redis_password: String,
+    jwt_secret: String,
+    admin_password: String,
+    metrics_token: String,
+}
+
+impl Secrets {
+    fn generate() -> anyhow::Result<Self> {
+        Ok(Self {
+            postgres_password: random_secret()?,
+            redis_password: random_secret()?,
+            jwt_secret: random_secret()?,
+            admin_password: random_secret()?,
+            metrics_token: random_secret()?,
+        })
+    }
+
+    /// The service's environment as `--env` arguments, signing tokens with `jwt_secret`.
+    fn environment(&self, jwt_secret: &str) -> Vec<String> {
+        [
+            ("POSTGRES_HOST", POSTGRES),
+            ("POSTGRES_USER", "trachios"),
+            ("POSTGRES_PASSWORD", &self.postgres_password),
+            ("POSTGRES_DB", "trachios"),
+            ("REDIS_HOST", REDIS),
+            ("REDIS_PASSWORD", &self.redis_password),
+            ("JWT_SECRET", jwt_secret),
+            ("METRICS_TOKEN", &self.metrics_token),
+            ("ADMIN_EMAIL", ADMIN_EMAIL),
+            ("ADMIN_PASSWORD", &self.admin_password),
+            ("ORDER_STEP_SECONDS", "1"),
+        ]
+        .into_iter()
+        .flat_map(|(key, value)| ["--env".to_owned(), format!("{key}={value}")])
+        .collect()
+    }
+}
+
+const ADMIN_EMAIL: &str = "admin@trachios.local";
+
+/// The stand-ins on the network, PostgreSQL with the service's unprivileged role made by the
+/// compose file's init script, Redis with a password.
+fn start_postgres_and_redis(podman: &Podman, secrets: &Secrets) -> anyhow::Result<()> {
     let init_script = super::repository().join("docker/postgres/init-app-role.sh");
     podman.output(&["network", "create", NETWORK])?;
     podman.output(&[
@@ -65,7 +115,7 @@ fn run_in(podman: &Podman, runtime: &Runtime) -> anyhow::Result<Ran> {
         "--env",
         "TRACHIOS_DB_USER=trachios",
         "--env",
-        &format!("TRACHIOS_DB_PASSWORD={postgres_password}"),
+        &format!("TRACHIOS_DB_PASSWORD={}", secrets.postgres_password),
         "--volume",
         &format!(
             "{}:/docker-entrypoint-initdb.d/10-app-role.sh:ro",
@@ -87,7 +137,7 @@ fn run_in(podman: &Podman, runtime: &Runtime) -> anyhow::Result<Ran> {
         "--save",
         "",
         "--requirepass",
-        &redis_password,
+        &secrets.redis_password,
     ])?;
     // The role exists once the init scripts ran and the server listens on the network.
     wait_until(
@@ -97,7 +147,7 @@ fn run_in(podman: &Podman, runtime: &Runtime) -> anyhow::Result<Ran> {
             podman.succeeds(&[
                 "exec",
                 "--env",
-                &format!("PGPASSWORD={postgres_password}"),
+                &format!("PGPASSWORD={}", secrets.postgres_password),
                 POSTGRES,
                 "psql",
                 "-h",
@@ -110,36 +160,16 @@ fn run_in(podman: &Podman, runtime: &Runtime) -> anyhow::Result<Ran> {
                 "SELECT 1",
             ])
         },
-    )?;
+    )
+}
 
-    let jwt_secret = random_secret()?;
-    let admin_password = random_secret()?;
-    let metrics_token = random_secret()?;
-    let environment = |jwt: &str| {
-        [
-            ("POSTGRES_HOST", POSTGRES.to_owned()),
-            ("POSTGRES_USER", "trachios".to_owned()),
-            ("POSTGRES_PASSWORD", postgres_password.clone()),
-            ("POSTGRES_DB", "trachios".to_owned()),
-            ("REDIS_HOST", REDIS.to_owned()),
-            ("REDIS_PASSWORD", redis_password.clone()),
-            ("JWT_SECRET", jwt.to_owned()),
-            ("METRICS_TOKEN", metrics_token.clone()),
-            ("ADMIN_EMAIL", "admin@trachios.local".to_owned()),
-            ("ADMIN_PASSWORD", admin_password.clone()),
-            ("ORDER_STEP_SECONDS", "1".to_owned()),
-        ]
-        .into_iter()
-        .flat_map(|(key, value)| ["--env".to_owned(), format!("{key}={value}")])
-        .collect::<Vec<String>>()
-    };
-
-    // The sample secret of .env.example: the image must stop at once, naming the key.
+/// With the sample JWT_SECRET of .env.example the image must stop at once, naming the key.
+fn refuses_the_sample_secret(podman: &Podman, secrets: &Secrets) -> anyhow::Result<()> {
     let sample = sample_jwt_secret()?;
     // The timeout ends a container that started after all.
     let mut refused = vec!["run", "--rm", "--timeout", "60", "--network", NETWORK];
-    let sample_env = environment(&sample);
-    refused.extend(sample_env.iter().map(String::as_str));
+    let environment = secrets.environment(&sample);
+    refused.extend(environment.iter().map(String::as_str));
     refused.push(IMAGE);
     let out = podman.capture(&refused)?;
     let said = format!(
@@ -152,7 +182,12 @@ fn run_in(podman: &Podman, runtime: &Runtime) -> anyhow::Result<Ran> {
         "with the sample JWT_SECRET the image did not refuse to start ({}): {said}",
         out.status
     );
+    Ok(())
+}
 
+/// The service hardened as an operator would run it: ready, healthy by its own check, not
+/// root, and serving the README's flow.
+fn serve(podman: &Podman, runtime: &Runtime, secrets: &Secrets) -> anyhow::Result<Ran> {
     let port = crate::process::free_port()?;
     let publish = format!("127.0.0.1:{port}:8080");
     let mut app = vec![
@@ -170,8 +205,8 @@ fn run_in(podman: &Podman, runtime: &Runtime) -> anyhow::Result<Ran> {
         "--security-opt",
         "no-new-privileges",
     ];
-    let app_env = environment(&jwt_secret);
-    app.extend(app_env.iter().map(String::as_str));
+    let environment = secrets.environment(&secrets.jwt_secret);
+    app.extend(environment.iter().map(String::as_str));
     app.push(IMAGE);
     let started = std::time::Instant::now();
     podman.output(&app)?;
@@ -192,7 +227,7 @@ fn run_in(podman: &Podman, runtime: &Runtime) -> anyhow::Result<Ran> {
     let uid = process_uid(podman)?;
     ensure!(uid != "0", "the service runs as root");
     runtime
-        .block_on(service.walk(("admin@trachios.local", &admin_password)))
+        .block_on(service.walk((ADMIN_EMAIL, &secrets.admin_password)))
         .context("the README's flow through the image")?;
     Ok(Ran { uid, ready_after })
 }
