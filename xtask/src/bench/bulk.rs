@@ -9,7 +9,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
 use super::rounds::{median, ROUNDS};
-use super::{admin_token, buyer_and_product, scratch_database};
+use super::{admin_token, buyer_and_product, place_order, scratch_database};
 use crate::process::ReleaseServer;
 
 const ORDERS: usize = 1000;
@@ -20,16 +20,13 @@ const PLACING: usize = 16;
 async fn place(client: &reqwest::Client, base: &str, buyer: &str) -> anyhow::Result<Vec<i64>> {
     futures_util::stream::iter(0..ORDERS)
         .map(|_| async move {
-            let placed: Value = client
-                .post(format!("{base}/orders"))
-                .bearer_auth(buyer)
-                .json(&json!({"lines": [{"sku": "MUG-01", "quantity": 1}]}))
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
-            placed["id"].as_i64().context("a placed order's id")
+            place_order(
+                client,
+                base,
+                buyer,
+                &json!({"lines": [{"sku": "MUG-01", "quantity": 1}]}),
+            )
+            .await
         })
         .buffer_unordered(PLACING)
         .try_collect()

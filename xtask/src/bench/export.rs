@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use serde_json::json;
 
 use super::rounds::{median, median_and_spread, ROUNDS, SECONDS};
 use super::wrk::{self, WrkFigures, WrkRun};
-use super::{admin_token, buyer_and_product, count, scratch_database, sql};
+use super::{admin_token, buyer_and_product, count, place_order, scratch_database, sql};
 use crate::process::ReleaseServer;
 
 const ORDERS: i64 = 1_000_000;
@@ -57,16 +57,13 @@ pub(super) async fn run() -> anyhow::Result<()> {
     // One order with lines as the API stores it, then copies: half with lines, half free
     // text with a comma and quotes for the writer to escape.
     let buyer = buyer_and_product(&base, &admin, ("MUG-01", "Enamel mug", 1000)).await?;
-    let placed: serde_json::Value = client
-        .post(format!("{base}/orders"))
-        .bearer_auth(&buyer)
-        .json(&json!({"lines": [{"sku": "MUG-01", "quantity": 2}], "note": "gift"}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let first = placed["id"].as_i64().context("the placed order's id")?;
+    let first = place_order(
+        &client,
+        &base,
+        &buyer,
+        &json!({"lines": [{"sku": "MUG-01", "quantity": 2}], "note": "gift"}),
+    )
+    .await?;
     sql(
         &url,
         &format!(

@@ -215,6 +215,25 @@ pub(super) async fn buyer_and_product(
     login(base, "buyer@x.io", "bench-password").await
 }
 
+/// Places an order with `body` as `buyer`; its id.
+pub(super) async fn place_order(
+    client: &reqwest::Client,
+    base: &str,
+    buyer: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<i64> {
+    let placed: serde_json::Value = client
+        .post(format!("{base}/orders"))
+        .bearer_auth(buyer)
+        .json(body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    placed["id"].as_i64().context("a placed order's id")
+}
+
 /// A token of an existing account.
 pub(super) async fn login(base: &str, email: &str, password: &str) -> anyhow::Result<String> {
     let login: serde_json::Value = reqwest::Client::new()

@@ -10,7 +10,7 @@ use super::quiet::settle;
 use super::rounds::{median, ROUNDS, SECONDS};
 use super::search::{words_sql, WORDS};
 use super::wrk::{self, WrkFigures, WrkRun};
-use super::{admin_token_of, buyer_and_product, count, scratch_database_named, sql};
+use super::{admin_token_of, buyer_and_product, count, place_order, scratch_database_named, sql};
 use crate::process::ReleaseServer;
 
 const SMALL: i64 = 1_000;
@@ -84,16 +84,13 @@ async fn stage(name: &str, n: i64) -> anyhow::Result<(ReleaseServer, String)> {
     let admin = admin_token_of(&base, &url).await?;
     let client = reqwest::Client::new();
     let buyer = buyer_and_product(&base, &admin, ("MODEL-1", "Model", 10)).await?;
-    let placed: serde_json::Value = client
-        .post(format!("{base}/orders"))
-        .bearer_auth(&buyer)
-        .json(&json!({"lines": [{"sku": "MODEL-1", "quantity": 1}]}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let model = placed["id"].as_i64().context("the model order's id")?;
+    let model = place_order(
+        &client,
+        &base,
+        &buyer,
+        &json!({"lines": [{"sku": "MODEL-1", "quantity": 1}]}),
+    )
+    .await?;
     orders(&url, n, model).await?;
     let stored = count(&url, "SELECT count(*) FROM orders").await?;
     if stored != n {
